@@ -1,0 +1,170 @@
+//! Requests above 512 bytes: the system allocator, with every block on a list.
+//!
+//! CPython hands these to `malloc` and forgets them; we keep them on a doubly
+//! linked list (a header in front of each block) so that the verifier, the
+//! leak check and the collector's pool walk see large objects and large item
+//! arrays as well. The list has its own lock: large requests are rare.
+
+use super::{Domain, MemoryBudget, OutOfMemory, ALIGNMENT};
+use crate::sync::{AtomicUsize, Mutex, Ordering::Relaxed};
+use std::alloc::{alloc, dealloc, Layout};
+use std::ptr;
+
+/// The header in front of a large block.
+#[repr(C, align(16))]
+pub struct LargeHeader {
+    next: *mut LargeHeader,
+    prev: *mut LargeHeader,
+    size: usize,
+    domain: Domain,
+}
+
+const HEADER: usize = std::mem::size_of::<LargeHeader>();
+
+struct ListHead(*mut LargeHeader);
+// SAFETY: the list is only touched under its mutex.
+unsafe impl Send for ListHead {}
+
+/// All large blocks of one heap.
+pub struct LargeList {
+    head: Mutex<ListHead>,
+    budget: *const MemoryBudget,
+    count: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+// SAFETY: `budget` outlives the list (the heap owns both); the rest is locked
+// or atomic.
+unsafe impl Send for LargeList {}
+// SAFETY: as above.
+unsafe impl Sync for LargeList {}
+
+impl LargeList {
+    /// # Safety
+    /// `budget` must outlive the list.
+    pub unsafe fn new(budget: *const MemoryBudget) -> Self {
+        LargeList {
+            head: Mutex::new(ListHead(ptr::null_mut())),
+            budget,
+            count: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+        }
+    }
+
+    fn budget(&self) -> &MemoryBudget {
+        // SAFETY: the constructor's contract.
+        unsafe { &*self.budget }
+    }
+
+    fn layout(size: usize) -> Layout {
+        Layout::from_size_align(HEADER + size, ALIGNMENT).expect("large layout")
+    }
+
+    /// Allocates `size` bytes (uninitialised) and links them.
+    pub fn alloc(&self, size: usize, domain: Domain) -> Result<*mut u8, OutOfMemory> {
+        let total = HEADER + size;
+        self.budget().reserve(total)?;
+        // SAFETY: the layout has a non-zero size.
+        let raw = unsafe { alloc(Self::layout(size)) } as *mut LargeHeader;
+        if raw.is_null() {
+            self.budget().release(total);
+            return Err(OutOfMemory {
+                requested: total,
+                reserved: self.budget().reserved(),
+                limit: self.budget().limit().unwrap_or(usize::MAX),
+            });
+        }
+        let mut head = self.head.lock();
+        // SAFETY: `raw` is a fresh allocation large enough for the header;
+        // the list is locked.
+        unsafe {
+            raw.write(LargeHeader {
+                next: head.0,
+                prev: ptr::null_mut(),
+                size,
+                domain,
+            });
+            if !head.0.is_null() {
+                (*head.0).prev = raw;
+            }
+        }
+        head.0 = raw;
+        drop(head);
+        self.count.fetch_add(1, Relaxed);
+        self.bytes.fetch_add(size, Relaxed);
+        // SAFETY: the block follows the header inside the allocation.
+        Ok(unsafe { (raw as *mut u8).add(HEADER) })
+    }
+
+    /// Unlinks and frees a block from `alloc`.
+    ///
+    /// # Safety
+    /// `block` came from `alloc` of this list and is not used any more.
+    pub unsafe fn free(&self, block: *mut u8) {
+        // SAFETY: the header sits right before the block.
+        let h = unsafe { block.sub(HEADER) } as *mut LargeHeader;
+        let size;
+        {
+            let mut head = self.head.lock();
+            // SAFETY: `h` is linked; the list is locked.
+            unsafe {
+                size = (*h).size;
+                let (prev, next) = ((*h).prev, (*h).next);
+                if prev.is_null() {
+                    head.0 = next;
+                } else {
+                    (*prev).next = next;
+                }
+                if !next.is_null() {
+                    (*next).prev = prev;
+                }
+            }
+        }
+        // SAFETY: unlinked; allocated with this layout.
+        unsafe { dealloc(h as *mut u8, Self::layout(size)) };
+        self.budget().release(HEADER + size);
+        self.count.fetch_sub(1, Relaxed);
+        self.bytes.fetch_sub(size, Relaxed);
+    }
+
+    /// Size of a large block.
+    ///
+    /// # Safety
+    /// `block` is a live block of this list.
+    pub unsafe fn size_of(block: *const u8) -> usize {
+        // SAFETY: the caller's contract.
+        unsafe { (*(block.sub(HEADER) as *const LargeHeader)).size }
+    }
+
+    pub fn count(&self) -> usize {
+        self.count.load(Relaxed)
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Relaxed)
+    }
+
+    /// Calls `f(block, size, domain)` for every large block.
+    pub fn for_each(&self, mut f: impl FnMut(*mut u8, usize, Domain)) {
+        let head = self.head.lock();
+        let mut h = head.0;
+        while !h.is_null() {
+            // SAFETY: linked headers are live while the list is locked.
+            unsafe {
+                f((h as *mut u8).add(HEADER), (*h).size, (*h).domain);
+                h = (*h).next;
+            }
+        }
+    }
+}
+
+impl Drop for LargeList {
+    fn drop(&mut self) {
+        let mut blocks = Vec::new();
+        self.for_each(|b, _, _| blocks.push(b));
+        for b in blocks {
+            // SAFETY: the heap is being dropped; nothing uses its blocks.
+            unsafe { self.free(b) };
+        }
+    }
+}

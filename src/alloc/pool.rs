@@ -1,0 +1,449 @@
+//! Pools and class tables.
+//!
+//! A pool is 16 KiB serving one size class; its header sits at its start, so
+//! any block finds its pool by masking its address. The pool's state machine
+//! (CPython's used / full / empty):
+//!
+//! ```text
+//!            alloc (free list or bump)          alloc takes the last block
+//!   empty ───────────────────────────► used ─────────────────────────────► full
+//!     ▲      (taken from the arena)      │ ▲                                  │
+//!     │                                  │ └──────────────────────────────────┘
+//!     └──────────────────────────────────┘        free into a full pool
+//!         last block freed: back to the arena (unless it is the class's only
+//!         usable pool: kept so alloc/free at a boundary does not churn)
+//! ```
+//!
+//! A `used` pool is on its class table's doubly linked `usable` list; a `full`
+//! pool is on no list (nothing to allocate from it) until a block comes back.
+//!
+//! Fields and who may touch them:
+//! - `free`, `bump`, `used`, `next`, `prev`, `linked`: the pool's owner only
+//!   (the class table that holds it: under the GIL's protection, under its
+//!   class lock, or its owning thread).
+//! - `class`, `domain`, `block_size`, `limit`, `inbox`: written once when the
+//!   pool is taken from the arena, read by anyone holding a block of it.
+//! - `remote_free`, `remote_next`: shared (the `biased` policy's remote frees).
+//!
+//! Remote frees (mimalloc's `thread_free`): a thread that frees a block of a
+//! pool it does not own pushes the block onto the pool's atomic `remote_free`
+//! stack. The push that turns that stack from empty to non-empty also pushes
+//! the pool onto its owner's [`RemoteInbox`]. The owner takes the whole inbox
+//! in one swap and, for each pool, first reads `remote_next` and then takes
+//! the pool's stack in one swap: so a pool is on the inbox at most once, and a
+//! pusher never rewrites `remote_next` while the owner still needs it.
+
+use super::arena::ArenaSource;
+use super::{class_block_size, Domain, OutOfMemory, ALIGNMENT, NUM_CLASSES, POOL_SIZE};
+use crate::sync::{AtomicPtr, Ordering};
+use std::ptr;
+
+/// `class` of a pool that is not in use (on its arena's free stack).
+pub const POOL_UNUSED: u8 = u8::MAX;
+
+/// A free block's first word: the next free block.
+#[repr(C)]
+pub struct FreeBlock {
+    pub next: *mut FreeBlock,
+}
+
+/// The header at the start of every pool.
+#[repr(C)]
+pub struct PoolHeader {
+    /// Owner-only: local free list.
+    pub free: *mut FreeBlock,
+    /// Owner-only: offset of the next never-used block.
+    pub bump: u32,
+    /// Offset past the last whole block.
+    pub limit: u32,
+    /// Owner-only: blocks handed out and not freed back to the owner (blocks
+    /// on `remote_free` still count until the owner takes them).
+    pub used: u32,
+    /// Block size in bytes.
+    pub block_size: u32,
+    /// Size class, or `POOL_UNUSED`.
+    pub class: u8,
+    /// `Domain` as u8.
+    pub domain: u8,
+    /// Owner-only: on its class table's usable list.
+    pub linked: bool,
+    /// The arena slot this pool belongs to (written by the arena source).
+    pub arena_slot: u32,
+    /// Owner-only: usable-list links (also the arena's free-stack link).
+    pub next: *mut PoolHeader,
+    pub prev: *mut PoolHeader,
+    /// The owning thread heap's inbox (`biased`), or null for shared pools.
+    pub inbox: *const RemoteInbox,
+    /// Shared: blocks freed by other threads.
+    pub remote_free: AtomicPtr<FreeBlock>,
+    /// Shared: link on the owner's inbox.
+    pub remote_next: AtomicPtr<PoolHeader>,
+}
+
+/// Offset of the first block in a pool.
+pub const FIRST_BLOCK: usize =
+    (std::mem::size_of::<PoolHeader>() + ALIGNMENT - 1) & !(ALIGNMENT - 1);
+
+/// The pool a block lives in.
+#[inline(always)]
+pub fn pool_of(block: *const u8) -> *mut PoolHeader {
+    (block as usize & !(POOL_SIZE - 1)) as *mut PoolHeader
+}
+
+/// Pools with blocks freed by other threads, waiting for their owner.
+pub struct RemoteInbox {
+    pools: AtomicPtr<PoolHeader>,
+}
+
+impl Default for RemoteInbox {
+    fn default() -> Self {
+        RemoteInbox {
+            pools: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+}
+
+impl RemoteInbox {
+    /// True when some pool waits (a cheap check for the owner's slow path).
+    #[inline]
+    pub fn has_work(&self) -> bool {
+        !self.pools.load(Ordering::Relaxed).is_null()
+    }
+}
+
+/// Frees `block` from a thread that does not own its pool: pushes it onto
+/// the pool's remote stack, and the pool onto its owner's inbox when the
+/// stack was empty.
+///
+/// # Safety
+/// `block` is a live block of a pool with a non-null inbox, not freed before,
+/// and no longer used by anyone.
+pub unsafe fn remote_free(block: *mut u8) {
+    let pool = pool_of(block);
+    let fb = block as *mut FreeBlock;
+    // SAFETY: a live block's pool header is initialised and stays in place
+    // while the block is live (a pool holding a live block is never released).
+    let header = unsafe { &*pool };
+    let mut head = header.remote_free.load(Ordering::Relaxed);
+    loop {
+        // SAFETY: the block is ours until the CAS below publishes it.
+        unsafe { (*fb).next = head };
+        match header.remote_free.compare_exchange_weak(
+            head,
+            fb,
+            Ordering::Release,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => break,
+            Err(seen) => head = seen,
+        }
+    }
+    if head.is_null() {
+        // The stack went from empty to non-empty: tell the owner. Until this
+        // push lands the owner cannot see our block, so the pool stays alive.
+        // SAFETY: the inbox lives as long as the heap (thread heaps are never
+        // freed before the heap).
+        let inbox = unsafe { &*header.inbox };
+        let mut top = inbox.pools.load(Ordering::Relaxed);
+        loop {
+            header.remote_next.store(top, Ordering::Relaxed);
+            match inbox
+                .pools
+                .compare_exchange_weak(top, pool, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(seen) => top = seen,
+            }
+        }
+    }
+}
+
+/// The per-class lists of partly used pools of one owner (CPython's
+/// `usedpools`), for one domain and one class, with its counters.
+pub struct ClassPools {
+    /// Head of the doubly linked list of pools with a free block.
+    usable: *mut PoolHeader,
+    /// Pools owned.
+    pub pools: usize,
+    /// Blocks handed out by this owner's pools and not yet returned to it.
+    pub blocks_in_use: usize,
+}
+
+// SAFETY: a class table is moved between threads only with its owner's
+// protection (the GIL, its lock, or a thread heap being adopted).
+unsafe impl Send for ClassPools {}
+
+impl Default for ClassPools {
+    fn default() -> Self {
+        ClassPools {
+            usable: ptr::null_mut(),
+            pools: 0,
+            blocks_in_use: 0,
+        }
+    }
+}
+
+impl ClassPools {
+    /// Whether some pool of this class has a free block.
+    #[inline(always)]
+    pub fn has_usable(&self) -> bool {
+        !self.usable.is_null()
+    }
+
+    /// Allocates one block of `class` in `domain`.
+    ///
+    /// # Safety
+    /// The caller owns this class table (see the module docs); `inbox` is
+    /// this table's inbox (null for shared tables) and outlives its pools.
+    #[inline(always)]
+    pub unsafe fn alloc(
+        &mut self,
+        domain: Domain,
+        class: usize,
+        arenas: &ArenaSource,
+        inbox: *const RemoteInbox,
+    ) -> Result<*mut u8, OutOfMemory> {
+        let p = self.usable;
+        if p.is_null() {
+            // SAFETY: forwarded contract.
+            return unsafe { self.alloc_from_new_pool(domain, class, arenas, inbox) };
+        }
+        // SAFETY: pools on the usable list are owned by us and initialised.
+        unsafe {
+            let pool = &mut *p;
+            let block = if !pool.free.is_null() {
+                let b = pool.free;
+                pool.free = (*b).next;
+                b as *mut u8
+            } else {
+                let b = (p as *mut u8).add(pool.bump as usize);
+                pool.bump += pool.block_size;
+                b
+            };
+            pool.used += 1;
+            self.blocks_in_use += 1;
+            if pool.free.is_null() && pool.bump + pool.block_size > pool.limit {
+                // Full: off the usable list until a block comes back.
+                self.unlink(p);
+            }
+            Ok(block)
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_from_new_pool(
+        &mut self,
+        domain: Domain,
+        class: usize,
+        arenas: &ArenaSource,
+        inbox: *const RemoteInbox,
+    ) -> Result<*mut u8, OutOfMemory> {
+        let p = arenas.take_pool()?;
+        let bs = class_block_size(class);
+        let capacity = (POOL_SIZE - FIRST_BLOCK) / bs;
+        // SAFETY: the arena source handed us an unused pool; we initialise
+        // its header before anyone else can see it.
+        unsafe {
+            ptr::addr_of_mut!((*p).free).write(ptr::null_mut());
+            ptr::addr_of_mut!((*p).bump).write(FIRST_BLOCK as u32);
+            ptr::addr_of_mut!((*p).limit).write((FIRST_BLOCK + capacity * bs) as u32);
+            ptr::addr_of_mut!((*p).used).write(0);
+            ptr::addr_of_mut!((*p).block_size).write(bs as u32);
+            ptr::addr_of_mut!((*p).class).write(class as u8);
+            ptr::addr_of_mut!((*p).domain).write(domain as u8);
+            ptr::addr_of_mut!((*p).linked).write(false);
+            ptr::addr_of_mut!((*p).next).write(ptr::null_mut());
+            ptr::addr_of_mut!((*p).prev).write(ptr::null_mut());
+            ptr::addr_of_mut!((*p).inbox).write(inbox);
+            ptr::addr_of_mut!((*p).remote_free).write(AtomicPtr::new(ptr::null_mut()));
+            ptr::addr_of_mut!((*p).remote_next).write(AtomicPtr::new(ptr::null_mut()));
+        }
+        self.pools += 1;
+        self.link(p);
+        // SAFETY: the pool is now initialised and on our list.
+        unsafe { self.alloc(domain, class, arenas, inbox) }
+    }
+
+    /// Frees a block of one of this table's pools, by its owner.
+    ///
+    /// # Safety
+    /// The caller owns this table; `block` is a live block of one of its pools.
+    #[inline(always)]
+    pub unsafe fn free(&mut self, block: *mut u8, arenas: &ArenaSource) {
+        let p = pool_of(block);
+        // SAFETY: the block's pool is ours and initialised.
+        unsafe {
+            let pool = &mut *p;
+            let fb = block as *mut FreeBlock;
+            (*fb).next = pool.free;
+            pool.free = fb;
+            pool.used -= 1;
+            self.blocks_in_use -= 1;
+            if !pool.linked {
+                self.link(p);
+            } else if pool.used == 0 {
+                self.maybe_release(p, arenas);
+            }
+        }
+    }
+
+    /// Returns blocks that other threads freed (a list taken from the pool's
+    /// remote stack) to the pool.
+    ///
+    /// # Safety
+    /// The caller owns this table and `p`; `list` is the pool's remote stack
+    /// just taken by swap.
+    pub unsafe fn take_back_remote(
+        &mut self,
+        p: *mut PoolHeader,
+        list: *mut FreeBlock,
+        arenas: &ArenaSource,
+    ) {
+        // SAFETY: the caller's contract; every block on `list` belongs to `p`.
+        unsafe {
+            let pool = &mut *p;
+            let mut b = list;
+            let mut n = 0u32;
+            while !b.is_null() {
+                let next = (*b).next;
+                (*b).next = pool.free;
+                pool.free = b;
+                b = next;
+                n += 1;
+            }
+            pool.used -= n;
+            self.blocks_in_use -= n as usize;
+            if !pool.linked {
+                self.link(p);
+            }
+            if pool.used == 0 {
+                self.maybe_release(p, arenas);
+            }
+        }
+    }
+
+    /// An emptied pool goes back to the arena unless it is the only usable
+    /// pool of its class (then it stays, so alloc/free at a boundary is cheap).
+    unsafe fn maybe_release(&mut self, p: *mut PoolHeader, arenas: &ArenaSource) {
+        // SAFETY: `p` is ours and on our list.
+        unsafe {
+            if self.usable == p && (*p).next.is_null() {
+                return;
+            }
+            self.unlink(p);
+            self.pools -= 1;
+            arenas.give_back_pool(p);
+        }
+    }
+
+    /// Gives every empty pool back to the arena (at heap teardown and before
+    /// measuring memory), including the one kept as a buffer.
+    ///
+    /// # Safety
+    /// The caller owns this table.
+    pub unsafe fn release_empty(&mut self, arenas: &ArenaSource) {
+        let mut p = self.usable;
+        while !p.is_null() {
+            // SAFETY: pools on our list are ours.
+            unsafe {
+                let next = (*p).next;
+                if (*p).used == 0 {
+                    self.unlink(p);
+                    self.pools -= 1;
+                    arenas.give_back_pool(p);
+                }
+                p = next;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn link(&mut self, p: *mut PoolHeader) {
+        // SAFETY: `p` is ours and not on the list.
+        unsafe {
+            (*p).prev = ptr::null_mut();
+            (*p).next = self.usable;
+            if !self.usable.is_null() {
+                (*self.usable).prev = p;
+            }
+            (*p).linked = true;
+        }
+        self.usable = p;
+    }
+
+    #[inline(always)]
+    fn unlink(&mut self, p: *mut PoolHeader) {
+        // SAFETY: `p` is ours and on the list.
+        unsafe {
+            let (prev, next) = ((*p).prev, (*p).next);
+            if prev.is_null() {
+                self.usable = next;
+            } else {
+                (*prev).next = next;
+            }
+            if !next.is_null() {
+                (*next).prev = prev;
+            }
+            (*p).linked = false;
+            (*p).next = ptr::null_mut();
+            (*p).prev = ptr::null_mut();
+        }
+    }
+}
+
+/// A full class table: one `ClassPools` per domain and class.
+pub struct ClassTable {
+    pub classes: [[ClassPools; NUM_CLASSES]; 2],
+}
+
+impl Default for ClassTable {
+    fn default() -> Self {
+        ClassTable {
+            classes: [
+                std::array::from_fn(|_| ClassPools::default()),
+                std::array::from_fn(|_| ClassPools::default()),
+            ],
+        }
+    }
+}
+
+impl ClassTable {
+    /// Takes back every block that other threads freed into pools of this
+    /// table (the owner's side of the remote-free protocol).
+    ///
+    /// # Safety
+    /// The caller owns this table and `inbox` is its inbox.
+    #[cold]
+    pub unsafe fn drain_inbox(&mut self, inbox: &RemoteInbox, arenas: &ArenaSource) -> usize {
+        let mut p = inbox.pools.swap(ptr::null_mut(), Ordering::Acquire);
+        let mut pools = 0;
+        while !p.is_null() {
+            // SAFETY: pools on our inbox are ours; read the link before taking
+            // the stack (see the module docs).
+            unsafe {
+                let next = (*p).remote_next.load(Ordering::Relaxed);
+                let list = (*p).remote_free.swap(ptr::null_mut(), Ordering::Acquire);
+                let d = (*p).domain as usize;
+                let c = (*p).class as usize;
+                self.classes[d][c].take_back_remote(p, list, arenas);
+                p = next;
+            }
+            pools += 1;
+        }
+        pools
+    }
+
+    pub fn blocks_in_use(&self) -> usize {
+        self.classes.iter().flatten().map(|c| c.blocks_in_use).sum()
+    }
+
+    /// # Safety
+    /// The caller owns this table.
+    pub unsafe fn release_empty(&mut self, arenas: &ArenaSource) {
+        for c in self.classes.iter_mut().flatten() {
+            // SAFETY: forwarded.
+            unsafe { c.release_empty(arenas) };
+        }
+    }
+}

@@ -1,0 +1,612 @@
+//! CPython's cycle-finding algorithm (`Python/gc.c`,
+//! `Python/gc_free_threading.c`), as named phases.
+//!
+//! 1. **stop the world** (`gil`: holding the GIL is a stopped world). Merge
+//!    every queued biased count (`prepare_collection`) so counts are exact;
+//!    objects that the merge found dead are freed after the world restarts.
+//!    *After*: no other thread runs heap code; every count is exact.
+//! 2. **find candidates**: the tracked containers of the set being collected
+//!    (every pool in pool-walk mode; generations 0..=g in generational mode).
+//!    Objects whose count is already zero (dead, waiting for their
+//!    deallocation) are left out: their references count as external.
+//! 3. **update_refs**: `gc_refs = count` for each candidate.
+//! 4. **subtract_refs**: for each reference from a candidate to a candidate,
+//!    `gc_refs -= 1`. *After*: `gc_refs > 0` exactly for candidates referenced
+//!    from outside the set (Rust stacks and other threads included, so no root
+//!    scanning is needed).
+//! 5. **mark_reachable**: everything reachable from those roots, through
+//!    candidates, is reachable (parallel with rayon when `mark_workers > 1`).
+//!    *After*: the unmarked candidates are garbage.
+//! 6. The collector takes a reference to each garbage object (so none is
+//!    freed under it), moves survivors a generation up, and **restarts the
+//!    world**.
+//! 7. **finalize** (PEP 442): each garbage object's finalizer runs once, with
+//!    the world running (so a finalizer may allocate). If any ran, the world
+//!    is stopped again and the garbage set re-examined: what a finalizer made
+//!    reachable from outside is **resurrected** and survives.
+//! 8. **clear**: the references of each remaining garbage object are cleared,
+//!    then the collector drops its own references, and reference counting
+//!    frees the objects.
+
+use super::{gen_push, GcMode};
+use crate::alloc::walk::scan_all;
+use crate::alloc::Domain;
+use crate::heap::{Heap, Mutator, ThreadState};
+use crate::object::{for_each_child, gc_bits, gc_head, tuple_items, Kind, ListObj, ObjHeader, Ref};
+use crate::policy::Policy;
+use crate::sync::Ordering;
+use std::mem::ManuallyDrop;
+use std::ptr;
+use std::time::Instant;
+
+/// What one collection did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CollectOutcome {
+    /// False when another thread's collection ran instead (this thread parked
+    /// and found the work done).
+    pub ran: bool,
+    /// The generation collected (pool-walk: 0, its only generation).
+    pub generation: usize,
+    /// Containers examined.
+    pub examined: usize,
+    /// Garbage objects freed.
+    pub collected: usize,
+    /// Garbage objects that a finalizer resurrected.
+    pub resurrected: usize,
+    /// Pause with the world stopped (both stops, if finalizers ran), ns.
+    pub pause_ns: u64,
+    /// Time to safepoint of the first stop, ns.
+    pub time_to_safepoint_ns: u64,
+}
+
+struct SendPtr<P: Policy>(*mut ObjHeader<P>);
+
+impl<P: Policy> Clone for SendPtr<P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P: Policy> Copy for SendPtr<P> {}
+// SAFETY: only used by marking workers while the world is stopped, to read
+// headers and set mark bits atomically.
+unsafe impl<P: Policy> Send for SendPtr<P> {}
+// SAFETY: as above.
+unsafe impl<P: Policy> Sync for SendPtr<P> {}
+
+#[inline(always)]
+fn flags<P: Policy>(o: *mut ObjHeader<P>) -> u8 {
+    // SAFETY: candidates and their children are live while the world is stopped.
+    unsafe { (*o).gc_flags() }
+}
+
+#[inline(always)]
+fn set_flags<P: Policy>(o: *mut ObjHeader<P>, f: u8) {
+    // SAFETY: as in `flags`.
+    unsafe { (*o).set_gc_flags(f) }
+}
+
+/// Atomically marks `o` reachable; true if this call marked it.
+#[inline(always)]
+fn claim<P: Policy>(o: *mut ObjHeader<P>) -> bool {
+    // SAFETY: as in `flags`.
+    let f = unsafe { &(*o).gc_bits };
+    let cur = f.load(Ordering::Relaxed);
+    if cur & gc_bits::CANDIDATE == 0 || cur & gc_bits::REACHABLE != 0 {
+        return false;
+    }
+    f.fetch_or(gc_bits::REACHABLE, Ordering::Relaxed) & gc_bits::REACHABLE == 0
+}
+
+fn mark_serial<P: Policy>(mut stack: Vec<*mut ObjHeader<P>>) {
+    while let Some(o) = stack.pop() {
+        // SAFETY: world stopped; `o` is a live candidate.
+        unsafe {
+            for_each_child(o, |c| {
+                if claim(c) {
+                    stack.push(c)
+                }
+            })
+        };
+    }
+}
+
+#[cfg(not(loom))]
+fn mark_parallel<P: Policy>(pool: &rayon::ThreadPool, roots: Vec<*mut ObjHeader<P>>) {
+    fn work<'s, P: Policy>(s: &rayon::Scope<'s>, mut stack: Vec<SendPtr<P>>) {
+        while let Some(SendPtr(o)) = stack.pop() {
+            // SAFETY: world stopped; `o` is a live candidate.
+            unsafe {
+                for_each_child(o, |c| {
+                    if claim(c) {
+                        stack.push(SendPtr(c))
+                    }
+                })
+            };
+            if stack.len() > 4096 {
+                let half = stack.split_off(stack.len() / 2);
+                s.spawn(move |s| work(s, half));
+            }
+        }
+    }
+    let roots: Vec<SendPtr<P>> = roots.into_iter().map(SendPtr).collect();
+    pool.scope(|s| {
+        for chunk in roots.chunks(1024) {
+            let v = chunk.to_vec();
+            s.spawn(move |s| work(s, v));
+        }
+    });
+}
+
+impl<P: Policy> Heap<P> {
+    /// Called at a checkpoint when the due flag is up.
+    pub(crate) fn collect_if_due(&self, m: &Mutator<'_, P>) {
+        if !self.gc.take_due() || !self.gc.is_enabled() {
+            return;
+        }
+        let gen = match self.gc.config.mode {
+            GcMode::PoolWalk => 0,
+            GcMode::Generational => match self.choose_generation() {
+                Some(g) => g,
+                None => return,
+            },
+        };
+        self.collect_generation(m, gen);
+    }
+
+    /// CPython's `gc_collect_generations`: the oldest generation whose count
+    /// passed its threshold (a full collection also needs the long-lived
+    /// objects pending to be a quarter of those that survived the last one).
+    fn choose_generation(&self) -> Option<usize> {
+        let counts = self.gc.gen_counts.lock();
+        let c0 = self.gc.count.load(Ordering::Relaxed).max(0) as usize;
+        let th = self.gc.config.gen_thresholds;
+        let all = [c0, counts[1], counts[2]];
+        for g in (0..3).rev() {
+            if all[g] > th[g] {
+                if g == 2 {
+                    let pending = counts[0]; // long-lived pending, see collect
+                    let total = self.gc.survivors.load(Ordering::Relaxed).max(0) as usize;
+                    if pending < total / 4 {
+                        continue;
+                    }
+                }
+                return Some(g);
+            }
+        }
+        None
+    }
+
+    fn mark_pool(&self) -> Option<std::sync::Arc<rayon::ThreadPool>> {
+        if cfg!(loom) || self.gc.config.mark_workers <= 1 {
+            return None;
+        }
+        let mut p = self.gc.pool.lock();
+        if p.is_none() {
+            *p = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.gc.config.mark_workers)
+                .thread_name(|i| format!("heaplab-gc-mark-{i}"))
+                .build()
+                .ok()
+                .map(std::sync::Arc::new);
+        }
+        p.clone()
+    }
+
+    /// Finds the candidates of a collection of generation `gen` (world stopped).
+    unsafe fn candidates(&self, gen: usize) -> Vec<*mut ObjHeader<P>> {
+        let mut out = Vec::new();
+        let keep = |o: *mut ObjHeader<P>, out: &mut Vec<*mut ObjHeader<P>>| {
+            // SAFETY: a live block of an object pool: an object header.
+            let (kind, f, total) = unsafe { ((*o).kind, (*o).gc_flags(), P::rc_total(&(*o).rc)) };
+            if kind.is_container()
+                && f & gc_bits::TRACKED != 0
+                && f & gc_bits::IMMORTAL == 0
+                && total > 0
+            {
+                out.push(o);
+            }
+        };
+        match self.gc.config.mode {
+            GcMode::PoolWalk => {
+                // SAFETY: the world is stopped.
+                let scans = unsafe { scan_all(&self.mem) }
+                    .unwrap_or_else(|e| panic!("heap corrupted: {e}"));
+                for s in scans.iter().filter(|s| s.domain == Domain::Object) {
+                    s.for_each_live(|b| keep(b as *mut ObjHeader<P>, &mut out));
+                }
+                self.mem.large.for_each(|b, _, d| {
+                    if d == Domain::Object {
+                        keep(b as *mut ObjHeader<P>, &mut out)
+                    }
+                });
+            }
+            GcMode::Generational => {
+                // SAFETY: under the GIL.
+                self.gc.gens.with(|g| unsafe {
+                    for list in (*g).iter().take(gen + 1) {
+                        let mut o = list.head;
+                        while !o.is_null() {
+                            keep(o, &mut out);
+                            o = (*gc_head(o)).next;
+                        }
+                    }
+                });
+            }
+        }
+        out
+    }
+
+    /// Phases 3-5 over `cands`: returns the unreachable ones. With
+    /// `held = 1` each candidate's count includes one reference the
+    /// collector holds, which is not counted as external.
+    unsafe fn find_unreachable(
+        &self,
+        cands: &[*mut ObjHeader<P>],
+        held: isize,
+    ) -> Vec<*mut ObjHeader<P>> {
+        // update_refs
+        for &o in cands {
+            // SAFETY: world stopped; live candidates.
+            unsafe {
+                set_flags(o, (flags(o) | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
+                (*gc_head(o)).refs = P::rc_total(&(*o).rc) - held;
+            }
+        }
+        // subtract_refs
+        for &o in cands {
+            // SAFETY: as above.
+            unsafe {
+                for_each_child(o, |c| {
+                    if flags(c) & gc_bits::CANDIDATE != 0 {
+                        (*gc_head(c)).refs -= 1;
+                    }
+                })
+            };
+        }
+        // mark_reachable from the roots
+        // SAFETY: as above.
+        let roots: Vec<_> = cands
+            .iter()
+            .copied()
+            .filter(|&o| unsafe { (*gc_head(o)).refs > 0 } && claim(o))
+            .collect();
+        match self.mark_pool() {
+            #[cfg(not(loom))]
+            Some(pool) if held == 0 => mark_parallel(&pool, roots),
+            _ => mark_serial(roots),
+        }
+        let unreachable: Vec<_> = cands
+            .iter()
+            .copied()
+            .filter(|&o| flags(o) & gc_bits::REACHABLE == 0)
+            .collect();
+        for &o in cands {
+            set_flags(o, flags(o) & !(gc_bits::CANDIDATE | gc_bits::REACHABLE));
+        }
+        unreachable
+    }
+
+    /// Collects generation `gen` (pool-walk mode: everything).
+    pub(crate) fn collect_generation(&self, m: &Mutator<'_, P>, gen: usize) -> CollectOutcome {
+        let ts = m.ts();
+        m.apply_pending();
+        if self
+            .gc
+            .collecting
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            // Another thread is collecting: park at our checkpoint and find
+            // the work done.
+            m.checkpoint();
+            return CollectOutcome::default();
+        }
+        struct Done<'a>(&'a crate::sync::AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _done = Done(&self.gc.collecting);
+        // SAFETY: `ts` is our attached state throughout.
+        unsafe { self.collect_locked(ts, m, gen) }
+    }
+
+    unsafe fn collect_locked(
+        &self,
+        ts: *mut ThreadState<P>,
+        m: &Mutator<'_, P>,
+        gen: usize,
+    ) -> CollectOutcome {
+        let mut out = CollectOutcome {
+            ran: true,
+            generation: gen,
+            ..Default::default()
+        };
+        // 1. stop the world
+        // SAFETY: our state.
+        let tts = loop {
+            match P::stop_the_world(&self.shared, unsafe { &mut (*ts).local }) {
+                Some(t) => break t,
+                None => continue, // someone else stopped it first; try again
+            }
+        };
+        let pause_start = Instant::now();
+        let mut dead = Vec::new();
+        // SAFETY: world stopped.
+        unsafe {
+            P::prepare_collection(&self.shared, &self.mem, &mut (*ts).local, &mut |o| {
+                dead.push(o)
+            })
+        };
+        // 2.-5.
+        // SAFETY: world stopped.
+        let cands = unsafe { self.candidates(gen) };
+        out.examined = cands.len();
+        // SAFETY: world stopped.
+        let garbage = unsafe { self.find_unreachable(&cands, 0) };
+        // 6. hold the garbage; move survivors up
+        for &g in &garbage {
+            // SAFETY: live candidates; we are attached.
+            unsafe {
+                P::incref(g, &mut (*ts).local);
+                (*g).set_gc_flags((*g).gc_flags() | gc_bits::UNREACHABLE);
+            }
+        }
+        let survivors = cands.len() - garbage.len();
+        self.after_collection(gen, &cands, survivors);
+        if gen == 2 || self.gc.config.mode == GcMode::PoolWalk {
+            // World stopped: give the classes' cached empty pools back.
+            self.trim();
+        }
+        out.pause_ns = pause_start.elapsed().as_nanos() as u64;
+        // SAFETY: our state.
+        P::start_the_world(&self.shared, unsafe { &mut (*ts).local });
+        for d in dead {
+            // SAFETY: the merge found it dead; we are attached again.
+            unsafe { self.dealloc(ts, d) };
+        }
+        // 7. finalize, then look for resurrections
+        let mut garbage = garbage;
+        let mut finalizers_run = 0;
+        for &g in &garbage {
+            // SAFETY: we hold a reference to each garbage object.
+            if unsafe { (*g).gc_flags() } & (gc_bits::HAS_FINALIZER | gc_bits::FINALIZED)
+                == gc_bits::HAS_FINALIZER
+            {
+                // SAFETY: as above; we are attached.
+                unsafe {
+                    P::incref(g, &mut (*ts).local);
+                    self.run_finalizer(ts, g, Ref::from_raw(self, g));
+                }
+                finalizers_run += 1;
+            }
+        }
+        if finalizers_run > 0 {
+            let tts2 = loop {
+                // SAFETY: our state.
+                match P::stop_the_world(&self.shared, unsafe { &mut (*ts).local }) {
+                    Some(t) => break t,
+                    None => continue,
+                }
+            };
+            let _ = tts2;
+            let again = Instant::now();
+            // SAFETY: world stopped; we hold one reference to each.
+            let still = unsafe { self.find_unreachable(&garbage, 1) };
+            let still_set: std::collections::HashSet<usize> =
+                still.iter().map(|&o| o as usize).collect();
+            if self.gc.config.mode == GcMode::Generational {
+                // `refs` records the generation between collections.
+                for &g in &garbage {
+                    // SAFETY: live (we hold it); under the GIL.
+                    unsafe { (*gc_head(g)).refs = (gen + 1).min(2) as isize };
+                }
+            }
+            for &g in &garbage {
+                if !still_set.contains(&(g as usize)) {
+                    // SAFETY: live (we hold it).
+                    unsafe { (*g).set_gc_flags((*g).gc_flags() & !gc_bits::UNREACHABLE) };
+                    out.resurrected += 1;
+                }
+            }
+            out.pause_ns += again.elapsed().as_nanos() as u64;
+            // SAFETY: our state.
+            P::start_the_world(&self.shared, unsafe { &mut (*ts).local });
+            // Release our hold on the resurrected ones.
+            let (keep, resurrected): (Vec<_>, Vec<_>) = garbage
+                .into_iter()
+                .partition(|o| still_set.contains(&(*o as usize)));
+            for r in resurrected {
+                // SAFETY: we hold a reference.
+                unsafe { self.decref(ts, r) };
+            }
+            garbage = keep;
+        }
+        // 8. clear, then drop our references
+        for &g in &garbage {
+            // SAFETY: unreachable garbage we hold; nobody else can reach it.
+            unsafe { self.clear_references(ts, g) };
+        }
+        out.collected = garbage.len();
+        for g in garbage {
+            // SAFETY: our reference; this frees it.
+            unsafe { self.decref(ts, g) };
+        }
+        let _ = m;
+        {
+            let mut st = self.gc.stats.lock();
+            st.collections[gen] += 1;
+            st.examined += out.examined as u64;
+            st.collected += out.collected as u64;
+            st.resurrected += out.resurrected as u64;
+            st.finalizers_run += finalizers_run;
+            st.pause_ns.saturating_record(out.pause_ns.max(1));
+            if P::FREE_THREADED {
+                st.time_to_safepoint_ns.saturating_record(tts.max(1));
+            }
+        }
+        out.time_to_safepoint_ns = tts;
+        out
+    }
+
+    /// Resets the triggers and (generational mode) moves the candidates of
+    /// a collection of `gen` to the next generation.
+    fn after_collection(&self, gen: usize, cands: &[*mut ObjHeader<P>], survivors: usize) {
+        match self.gc.config.mode {
+            GcMode::PoolWalk => {
+                self.gc.count.store(0, Ordering::Relaxed);
+                self.gc
+                    .survivors
+                    .store(survivors as isize, Ordering::Relaxed);
+            }
+            GcMode::Generational => {
+                let target = (gen + 1).min(2);
+                let _ = cands;
+                // SAFETY: under the GIL; every node on lists 0..=gen moves
+                // (candidates, and dead objects waiting for deallocation).
+                self.gc.gens.with_mut(|g| unsafe {
+                    let gens = &mut *g;
+                    let mut all = Vec::new();
+                    for l in gens.iter_mut().take(gen + 1) {
+                        let mut o = l.head;
+                        while !o.is_null() {
+                            all.push(o);
+                            o = (*gc_head(o)).next;
+                        }
+                        l.head = ptr::null_mut();
+                        l.count = 0;
+                    }
+                    for o in all.into_iter().rev() {
+                        gen_push(gens, target, o);
+                    }
+                });
+                let mut counts = self.gc.gen_counts.lock();
+                self.gc.count.store(0, Ordering::Relaxed);
+                if gen < 2 {
+                    counts[gen + 1] += 1;
+                }
+                for c in counts.iter_mut().take(gen + 1).skip(1) {
+                    *c = 0;
+                }
+                if gen == 1 {
+                    counts[0] += survivors; // long-lived pending
+                }
+                if gen == 2 {
+                    counts[0] = 0;
+                    self.gc
+                        .survivors
+                        .store(survivors as isize, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Clears a garbage object's references (CPython's `tp_clear`).
+    unsafe fn clear_references(&self, ts: *mut ThreadState<P>, o: *mut ObjHeader<P>) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            match (*o).kind {
+                Kind::Leaf => {}
+                Kind::Tuple => {
+                    let items = tuple_items(o);
+                    for i in 0..(*o).len as usize {
+                        let c = *items.add(i);
+                        if !c.is_null() {
+                            *items.add(i) = ptr::null_mut();
+                            self.decref(ts, c);
+                        }
+                    }
+                }
+                Kind::List => {
+                    let l = o as *mut ListObj<P>;
+                    let (items, len, cap) = ((*l).items, (*l).len, (*l).cap);
+                    (*l).items = ptr::null_mut();
+                    (*l).len = 0;
+                    (*l).cap = 0;
+                    for i in 0..len {
+                        self.decref(ts, *items.add(i));
+                    }
+                    if cap > 0 {
+                        self.free_raw(ts, items as *mut u8, cap * std::mem::size_of::<usize>());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `obj`'s finalizer (once) with `r`, a reference to it.
+    pub(crate) unsafe fn run_finalizer(
+        &self,
+        ts: *mut ThreadState<P>,
+        obj: *mut ObjHeader<P>,
+        r: Ref<'_, P>,
+    ) {
+        // SAFETY: `r` keeps the object alive.
+        unsafe { (*obj).set_gc_flags((*obj).gc_flags() | gc_bits::FINALIZED) };
+        let f = self.gc.finalizers.lock().remove(&(obj as usize));
+        match f {
+            Some(f) => {
+                let m = ManuallyDrop::new(Mutator::borrowed(self, ts));
+                f(&m, r);
+            }
+            None => drop(r),
+        }
+    }
+
+    /// An object with a finalizer reached zero (not through the collector):
+    /// PEP 442 runs the finalizer with the object temporarily alive. Returns
+    /// true when the finalizer ran (it then owns the object's fate: dropping
+    /// its reference frees it, keeping one resurrects it).
+    pub(crate) unsafe fn run_finalizer_on_zero(
+        &self,
+        ts: *mut ThreadState<P>,
+        obj: *mut ObjHeader<P>,
+    ) -> bool {
+        // SAFETY: the object is dead and ours.
+        unsafe {
+            if (*obj).gc_flags() & gc_bits::FINALIZED != 0 {
+                return false;
+            }
+            // A fresh count of one, owned by us: nobody else refers to it.
+            ptr::write(&mut (*obj).rc, P::rc_new(&(*ts).local));
+            let r = Ref::from_raw(self, obj);
+            self.run_finalizer(ts, obj, r);
+        }
+        true
+    }
+}
+
+impl<'h, P: Policy> Mutator<'h, P> {
+    /// `gc.collect()`: a full collection (the oldest generation). Returns
+    /// what it did; `ran` is false when another thread's collection ran
+    /// instead.
+    pub fn collect(&self) -> CollectOutcome {
+        let gen = match self.heap().gc.config.mode {
+            GcMode::PoolWalk => 0,
+            GcMode::Generational => 2,
+        };
+        self.heap().collect_generation(self, gen)
+    }
+
+    /// Collects one generation (generational mode; pool-walk mode ignores
+    /// `gen` and collects everything).
+    pub fn collect_generation(&self, gen: usize) -> CollectOutcome {
+        let gen = match self.heap().gc.config.mode {
+            GcMode::PoolWalk => 0,
+            GcMode::Generational => gen.min(2),
+        };
+        self.heap().collect_generation(self, gen)
+    }
+
+    /// Registers a finalizer for `r` (PEP 442: runs at most once, when the
+    /// object dies by reference counting or is found in garbage).
+    pub fn set_finalizer(&self, r: &Ref<'h, P>, f: Finalizer<P>) {
+        let obj = r.as_ptr();
+        self.heap().gc.finalizers.lock().insert(obj as usize, f);
+        // SAFETY: we hold a reference; flag bits are relaxed atomics.
+        unsafe { (*obj).set_gc_flags((*obj).gc_flags() | gc_bits::HAS_FINALIZER) };
+    }
+}
+
+use super::Finalizer;

@@ -1,0 +1,61 @@
+//! heaplab: what does it cost to let many threads share one reference-counted
+//! object heap, and which locking design pays least?
+//!
+//! One CPython-style heap runs unchanged under interchangeable lock policies:
+//!
+//! - [`alloc`]: the small-object allocator (arenas, pools, blocks: obmalloc);
+//! - [`object`]: the object header, leaves, tuples, lists and [`Ref`];
+//! - [`policy`]: the [`Policy`] trait and `gil`, `pool-locks`, `biased`;
+//! - [`heap`]: [`Heap<P>`] and the per-thread [`Mutator<P>`];
+//! - [`gc`]: the cyclic collector and its stop-the-world handshake;
+//! - [`verify`]: the integrity and leak check that ends every run;
+//! - [`sync`]: the only door to atomics, locks and thread-locals, so that
+//!   loom can replace them (the `loom-tests` crate model-checks every
+//!   protocol that ships).
+//!
+//! Data flows one way: scenario file -> runner -> `Heap<P>` -> metrics ->
+//! results JSON -> report. See `README.md` and `DESIGN.md` for the map.
+
+pub mod alloc;
+pub mod gc;
+pub mod heap;
+pub mod object;
+pub mod policy;
+pub mod sync;
+pub mod verify;
+
+pub use heap::{Heap, HeapConfig, Mutator};
+pub use object::Ref;
+pub use policy::{Biased, Gil, Policy, PolicyName, PoolLocks};
+
+/// Errors of heap operations, as a Python program would see them.
+#[derive(Debug, thiserror::Error)]
+pub enum HeapError {
+    /// The heap's memory limit (or the OS) refused an allocation.
+    #[error("MemoryError: cannot reserve {} bytes ({} reserved, limit {})", .0.requested, .0.reserved, limit_str(.0.limit))]
+    Memory(alloc::OutOfMemory),
+    #[error("IndexError: {kind} index {index} out of range (len {len})")]
+    Index {
+        kind: &'static str,
+        index: usize,
+        len: usize,
+    },
+    #[error("TypeError: {op} needs a {expected}, got a {got}")]
+    Type {
+        op: &'static str,
+        expected: &'static str,
+        got: &'static str,
+    },
+    #[error("OverflowError: object of {0} bytes is too large")]
+    TooLarge(usize),
+    #[error("invalid heap configuration: {0}")]
+    Config(String),
+}
+
+fn limit_str(l: usize) -> String {
+    if l == usize::MAX {
+        "none".into()
+    } else {
+        format!("{l} bytes")
+    }
+}

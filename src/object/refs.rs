@@ -1,0 +1,107 @@
+//! `Ref`: an owned strong reference that cannot outlive its heap.
+//!
+//! `Clone` increfs and `Drop` decrefs; the last decref runs the deallocator,
+//! which releases the children. Neither has a mutator in hand, so both find
+//! the current thread's state through a thread-local (CPython reads its
+//! thread id from a register for the same reason). A `Ref` dropped where its
+//! thread is not attached to the heap (inside `allow_threads`, while
+//! unwinding, on a thread that never attached) never touches the heap there:
+//! its decref is queued and applied at the next attach or checkpoint.
+
+use super::{Kind, ObjHeader};
+use crate::heap::Heap;
+use crate::policy::Policy;
+use std::fmt;
+use std::ptr::NonNull;
+
+/// An owned strong reference to an object of heap `'h`.
+pub struct Ref<'h, P: Policy> {
+    pub(crate) obj: NonNull<ObjHeader<P>>,
+    pub(crate) heap: &'h Heap<P>,
+}
+
+// SAFETY: a `Ref` is a counted reference; moving it to another thread moves
+// the reference (Python objects move between threads the same way). Every
+// use of the object goes through an attached mutator of that thread, and a
+// drop on a thread that is not attached is deferred.
+unsafe impl<P: Policy> Send for Ref<'_, P> {}
+// SAFETY: `&Ref` only allows `clone` (which needs an attached thread and
+// uses the policy's thread-safe increment) and reads of immutable fields.
+unsafe impl<P: Policy> Sync for Ref<'_, P> {}
+
+impl<'h, P: Policy> Ref<'h, P> {
+    /// Takes ownership of one reference already counted for `obj`.
+    ///
+    /// # Safety
+    /// `obj` is a live object of `heap` and the caller gives up one counted
+    /// reference to it.
+    #[inline(always)]
+    pub(crate) unsafe fn from_raw(heap: &'h Heap<P>, obj: *mut ObjHeader<P>) -> Self {
+        Ref {
+            // SAFETY: live objects are never null.
+            obj: unsafe { NonNull::new_unchecked(obj) },
+            heap,
+        }
+    }
+
+    /// Gives up ownership without decrementing.
+    #[inline(always)]
+    pub(crate) fn into_raw(self) -> *mut ObjHeader<P> {
+        let p = self.obj.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+
+    #[inline(always)]
+    pub fn as_ptr(&self) -> *mut ObjHeader<P> {
+        self.obj.as_ptr()
+    }
+
+    /// The object's kind.
+    #[inline]
+    pub fn kind(&self) -> Kind {
+        // SAFETY: we hold a reference, so the header is live; `kind` never
+        // changes after creation.
+        unsafe { (*self.obj.as_ptr()).kind }
+    }
+
+    /// The heap this reference belongs to.
+    pub fn heap(&self) -> &'h Heap<P> {
+        self.heap
+    }
+
+    /// Whether two references name the same object.
+    pub fn ptr_eq(&self, other: &Ref<'_, P>) -> bool {
+        self.obj == other.obj
+    }
+}
+
+impl<P: Policy> Clone for Ref<'_, P> {
+    #[inline]
+    fn clone(&self) -> Self {
+        self.heap.incref_current(self.obj.as_ptr());
+        Ref {
+            obj: self.obj,
+            heap: self.heap,
+        }
+    }
+}
+
+impl<P: Policy> Drop for Ref<'_, P> {
+    #[inline]
+    fn drop(&mut self) {
+        self.heap.release_ref(self.obj.as_ptr());
+    }
+}
+
+impl<P: Policy> fmt::Debug for Ref<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Ref<{}>({} @ {:p})",
+            P::NAME,
+            self.kind().name(),
+            self.obj.as_ptr()
+        )
+    }
+}

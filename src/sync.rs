@@ -1,0 +1,213 @@
+//! The one door to concurrency primitives.
+//!
+//! Every atomic, cell, lock, condition variable, thread-local and thread that
+//! the heap's protocols use comes from here. Under `--cfg loom` the same names
+//! resolve to loom's model-checked versions, so the GIL, the one-byte object
+//! lock, the pool locks, the remote-free lists, the biased-count merge queue
+//! and the stop-the-world handshake that loom checks are the ones that ship.
+//!
+//! The two branches have identical shape: `UnsafeCell` with `with`/`with_mut`,
+//! a `Mutex` whose `lock` cannot be poisoned (a panicking thread must not wedge
+//! the heap for the survivors), and a `Condvar` with a timed wait that reports
+//! whether it timed out.
+//!
+//! Loom cannot time out a condition variable. A timed wait under loom is
+//! therefore explored as one of two behaviours chosen by the model
+//! ([`set_loom_timeouts_fire`]): either the timeout fires at once (the thread
+//! yields and reports a timeout) or it never fires (a plain wait). Both are
+//! behaviours a real timed wait can show, so a model run once each way covers
+//! both branches of the code that follows the wait.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+#[cfg(not(loom))]
+mod imp {
+    pub use std::sync::atomic::{
+        fence, AtomicBool, AtomicI64, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, AtomicU8,
+        AtomicUsize, Ordering,
+    };
+    pub use std::sync::Arc;
+    pub use std::thread;
+    pub use std::thread_local;
+
+    /// A hint that we are spinning.
+    #[inline]
+    pub fn spin_loop() {
+        std::hint::spin_loop()
+    }
+
+    /// Let another thread run (used when a spin gives up).
+    #[inline]
+    pub fn yield_now() {
+        std::thread::yield_now()
+    }
+
+    pub(crate) type StdMutex<T> = std::sync::Mutex<T>;
+    pub(crate) type StdMutexGuard<'a, T> = std::sync::MutexGuard<'a, T>;
+    pub(crate) type StdCondvar = std::sync::Condvar;
+
+    /// `UnsafeCell` with loom's access API.
+    #[derive(Debug, Default)]
+    pub struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub const fn new(value: T) -> Self {
+            UnsafeCell(std::cell::UnsafeCell::new(value))
+        }
+        #[inline(always)]
+        pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+        #[inline(always)]
+        pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
+#[cfg(loom)]
+mod imp {
+    pub use loom::cell::UnsafeCell;
+    pub use loom::sync::atomic::{
+        fence, AtomicBool, AtomicI64, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, AtomicU8,
+        AtomicUsize, Ordering,
+    };
+    pub use loom::sync::Arc;
+    pub use loom::thread;
+    pub use loom::thread_local;
+
+    #[inline]
+    pub fn spin_loop() {
+        loom::hint::spin_loop()
+    }
+
+    #[inline]
+    pub fn yield_now() {
+        loom::thread::yield_now()
+    }
+
+    pub(crate) type StdMutex<T> = loom::sync::Mutex<T>;
+    pub(crate) type StdMutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+    pub(crate) type StdCondvar = loom::sync::Condvar;
+}
+
+pub use imp::*;
+
+/// A mutex whose lock survives a panicking holder: the heap's own invariants
+/// are kept by the code inside the critical sections (which never panics
+/// half-way), so poisoning would only punish the survivors.
+pub struct Mutex<T>(imp::StdMutex<T>);
+
+/// The guard of [`Mutex`].
+pub type MutexGuard<'a, T> = imp::StdMutexGuard<'a, T>;
+
+impl<T> Mutex<T> {
+    pub fn new(value: T) -> Self {
+        Mutex(imp::StdMutex::new(value))
+    }
+
+    #[inline]
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    #[inline]
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        match self.0.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+}
+
+/// A condition variable paired with [`Mutex`].
+pub struct Condvar(imp::StdCondvar);
+
+impl Default for Condvar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Condvar {
+    pub fn new() -> Self {
+        Condvar(imp::StdCondvar::new())
+    }
+
+    pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        match self.0.wait(guard) {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    pub fn notify_one(&self) {
+        self.0.notify_one()
+    }
+
+    pub fn notify_all(&self) {
+        self.0.notify_all()
+    }
+}
+
+impl Condvar {
+    /// A timed wait that hands back a fresh guard taken from `mutex`. Under
+    /// loom this is how a timeout that fires is modelled: the lock is let go,
+    /// the thread yields, and it takes the lock again, exactly as a real timed
+    /// wait that expired would.
+    pub fn wait_timeout<'a, T>(
+        &self,
+        mutex: &'a Mutex<T>,
+        guard: MutexGuard<'a, T>,
+        timeout: Duration,
+    ) -> (MutexGuard<'a, T>, bool) {
+        #[cfg(not(loom))]
+        {
+            let _ = mutex;
+            match self.0.wait_timeout(guard, timeout) {
+                Ok((g, r)) => (g, r.timed_out()),
+                Err(p) => {
+                    let (g, r) = p.into_inner();
+                    (g, r.timed_out())
+                }
+            }
+        }
+        #[cfg(loom)]
+        {
+            let _ = timeout;
+            if loom_timeouts_fire() {
+                drop(guard);
+                loom::thread::yield_now();
+                (mutex.lock(), true)
+            } else {
+                (self.wait(guard), false)
+            }
+        }
+    }
+}
+
+/// Chooses, for the loom model about to run, whether timed waits time out at
+/// once (`true`) or never (`false`).
+#[cfg(loom)]
+pub fn set_loom_timeouts_fire(fire: bool) {
+    LOOM_TIMEOUTS_FIRE_GLOBAL.store(fire, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[cfg(loom)]
+static LOOM_TIMEOUTS_FIRE_GLOBAL: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(loom)]
+fn loom_timeouts_fire() -> bool {
+    LOOM_TIMEOUTS_FIRE_GLOBAL.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// A value alone on its cache line(s), so that per-thread counters and lock
+/// words do not false-share.
+pub use crossbeam_utils::CachePadded;

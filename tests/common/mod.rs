@@ -1,0 +1,30 @@
+//! Shared test helpers: one generic test body, instantiated per policy.
+#![allow(dead_code, unused_macros)]
+
+/// Instantiates each generic `fn name<P: Policy>()` once per policy, in
+/// modules `gil`, `pool_locks` and `biased`.
+#[macro_export]
+macro_rules! all_policies {
+    ($($f:ident),* $(,)?) => {
+        mod gil {
+            $( #[test] fn $f() { super::$f::<heaplab::Gil>() } )*
+        }
+        mod pool_locks {
+            $( #[test] fn $f() { super::$f::<heaplab::PoolLocks>() } )*
+        }
+        mod biased {
+            $( #[test] fn $f() { super::$f::<heaplab::Biased>() } )*
+        }
+    };
+}
+
+pub fn heap<P: heaplab::Policy>() -> heaplab::Heap<P> {
+    heaplab::Heap::<P>::with_defaults()
+}
+
+/// A heap whose collector runs only when asked.
+pub fn heap_no_auto_gc<P: heaplab::Policy>() -> heaplab::Heap<P> {
+    let mut c = heaplab::HeapConfig::default();
+    c.gc.enabled = false;
+    heaplab::Heap::<P>::new(c).unwrap()
+}

@@ -1,0 +1,224 @@
+//! The heap's semantics, the same under every policy.
+
+mod common;
+use common::*;
+use heaplab::object::{header_bytes, Kind};
+use heaplab::verify::assert_no_leaks;
+use heaplab::{HeapError, Policy};
+
+fn every_size_class_allocates_writes_and_frees<P: Policy>() {
+    let h = heap::<P>();
+    {
+        let m = h.attach();
+        let hdr = header_bytes::<P>();
+        let mut keep = Vec::new();
+        for total in (hdr..=2048).step_by(7) {
+            let len = total - hdr;
+            let payload: Vec<u8> = (0..len).map(|i| (i * 31 + len) as u8).collect();
+            let r = m.alloc_leaf(&payload).unwrap();
+            assert_eq!(m.leaf_bytes(&r).unwrap(), &payload[..]);
+            keep.push((r, payload));
+        }
+        // Everything still intact after all allocations (no overlap).
+        for (r, p) in &keep {
+            assert_eq!(m.leaf_bytes(r).unwrap(), &p[..]);
+        }
+        let rep = h.verify().unwrap();
+        assert_eq!(rep.live_objects, keep.len());
+        assert!(rep.large_blocks > 0, "sizes above 512 go to the large list");
+    }
+    assert_no_leaks(&h);
+}
+
+fn blocks_are_reused<P: Policy>() {
+    let h = heap::<P>();
+    {
+        let m = h.attach();
+        let keep = m.alloc_int(1).unwrap(); // keeps the pool in use
+        let a = m.alloc_int(2).unwrap();
+        let addr = a.as_ptr() as usize;
+        drop(a);
+        let b = m.alloc_int(3).unwrap();
+        assert_eq!(
+            b.as_ptr() as usize,
+            addr,
+            "a freed block is handed out again"
+        );
+        assert_eq!(m.int_value(&b).unwrap(), 3);
+        drop((keep, b));
+    }
+    assert_no_leaks(&h);
+}
+
+fn tuples_and_lists_hold_references<P: Policy>() {
+    let h = heap::<P>();
+    {
+        let m = h.attach();
+        let a = m.alloc_int(10).unwrap();
+        let b = m.alloc_leaf(b"hello").unwrap();
+        let t = m.tuple_of(&[&a, &b]).unwrap();
+        assert_eq!(t.kind(), Kind::Tuple);
+        assert_eq!(m.len(&t), 2);
+        drop(a);
+        let a2 = m.get(&t, 0).unwrap();
+        assert_eq!(m.int_value(&a2).unwrap(), 10);
+        assert!(matches!(m.get(&t, 2), Err(HeapError::Index { len: 2, .. })));
+
+        let l = m.alloc_list().unwrap();
+        for i in 0..100 {
+            m.append(&l, m.alloc_int(i).unwrap()).unwrap();
+        }
+        assert_eq!(m.len(&l), 100);
+        m.set(&l, 5, t.clone()).unwrap();
+        assert!(m.get(&l, 5).unwrap().ptr_eq(&t));
+        assert_eq!(m.int_value(&m.pop(&l).unwrap().unwrap()).unwrap(), 99);
+        assert_eq!(m.len(&l), 99);
+        assert!(matches!(
+            m.set(&l, 1000, a2.clone()),
+            Err(HeapError::Index { .. })
+        ));
+        assert!(matches!(
+            m.append(&t, a2.clone()),
+            Err(HeapError::Type { .. })
+        ));
+        // A large item array (> 512 bytes) comes from the system allocator.
+        let rep = h.verify().unwrap();
+        assert!(rep.large_blocks >= 1);
+        drop((l, t, a2, b));
+    }
+    assert_no_leaks(&h);
+}
+
+fn dropping_a_million_long_chain_does_not_overflow<P: Policy>() {
+    let h = heap::<P>();
+    {
+        let m = h.attach();
+        let mut head = m.alloc_tuple(vec![]).unwrap();
+        for _ in 0..1_000_000 {
+            head = m.alloc_tuple(vec![head]).unwrap();
+        }
+        drop(head); // recursion would need ~1M frames; the trashcan needs 50
+    }
+    assert_no_leaks(&h);
+}
+
+fn ref_dropped_inside_allow_threads_is_applied_later<P: Policy>() {
+    let h = heap::<P>();
+    {
+        let m = h.attach();
+        let r = m.alloc_int(7).unwrap();
+        let extra = r.clone();
+        m.allow_threads(move || drop(extra));
+        assert_eq!(
+            h.pending_decrefs(),
+            1,
+            "deferred, not applied while detached"
+        );
+        m.checkpoint();
+        assert_eq!(h.pending_decrefs(), 0);
+        drop(r);
+    }
+    assert_no_leaks(&h);
+}
+
+fn ref_dropped_by_a_panicking_thread_is_applied<P: Policy>() {
+    let h = heap::<P>();
+    std::thread::scope(|s| {
+        let res = s
+            .spawn(|| {
+                let m = h.attach();
+                let l = m.alloc_list().unwrap();
+                m.append(&l, m.alloc_int(1).unwrap()).unwrap();
+                let _held = l;
+                panic!("worker fails between two heap operations");
+            })
+            .join();
+        assert!(res.is_err());
+    });
+    // The list, dropped while unwinding, was queued and applied when the
+    // dying thread's mutator let go: nothing leaks.
+    assert_no_leaks(&h);
+}
+
+fn ref_dropped_on_a_thread_that_never_attached<P: Policy>() {
+    let h = heap::<P>();
+    let r = {
+        let m = h.attach();
+        let r = m.alloc_leaf(b"x").unwrap();
+        let _ = &m;
+        r
+    };
+    std::thread::scope(|s| {
+        s.spawn(move || drop(r));
+    });
+    assert_eq!(h.pending_decrefs(), 1);
+    assert_no_leaks(&h); // the leak check attaches, which applies it
+}
+
+fn memory_limit_gives_memory_error<P: Policy>() {
+    let mut c = heaplab::HeapConfig::default();
+    c.max_heap = Some(4 << 20);
+    let h = heaplab::Heap::<P>::new(c).unwrap();
+    {
+        let m = h.attach();
+        let l = m.alloc_list().unwrap();
+        let err = loop {
+            match m.alloc_leaf(&[0u8; 200]) {
+                Ok(r) => {
+                    if let Err(e) = m.append(&l, r) {
+                        break e;
+                    }
+                }
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err, HeapError::Memory(_)), "{err}");
+        assert!(err.to_string().starts_with("MemoryError"));
+        assert!(h.memory().bytes_reserved <= 4 << 20);
+        drop(l);
+    }
+    assert_no_leaks(&h);
+}
+
+fn verifier_catches_a_corrupted_free_list<P: Policy>() {
+    let h = heap::<P>();
+    let m = h.attach();
+    let a = m.alloc_int(1).unwrap();
+    let b = m.alloc_int(2).unwrap();
+    let freed = b.as_ptr() as *mut usize;
+    drop(b);
+    assert!(h.verify().is_ok());
+    // SAFETY (test): the block is free and ours; its first word is the free
+    // list link, which we corrupt and then restore.
+    let saved = unsafe { freed.read() };
+    unsafe { freed.write(0xdead_beef_usize) };
+    let err = h.verify().unwrap_err();
+    assert!(err.contains("free list"), "{err}");
+    unsafe { freed.write(saved) };
+    assert!(h.verify().is_ok());
+    drop(a);
+    drop(m);
+    assert_no_leaks(&h);
+}
+
+fn header_size_is_reported<P: Policy>() {
+    let n = header_bytes::<P>();
+    match P::NAME {
+        "gil" | "pool-locks" => assert_eq!(n, 16),
+        "biased" => assert_eq!(n, 32),
+        other => panic!("unknown policy {other}"),
+    }
+}
+
+all_policies!(
+    every_size_class_allocates_writes_and_frees,
+    blocks_are_reused,
+    tuples_and_lists_hold_references,
+    dropping_a_million_long_chain_does_not_overflow,
+    ref_dropped_inside_allow_threads_is_applied_later,
+    ref_dropped_by_a_panicking_thread_is_applied,
+    ref_dropped_on_a_thread_that_never_attached,
+    memory_limit_gives_memory_error,
+    verifier_catches_a_corrupted_free_list,
+    header_size_is_reported,
+);
