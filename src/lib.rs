@@ -21,6 +21,8 @@ pub mod gc;
 pub mod heap;
 pub mod object;
 pub mod policy;
+pub mod report;
+pub mod results;
 pub mod sync;
 pub mod verify;
 
