@@ -992,6 +992,7 @@ impl<P: Policy> Drop for Mutator<'_, P> {
                 heap.dealloc(ts, o)
             });
             heap.apply_pending(ts);
+            P::detach_for_good(&heap.shared, &heap.mem, &mut (*ts).local, &mut |o| heap.dealloc(ts, o));
             heap.gc.publish(&mut (*ts).gc_delta, true);
             {
                 let mut t = heap.totals.lock();
@@ -999,7 +1000,6 @@ impl<P: Policy> Drop for Mutator<'_, P> {
                 t.allocations += (*ts).allocations;
                 t.frees += (*ts).frees;
             }
-            P::detach_for_good(&heap.shared, &heap.mem, &mut (*ts).local);
             (*ts).ctx.attached = false;
             set_current_ctx((*ts).prev_ctx);
             drop(Box::from_raw(ts));

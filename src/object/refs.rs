@@ -36,7 +36,7 @@ impl<'h, P: Policy> Ref<'h, P> {
     /// `obj` is a live object of `heap` and the caller gives up one counted
     /// reference to it.
     #[inline(always)]
-    pub(crate) unsafe fn from_raw(heap: &'h Heap<P>, obj: *mut ObjHeader<P>) -> Self {
+    pub unsafe fn from_raw(heap: &'h Heap<P>, obj: *mut ObjHeader<P>) -> Self {
         Ref {
             // SAFETY: live objects are never null.
             obj: unsafe { NonNull::new_unchecked(obj) },
@@ -44,9 +44,10 @@ impl<'h, P: Policy> Ref<'h, P> {
         }
     }
 
-    /// Gives up ownership without decrementing.
+    /// Gives up ownership without decrementing (to keep a reference where a
+    /// lifetime cannot go, like a finalizer; get it back with `from_raw`).
     #[inline(always)]
-    pub(crate) fn into_raw(self) -> *mut ObjHeader<P> {
+    pub fn into_raw(self) -> *mut ObjHeader<P> {
         let p = self.obj.as_ptr();
         std::mem::forget(self);
         p

@@ -295,15 +295,32 @@ unsafe impl Policy for Biased {
         }
     }
 
-    fn detach_for_good(shared: &BiasedShared, _mem: &MemCore, local: &mut BiasedLocal) {
-        // The heap merged our queue (checkpoint) before calling us and freed
-        // what died; here the slot goes dead so others merge for themselves.
-        let slot = local.slot();
-        shared.world.unregister(slot.id, &slot.word, || {
+    fn detach_for_good(
+        shared: &BiasedShared,
+        _mem: &MemCore,
+        local: &mut BiasedLocal,
+        on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
+    ) {
+        // SAFETY: the slot outlives us.
+        let slot = unsafe { &*local.slot };
+        // First close the queue (from now on others merge for themselves),
+        // then merge what was queued while we are still attached, so objects
+        // that die here are freed by an attached thread.
+        let last = {
             let mut q = slot.queue.lock();
-            debug_assert!(q.objs.is_empty(), "queue not drained before exit");
             q.alive = false;
-            drop(q);
+            slot.queue_nonempty.store(false, Ordering::Relaxed);
+            std::mem::take(&mut q.objs)
+        };
+        for o in last {
+            let obj = o as *mut ObjHeader<Self>;
+            local.counters.merges += 1;
+            // SAFETY: the queue held a reference, so the object is live.
+            if explicit_merge(unsafe { &(*obj).rc }, -1) == 0 {
+                on_dead(obj);
+            }
+        }
+        shared.world.unregister(slot.id, &slot.word, || {
             shared.registry.lock().dead.push(slot.id);
         });
     }

@@ -242,7 +242,12 @@ unsafe impl Policy for Gil {
         }
     }
 
-    fn detach_for_good(shared: &GilShared, _mem: &MemCore, local: &mut GilLocal) {
+    fn detach_for_good(
+        shared: &GilShared,
+        _mem: &MemCore,
+        local: &mut GilLocal,
+        _on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
+    ) {
         if local.holds {
             shared.gil.drop_gil(local.tid, false);
             local.holds = false;

@@ -101,8 +101,15 @@ pub unsafe trait Policy: 'static + Send + Sync + Sized {
     /// Registers a new thread and attaches it (waits for the GIL, or for a
     /// stopped world to restart).
     fn attach(shared: &Self::Shared, mem: &MemCore) -> Self::Local;
-    /// Detaches for good: the thread will not touch the heap again.
-    fn detach_for_good(shared: &Self::Shared, mem: &MemCore, local: &mut Self::Local);
+    /// Detaches for good: the thread will not touch the heap again. Objects
+    /// found dead on the way out (a last merge) go to `on_dead` while the
+    /// thread is still attached.
+    fn detach_for_good(
+        shared: &Self::Shared,
+        mem: &MemCore,
+        local: &mut Self::Local,
+        on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
+    );
     /// Releases the interpreter around native/I-O work (`allow_threads`).
     fn release(shared: &Self::Shared, local: &mut Self::Local);
     /// Takes the interpreter back after `release`.

@@ -84,7 +84,12 @@ unsafe impl Policy for PoolLocks {
         }
     }
 
-    fn detach_for_good(shared: &PoolLocksShared, _mem: &MemCore, local: &mut PoolLocksLocal) {
+    fn detach_for_good(
+        shared: &PoolLocksShared,
+        _mem: &MemCore,
+        local: &mut PoolLocksLocal,
+        _on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
+    ) {
         shared.world.unregister(local.id, &local.word, || ());
     }
 

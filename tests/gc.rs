@@ -1,0 +1,292 @@
+//! The cyclic collector, drawn from CPython's `test_gc`, under every policy
+//! and both ways of finding containers (generational only under `gil`).
+
+mod common;
+use heaplab::gc::GcMode;
+use heaplab::verify::assert_no_leaks;
+use heaplab::{Heap, HeapConfig, Policy};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Heaps with automatic collection off, one per mode the policy supports.
+fn heaps<P: Policy>() -> Vec<Heap<P>> {
+    let mut modes = vec![GcMode::PoolWalk];
+    if !P::FREE_THREADED {
+        modes.push(GcMode::Generational);
+    }
+    modes
+        .into_iter()
+        .map(|mode| {
+            let mut c = HeapConfig::default();
+            c.gc.enabled = false;
+            c.gc.mode = mode;
+            Heap::<P>::new(c).unwrap()
+        })
+        .collect()
+}
+
+fn list_containing_itself<P: Policy>() {
+    for h in heaps::<P>() {
+        {
+            let m = h.attach();
+            let l = m.alloc_list().unwrap();
+            m.append(&l, l.clone()).unwrap();
+            drop(l);
+            assert_eq!(m.collect().collected, 1, "{:?}", h.gc_mode());
+            assert_eq!(m.collect().collected, 0);
+        }
+        assert_no_leaks(&h);
+    }
+}
+
+fn two_and_three_object_cycles<P: Policy>() {
+    for h in heaps::<P>() {
+        {
+            let m = h.attach();
+            // tuple <-> list
+            let l = m.alloc_list().unwrap();
+            let t = m.alloc_tuple(vec![l.clone(), m.alloc_int(5).unwrap()]).unwrap();
+            m.append(&l, t).unwrap();
+            drop(l);
+            // list -> tuple -> list -> list (3 containers)
+            let l1 = m.alloc_list().unwrap();
+            let l2 = m.alloc_list().unwrap();
+            let t = m.alloc_tuple(vec![l2.clone()]).unwrap();
+            m.append(&l1, t).unwrap();
+            m.append(&l2, l1.clone()).unwrap();
+            drop((l1, l2));
+            // the int leaf is freed by clearing, not counted as collected
+            let out = m.collect();
+            assert_eq!(out.collected, 2 + 3, "{:?}", h.gc_mode());
+        }
+        assert_no_leaks(&h);
+    }
+}
+
+fn cycle_kept_alive_by_a_rust_ref<P: Policy>() {
+    for h in heaps::<P>() {
+        {
+            let m = h.attach();
+            let a = m.alloc_list().unwrap();
+            let b = m.alloc_list().unwrap();
+            m.append(&a, b.clone()).unwrap();
+            m.append(&b, a.clone()).unwrap();
+            drop(b);
+            assert_eq!(m.collect().collected, 0, "a is held from Rust");
+            assert_eq!(m.len(&a), 1);
+            let b2 = m.get(&a, 0).unwrap();
+            assert_eq!(m.len(&b2), 1, "b survived intact");
+            drop((a, b2));
+            assert_eq!(m.collect().collected, 2);
+        }
+        assert_no_leaks(&h);
+    }
+}
+
+fn cycle_hanging_off_a_cycle<P: Policy>() {
+    for h in heaps::<P>() {
+        {
+            let m = h.attach();
+            let a = m.alloc_list().unwrap();
+            m.append(&a, a.clone()).unwrap();
+            let b = m.alloc_list().unwrap();
+            m.append(&b, b.clone()).unwrap();
+            m.append(&a, b).unwrap(); // a's cycle refers to b's cycle
+            drop(a);
+            assert_eq!(m.collect().collected, 2);
+        }
+        assert_no_leaks(&h);
+    }
+}
+
+fn million_node_cyclic_graph<P: Policy>() {
+    for h in heaps::<P>() {
+        {
+            let m = h.attach();
+            let first = m.alloc_list().unwrap();
+            let mut prev = first.clone();
+            for _ in 1..1_000_000 {
+                let n = m.alloc_list().unwrap();
+                m.append(&prev, n.clone()).unwrap();
+                prev = n;
+            }
+            m.append(&prev, first.clone()).unwrap(); // close the ring
+            drop(prev);
+            assert_eq!(m.collect().collected, 0, "held by `first`");
+            drop(first);
+            assert_eq!(m.collect().collected, 1_000_000);
+        }
+        assert_no_leaks(&h);
+    }
+}
+
+fn finalizers_in_a_cycle_run_once<P: Policy>() {
+    for h in heaps::<P>() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        {
+            let m = h.attach();
+            let a = m.alloc_list().unwrap();
+            let b = m.alloc_list().unwrap();
+            m.append(&a, b.clone()).unwrap();
+            m.append(&b, a.clone()).unwrap();
+            for x in [&a, &b] {
+                let runs = runs.clone();
+                m.set_finalizer(
+                    x,
+                    Box::new(move |m, me| {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        // A finalizer may allocate.
+                        let _tmp = m.alloc_int(1).unwrap();
+                        drop(me);
+                    }),
+                );
+            }
+            drop((a, b));
+            let out = m.collect();
+            assert_eq!(runs.load(Ordering::SeqCst), 2);
+            assert_eq!(out.collected, 2);
+            assert_eq!(out.resurrected, 0);
+            assert_eq!(m.collect().collected, 0);
+            assert_eq!(runs.load(Ordering::SeqCst), 2, "each finalizer ran once");
+        }
+        assert_no_leaks(&h);
+    }
+}
+
+fn resurrected_object_survives_and_is_freed_later<P: Policy>() {
+    for h in heaps::<P>() {
+        {
+            let m = h.attach();
+            let keeper = m.alloc_list().unwrap();
+            let a = m.alloc_list().unwrap();
+            m.append(&a, a.clone()).unwrap();
+            // A finalizer outlives any borrow, so it keeps a raw counted
+            // reference to the keeper (as a Python global would).
+            let k = keeper.clone().into_raw() as usize;
+            m.set_finalizer(
+                &a,
+                Box::new(move |m, me| {
+                    // SAFETY: `k` is a counted reference to a live list of
+                    // this heap, given up above and taken back once here.
+                    let k = unsafe { heaplab::Ref::from_raw(m.heap(), k as *mut _) };
+                    // Store ourselves somewhere reachable: resurrection.
+                    m.append(&k, me).unwrap();
+                }),
+            );
+            drop(a);
+            let out = m.collect();
+            assert_eq!(out.collected, 0);
+            assert_eq!(out.resurrected, 1);
+            assert_eq!(m.len(&keeper), 1);
+            let a = m.pop(&keeper).unwrap().unwrap();
+            assert_eq!(m.len(&a), 1, "the resurrected list is intact");
+            drop(a);
+            // Its finalizer already ran: now it is collected like any cycle.
+            assert_eq!(m.collect().collected, 1);
+            drop(keeper);
+        }
+        assert_no_leaks(&h);
+    }
+}
+
+fn large_container_in_a_cycle<P: Policy>() {
+    for h in heaps::<P>() {
+        {
+            let m = h.attach();
+            let items: Vec<_> = (0..100).map(|i| m.alloc_int(i).unwrap()).collect();
+            let l = m.alloc_list().unwrap();
+            let big = m.alloc_tuple(items.into_iter().chain([l.clone()]).collect()).unwrap();
+            assert!(heaplab::object::tuple_size::<P>(101) > 512);
+            m.append(&l, big).unwrap();
+            drop(l);
+            assert_eq!(m.collect().collected, 2);
+        }
+        assert_no_leaks(&h);
+    }
+}
+
+fn collection_can_be_disabled_and_triggers_automatically<P: Policy>() {
+    let mut c = HeapConfig::default();
+    c.gc.threshold = 1000;
+    c.gc.gen_thresholds[0] = 700;
+    let h = Heap::<P>::new(c).unwrap();
+    {
+        let m = h.attach();
+        for _ in 0..20_000 {
+            let l = m.alloc_list().unwrap();
+            m.append(&l, l.clone()).unwrap();
+            drop(l);
+            m.checkpoint();
+        }
+        let s = h.gc_stats();
+        assert!(s.collections.iter().sum::<u64>() > 0, "automatic collections ran");
+        assert!(s.collected > 10_000, "collected {}", s.collected);
+        h.set_gc_enabled(false);
+        let before = h.gc_stats().collections.iter().sum::<u64>();
+        for _ in 0..20_000 {
+            let l = m.alloc_list().unwrap();
+            m.append(&l, l.clone()).unwrap();
+            drop(l);
+            m.checkpoint();
+        }
+        assert_eq!(h.gc_stats().collections.iter().sum::<u64>(), before, "disabled");
+        m.collect();
+    }
+    assert_no_leaks(&h);
+}
+
+/// Every thread creates cyclic garbage while automatic collections run;
+/// nothing reachable is freed (each thread checks its survivors).
+fn threads_make_cyclic_garbage_while_collections_run<P: Policy>() {
+    let mut c = HeapConfig::default();
+    c.gc.threshold = 500;
+    c.gc.batch = 64;
+    let h = Heap::<P>::new(c).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..3i64 {
+            let h = &h;
+            s.spawn(move || {
+                let m = h.attach();
+                let survivors = m.alloc_list().unwrap();
+                for i in 0..20_000i64 {
+                    let a = m.alloc_list().unwrap();
+                    let b = m.alloc_tuple(vec![a.clone(), m.alloc_int(t * 1_000_000 + i).unwrap()]).unwrap();
+                    m.append(&a, b.clone()).unwrap();
+                    if i % 100 == 0 {
+                        m.append(&survivors, b).unwrap();
+                    }
+                    drop(a);
+                    m.checkpoint();
+                }
+                // Walk the survivors: every one still intact.
+                for k in 0..m.len(&survivors) {
+                    let b = m.get(&survivors, k).unwrap();
+                    let v = m.int_value(&m.get(&b, 1).unwrap()).unwrap();
+                    assert_eq!(v, t * 1_000_000 + k as i64 * 100);
+                    let a = m.get(&b, 0).unwrap();
+                    assert!(m.get(&a, 0).unwrap().ptr_eq(&b));
+                }
+            });
+        }
+    });
+    let s = h.gc_stats();
+    assert!(s.collections.iter().sum::<u64>() > 0);
+    if P::FREE_THREADED {
+        assert!(s.time_to_safepoint_ns.len() > 0);
+    }
+    h.verify().unwrap();
+    heaplab::verify::assert_no_leaks_after_collect(&h);
+}
+
+all_policies!(
+    list_containing_itself,
+    two_and_three_object_cycles,
+    cycle_kept_alive_by_a_rust_ref,
+    cycle_hanging_off_a_cycle,
+    million_node_cyclic_graph,
+    finalizers_in_a_cycle_run_once,
+    resurrected_object_survives_and_is_freed_later,
+    large_container_in_a_cycle,
+    collection_can_be_disabled_and_triggers_automatically,
+    threads_make_cyclic_garbage_while_collections_run,
+);
