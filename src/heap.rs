@@ -992,7 +992,9 @@ impl<P: Policy> Drop for Mutator<'_, P> {
                 heap.dealloc(ts, o)
             });
             heap.apply_pending(ts);
-            P::detach_for_good(&heap.shared, &heap.mem, &mut (*ts).local, &mut |o| heap.dealloc(ts, o));
+            P::detach_for_good(&heap.shared, &heap.mem, &mut (*ts).local, &mut |o| {
+                heap.dealloc(ts, o)
+            });
             heap.gc.publish(&mut (*ts).gc_delta, true);
             {
                 let mut t = heap.totals.lock();

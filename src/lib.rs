@@ -19,12 +19,14 @@
 pub mod alloc;
 pub mod gc;
 pub mod heap;
+pub mod metrics;
 pub mod object;
 pub mod policy;
 pub mod report;
 pub mod results;
 pub mod sync;
 pub mod verify;
+pub mod workload;
 
 pub use heap::{Heap, HeapConfig, Mutator};
 pub use object::Ref;

@@ -45,7 +45,9 @@ fn two_and_three_object_cycles<P: Policy>() {
             let m = h.attach();
             // tuple <-> list
             let l = m.alloc_list().unwrap();
-            let t = m.alloc_tuple(vec![l.clone(), m.alloc_int(5).unwrap()]).unwrap();
+            let t = m
+                .alloc_tuple(vec![l.clone(), m.alloc_int(5).unwrap()])
+                .unwrap();
             m.append(&l, t).unwrap();
             drop(l);
             // list -> tuple -> list -> list (3 containers)
@@ -195,7 +197,9 @@ fn large_container_in_a_cycle<P: Policy>() {
             let m = h.attach();
             let items: Vec<_> = (0..100).map(|i| m.alloc_int(i).unwrap()).collect();
             let l = m.alloc_list().unwrap();
-            let big = m.alloc_tuple(items.into_iter().chain([l.clone()]).collect()).unwrap();
+            let big = m
+                .alloc_tuple(items.into_iter().chain([l.clone()]).collect())
+                .unwrap();
             assert!(heaplab::object::tuple_size::<P>(101) > 512);
             m.append(&l, big).unwrap();
             drop(l);
@@ -219,7 +223,10 @@ fn collection_can_be_disabled_and_triggers_automatically<P: Policy>() {
             m.checkpoint();
         }
         let s = h.gc_stats();
-        assert!(s.collections.iter().sum::<u64>() > 0, "automatic collections ran");
+        assert!(
+            s.collections.iter().sum::<u64>() > 0,
+            "automatic collections ran"
+        );
         assert!(s.collected > 10_000, "collected {}", s.collected);
         h.set_gc_enabled(false);
         let before = h.gc_stats().collections.iter().sum::<u64>();
@@ -229,7 +236,11 @@ fn collection_can_be_disabled_and_triggers_automatically<P: Policy>() {
             drop(l);
             m.checkpoint();
         }
-        assert_eq!(h.gc_stats().collections.iter().sum::<u64>(), before, "disabled");
+        assert_eq!(
+            h.gc_stats().collections.iter().sum::<u64>(),
+            before,
+            "disabled"
+        );
         m.collect();
     }
     assert_no_leaks(&h);
@@ -250,7 +261,9 @@ fn threads_make_cyclic_garbage_while_collections_run<P: Policy>() {
                 let survivors = m.alloc_list().unwrap();
                 for i in 0..20_000i64 {
                     let a = m.alloc_list().unwrap();
-                    let b = m.alloc_tuple(vec![a.clone(), m.alloc_int(t * 1_000_000 + i).unwrap()]).unwrap();
+                    let b = m
+                        .alloc_tuple(vec![a.clone(), m.alloc_int(t * 1_000_000 + i).unwrap()])
+                        .unwrap();
                     m.append(&a, b.clone()).unwrap();
                     if i % 100 == 0 {
                         m.append(&survivors, b).unwrap();

@@ -21,17 +21,24 @@ fn freed_arenas_return_to_the_os_but_one_spare() {
         // ~200 MB of small objects of mixed classes.
         for i in 0..2_000_000u64 {
             let size = 16 + (i % 6) * 16;
-            m.append(&l, m.alloc_leaf(&vec![i as u8; size as usize]).unwrap()).unwrap();
+            m.append(&l, m.alloc_leaf(&vec![i as u8; size as usize]).unwrap())
+                .unwrap();
         }
         let peak = rss_bytes();
         let arenas = h.memory().arenas.current;
         assert!(arenas > 100, "arenas {arenas}");
-        assert!(peak > before + 100 * (1 << 20), "RSS grew: {before} -> {peak}");
+        assert!(
+            peak > before + 100 * (1 << 20),
+            "RSS grew: {before} -> {peak}"
+        );
         drop(l);
     }
     h.trim();
     let stats = h.memory().arenas;
-    assert!(stats.current <= 1, "all arenas but the spare unmapped: {stats:?}");
+    assert!(
+        stats.current <= 1,
+        "all arenas but the spare unmapped: {stats:?}"
+    );
     assert_eq!(stats.freed + stats.current, stats.allocated);
     let after = rss_bytes();
     assert!(

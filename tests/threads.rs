@@ -41,7 +41,11 @@ fn shared_list_mutated_by_four_threads<P: Policy>() {
                             let _ = m.get(&list, (x as usize >> 8) % len);
                         }
                         2 if len > 0 => {
-                            let _ = m.set(&list, (x as usize >> 8) % len, m.alloc_leaf(b"replaced").unwrap());
+                            let _ = m.set(
+                                &list,
+                                (x as usize >> 8) % len,
+                                m.alloc_leaf(b"replaced").unwrap(),
+                            );
                         }
                         _ => {
                             if len > 8 {
@@ -62,7 +66,11 @@ fn shared_list_mutated_by_four_threads<P: Policy>() {
     }
     h.verify().unwrap();
     if let Some(g) = h.gil_stats() {
-        assert!(g.acquisitions > THREADS as u64, "GIL acquisitions {}", g.acquisitions);
+        assert!(
+            g.acquisitions > THREADS as u64,
+            "GIL acquisitions {}",
+            g.acquisitions
+        );
         assert!(
             g.forced_switches > 0 || g.acquisitions > 2 * THREADS as u64,
             "the GIL was handed over between busy threads: {} acquisitions, {} forced",
@@ -96,7 +104,9 @@ fn objects_handed_between_threads<P: Policy>() {
             let m = hp.attach();
             let mut sum = 0i64;
             loop {
-                let Ok(t) = m.allow_threads(|| rx.recv()) else { break };
+                let Ok(t) = m.allow_threads(|| rx.recv()) else {
+                    break;
+                };
                 sum += m.int_value(&m.get(&t, 0).unwrap()).unwrap();
                 drop(t);
                 m.checkpoint();

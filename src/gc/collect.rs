@@ -143,6 +143,12 @@ impl<P: Policy> Heap<P> {
         if !self.gc.take_due() || !self.gc.is_enabled() {
             return;
         }
+        // The flag went up when a batch was published; by this checkpoint
+        // reference counting may have freed what grew (a tree built and
+        // dropped in one step). Collect only if the growth is still there.
+        if !self.gc.still_due() {
+            return;
+        }
         let gen = match self.gc.config.mode {
             GcMode::PoolWalk => 0,
             GcMode::Generational => match self.choose_generation() {

@@ -138,8 +138,8 @@ impl Default for GcStats {
             collected: 0,
             resurrected: 0,
             finalizers_run: 0,
-            pause_ns: Histogram::new(3).expect("histogram"),
-            time_to_safepoint_ns: Histogram::new(3).expect("histogram"),
+            pause_ns: crate::metrics::new_histogram(),
+            time_to_safepoint_ns: crate::metrics::new_histogram(),
         }
     }
 }
@@ -244,6 +244,10 @@ impl<P: Policy> GcState<P> {
         if d > 0 && self.is_enabled() && self.is_due(count) {
             self.due.store(true, Ordering::Relaxed);
         }
+    }
+
+    pub(crate) fn still_due(&self) -> bool {
+        self.is_due(self.count.load(Ordering::Relaxed))
     }
 
     fn is_due(&self, count: isize) -> bool {

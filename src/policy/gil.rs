@@ -69,7 +69,7 @@ impl GilLock {
                 switch_number: 0,
                 acquisitions: 0,
                 forced_switches: 0,
-                wait_ns: Histogram::new(3).expect("histogram"),
+                wait_ns: crate::metrics::new_histogram(),
             }),
             cond: Condvar::new(),
             switch_cond: Condvar::new(),

@@ -1,0 +1,361 @@
+//! "Findings": short statements drawn from the numbers, each with its ratio,
+//! at the top of every report.
+//!
+//! Each kind of finding is one small function from the [`Summary`] to the
+//! findings it supports, listed in [`FINDERS`]. To add one (for example "the
+//! field's published results reproduced"), write another such function and
+//! append it to the list: the renderers need no change.
+
+use super::doc::code;
+use super::format;
+use super::stats::{Scenario, Summary, BASELINE};
+
+/// One statement of the "Findings" section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// What kind of finding (the bold lead-in of the line).
+    pub topic: String,
+    /// The scenario it is about, if one.
+    pub workload: Option<String>,
+    /// The statement, as inline text (`code` and **strong** markup).
+    pub text: String,
+    /// The ratio it rests on, for tools that rank or filter findings.
+    pub ratio: Option<f64>,
+}
+
+/// A source of findings.
+pub type Finder = fn(&Summary) -> Vec<Finding>;
+
+/// Every finder, in the order the report lists them.
+pub const FINDERS: &[Finder] = &[
+    winners,
+    biggest_speedup,
+    biggest_slowdown,
+    worst_scaling,
+    biggest_p99_gap,
+    biggest_rss_gap,
+    most_reserved_over_in_use,
+    failures,
+];
+
+/// All findings of a summary.
+pub fn findings(s: &Summary) -> Vec<Finding> {
+    FINDERS.iter().flat_map(|f| f(s)).collect()
+}
+
+fn threads_word(t: usize) -> String {
+    if t == 1 {
+        "1 thread".into()
+    } else {
+        format!("{t} threads")
+    }
+}
+
+/// Policies ranked by median throughput at one thread count, best first.
+fn ranked<'s>(sc: &'s Scenario, threads: usize) -> Vec<(&'s str, f64)> {
+    let mut v: Vec<(&str, f64)> = sc
+        .policies
+        .iter()
+        .filter_map(|p| sc.tput(p, threads).map(|t| (p.as_str(), t)))
+        .collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    v
+}
+
+fn winner_at(sc: &Scenario, threads: usize) -> Option<Finding> {
+    let r = ranked(sc, threads);
+    let (wp, wt) = *r.first()?;
+    let (text, ratio) = match r.get(1) {
+        Some(&(rp, rt)) => {
+            let ratio = if rt > 0.0 { wt / rt } else { f64::INFINITY };
+            (
+                format!(
+                    "{} at {}: {} leads with {} ops/s, {} the runner-up {} ({} ops/s)",
+                    code(&sc.name),
+                    threads_word(threads),
+                    code(wp),
+                    format::si(wt),
+                    format::ratio(ratio),
+                    code(rp),
+                    format::si(rt)
+                ),
+                Some(ratio),
+            )
+        }
+        None => (
+            format!(
+                "{} at {}: only {} has an ok run ({} ops/s)",
+                code(&sc.name),
+                threads_word(threads),
+                code(wp),
+                format::si(wt)
+            ),
+            None,
+        ),
+    };
+    Some(Finding {
+        topic: "Winner".into(),
+        workload: Some(sc.name.clone()),
+        text,
+        ratio,
+    })
+}
+
+/// Highest median throughput at the largest thread count and at 1 thread.
+pub fn winners(s: &Summary) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for sc in &s.scenarios {
+        let (Some(hi), Some(lo)) = (sc.largest_ok_threads(), sc.smallest_ok_threads()) else {
+            continue;
+        };
+        out.extend(winner_at(sc, hi));
+        if lo != hi {
+            out.extend(winner_at(sc, lo));
+        }
+    }
+    out
+}
+
+/// Every (scenario, policy, threads) with its speed-up over the baseline.
+fn speedups<'s>(s: &'s Summary) -> Vec<(&'s Scenario<'s>, &'s str, usize, f64)> {
+    let mut v = Vec::new();
+    for sc in &s.scenarios {
+        for c in &sc.configs {
+            if c.policy == BASELINE {
+                continue;
+            }
+            if let Some(r) = sc.speedup(&c.policy, c.threads) {
+                v.push((sc, c.policy.as_str(), c.threads, r));
+            }
+        }
+    }
+    v
+}
+
+fn speedup_finding(topic: &str, e: (&Scenario, &str, usize, f64)) -> Finding {
+    let (sc, p, t, r) = e;
+    Finding {
+        topic: topic.into(),
+        workload: Some(sc.name.clone()),
+        text: format!(
+            "{} on {} at {}: {} the throughput of {}",
+            code(p),
+            code(&sc.name),
+            threads_word(t),
+            format::ratio(r),
+            code(BASELINE)
+        ),
+        ratio: Some(r),
+    }
+}
+
+pub fn biggest_speedup(s: &Summary) -> Vec<Finding> {
+    speedups(s)
+        .into_iter()
+        .filter(|e| e.3 > 1.0)
+        .max_by(|a, b| a.3.total_cmp(&b.3))
+        .map(|e| speedup_finding("Biggest speed-up over `gil`", e))
+        .into_iter()
+        .collect()
+}
+
+/// The other side of the trade: where removing the GIL costs most (the
+/// single-thread tax of atomics and locks shows here).
+pub fn biggest_slowdown(s: &Summary) -> Vec<Finding> {
+    speedups(s)
+        .into_iter()
+        .filter(|e| e.3 < 1.0)
+        .min_by(|a, b| a.3.total_cmp(&b.3))
+        .map(|e| speedup_finding("Biggest slowdown against `gil`", e))
+        .into_iter()
+        .collect()
+}
+
+pub fn worst_scaling(s: &Summary) -> Vec<Finding> {
+    let mut worst: Option<(&Scenario, &str, usize, usize, f64)> = None;
+    for sc in &s.scenarios {
+        for c in &sc.configs {
+            let Some(base) = sc.scaling_base(&c.policy) else {
+                continue;
+            };
+            if c.threads <= base {
+                continue;
+            }
+            if let Some(e) = sc.efficiency(&c.policy, c.threads) {
+                if worst.is_none_or(|w| e < w.4) {
+                    worst = Some((sc, &c.policy, c.threads, base, e));
+                }
+            }
+        }
+    }
+    worst
+        .map(|(sc, p, t, base, e)| {
+            let over_base = e * t as f64 / base as f64;
+            Finding {
+                topic: "Worst scaling".into(),
+                workload: Some(sc.name.clone()),
+                text: format!(
+                    "{} on {} at {} runs {} its {} throughput: {} scaling efficiency",
+                    code(p),
+                    code(&sc.name),
+                    threads_word(t),
+                    format::ratio(over_base),
+                    threads_word(base),
+                    format::pct0(e)
+                ),
+                ratio: Some(e),
+            }
+        })
+        .into_iter()
+        .collect()
+}
+
+/// The largest ratio between two policies' headline p99 at one scenario and
+/// thread count (latencies of 0 count as 1 ns, so the ratio stays finite).
+pub fn biggest_p99_gap(s: &Summary) -> Vec<Finding> {
+    let mut best: Option<(&Scenario, usize, (&str, f64), (&str, f64), f64)> = None;
+    for sc in &s.scenarios {
+        for &t in &sc.threads {
+            let v: Vec<(&str, f64)> = sc
+                .policies
+                .iter()
+                .filter_map(|p| {
+                    let c = sc.config(p, t)?;
+                    c.latency(|l| l.p99).map(|x| (p.as_str(), x.max(1.0)))
+                })
+                .collect();
+            if v.len() < 2 {
+                continue;
+            }
+            let hi = v.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
+            let lo = v.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                let r = hi.1 / lo.1;
+                if r > 1.0 && best.is_none_or(|b| r > b.4) {
+                    best = Some((sc, t, hi, lo, r));
+                }
+            }
+        }
+    }
+    best.map(|(sc, t, hi, lo, r)| {
+        let role = sc
+            .headline_role
+            .as_ref()
+            .map(|r| format!(" ({} role)", code(r)))
+            .unwrap_or_default();
+        Finding {
+            topic: "Biggest p99 difference".into(),
+            workload: Some(sc.name.clone()),
+            text: format!(
+                "{} at {}{}: {} has p99 {} against {} for {}, {}",
+                code(&sc.name),
+                threads_word(t),
+                role,
+                code(hi.0),
+                format::ns(hi.1),
+                format::ns(lo.1),
+                code(lo.0),
+                format::ratio(r)
+            ),
+            ratio: Some(r),
+        }
+    })
+    .into_iter()
+    .collect()
+}
+
+pub fn biggest_rss_gap(s: &Summary) -> Vec<Finding> {
+    let mut best: Option<(&Scenario, usize, (&str, f64), (&str, f64), f64)> = None;
+    for sc in &s.scenarios {
+        for &t in &sc.threads {
+            let v: Vec<(&str, f64)> = sc
+                .policies
+                .iter()
+                .filter_map(|p| {
+                    let c = sc.config(p, t)?;
+                    c.peak_rss().map(|x| (p.as_str(), x.median))
+                })
+                .filter(|x| x.1 > 0.0)
+                .collect();
+            if v.len() < 2 {
+                continue;
+            }
+            let hi = v.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
+            let lo = v.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                let r = hi.1 / lo.1;
+                if r > 1.0 && best.is_none_or(|b| r > b.4) {
+                    best = Some((sc, t, hi, lo, r));
+                }
+            }
+        }
+    }
+    best.map(|(sc, t, hi, lo, r)| Finding {
+        topic: "Biggest peak RSS difference".into(),
+        workload: Some(sc.name.clone()),
+        text: format!(
+            "{} at {}: {} peaks at {} against {} for {}, {}",
+            code(&sc.name),
+            threads_word(t),
+            code(hi.0),
+            format::bytes(hi.1),
+            format::bytes(lo.1),
+            code(lo.0),
+            format::ratio(r)
+        ),
+        ratio: Some(r),
+    })
+    .into_iter()
+    .collect()
+}
+
+/// Where the allocator holds most memory it does not use (thread-local pools
+/// are expected to pay here).
+pub fn most_reserved_over_in_use(s: &Summary) -> Vec<Finding> {
+    let mut best: Option<(&Scenario, &str, usize, f64)> = None;
+    for sc in &s.scenarios {
+        for c in &sc.configs {
+            let r = c.median_opt(|r| {
+                (r.memory.bytes_in_use_peak > 0).then(|| {
+                    r.memory.bytes_reserved_peak as f64 / r.memory.bytes_in_use_peak as f64
+                })
+            });
+            if let Some(r) = r {
+                if best.is_none_or(|b| r > b.3) {
+                    best = Some((sc, &c.policy, c.threads, r));
+                }
+            }
+        }
+    }
+    best.map(|(sc, p, t, r)| Finding {
+        topic: "Most memory reserved over in use".into(),
+        workload: Some(sc.name.clone()),
+        text: format!(
+            "{} on {} at {} reserves {} the bytes it has in use at peak",
+            code(p),
+            code(&sc.name),
+            threads_word(t),
+            format::ratio(r)
+        ),
+        ratio: Some(r),
+    })
+    .into_iter()
+    .collect()
+}
+
+pub fn failures(s: &Summary) -> Vec<Finding> {
+    let failed = s.failed_runs().count();
+    let total = s.results.runs.len();
+    if failed == 0 {
+        return Vec::new();
+    }
+    vec![Finding {
+        topic: "Failed runs".into(),
+        workload: None,
+        text: format!(
+            "{failed} of {total} runs failed and are left out of every median (listed under \
+             \"Failed runs\" with their reasons)"
+        ),
+        ratio: Some(failed as f64 / total.max(1) as f64),
+    }]
+}

@@ -1,0 +1,225 @@
+//! Renders the report [`Doc`] as one self-contained HTML file
+//! (`report.html`): inline CSS and inline SVG charts, nothing fetched.
+//!
+//! The output is also well-formed XML (every element closed, text escaped,
+//! no HTML-only entities such as `&nbsp;`), so tests and tools can check it
+//! with any XML parser. It carries no URL at all: inline `<svg>` in HTML5
+//! needs no namespace declaration.
+
+use super::doc::{Align, Block, Cell, Doc, Table};
+use super::stats::Summary;
+use super::svg::{self, xml};
+
+/// Styles for a laptop-width page (about 1280 px) that also reflows on a
+/// narrow one: charts scale with their box, wide tables scroll sideways.
+/// Kept free of `<` and `&` so the style element stays well-formed XML.
+const CSS: &str = r#"
+:root { --ink: #1f2328; --muted: #59636e; --line: #d8dee4; --zebra: #f6f8fa; --accent: #0969da; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--ink); background: #ffffff;
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1240px; margin: 0 auto; padding: 20px 32px 64px; }
+h1 { font-size: 28px; margin: 8px 0 4px; }
+h2 { font-size: 22px; margin: 40px 0 10px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 16px; margin: 24px 0 6px; }
+p { margin: 8px 0; max-width: 110ch; }
+p.small { color: var(--muted); font-size: 13px; margin-top: -8px; }
+ul { padding-left: 22px; max-width: 120ch; }
+li { margin: 3px 0; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
+  font-size: 0.9em; background: #eff1f3; padding: 1px 5px; border-radius: 4px; }
+nav.toc { font-size: 14px; color: var(--muted); margin: 6px 0 0; }
+nav.toc a { color: var(--accent); text-decoration: none; margin-right: 14px; white-space: nowrap; }
+nav.toc a:hover { text-decoration: underline; }
+.table-wrap { overflow-x: auto; margin: 6px 0 14px; }
+table { border-collapse: collapse; font-size: 14px; font-variant-numeric: tabular-nums; }
+th, td { padding: 5px 12px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; vertical-align: top; }
+th { background: #f0f3f6; font-weight: 600; border-bottom: 2px solid var(--line); }
+tbody tr:nth-child(even) { background: var(--zebra); }
+td.num, th.num { text-align: right; }
+td.wrap { white-space: normal; min-width: 320px; max-width: 640px; }
+.swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 7px; vertical-align: -1px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 16px; margin: 14px 0 8px; }
+figure.chart-box { margin: 0; padding: 10px 12px 6px; border: 1px solid var(--line); border-radius: 8px; background: #ffffff; }
+svg.chart { display: block; width: 100%; height: auto; }
+svg.chart text { font-family: inherit; }
+@media (max-width: 700px) { main { padding: 12px 14px 40px; } .charts { grid-template-columns: 1fr; } }
+@media print { .charts { grid-template-columns: 1fr 1fr; } figure.chart-box { break-inside: avoid; } }
+"#;
+
+/// Inline text (the `doc` subset of Markdown) to HTML: `code`, **strong**,
+/// backslash escapes; everything else escaped. Unclosed markup is closed at
+/// the end so the output stays well-formed whatever the input.
+pub fn inline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut in_code = false;
+    let mut in_strong = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_code {
+            if c == '`' {
+                out.push_str("</code>");
+                in_code = false;
+            } else {
+                out.push_str(&xml(&c.to_string()));
+            }
+            continue;
+        }
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    out.push_str(&xml(&next.to_string()));
+                }
+            }
+            '`' => {
+                out.push_str("<code>");
+                in_code = true;
+            }
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                out.push_str(if in_strong { "</strong>" } else { "<strong>" });
+                in_strong = !in_strong;
+            }
+            c => out.push_str(&xml(&c.to_string())),
+        }
+    }
+    if in_code {
+        out.push_str("</code>");
+    }
+    if in_strong {
+        out.push_str("</strong>");
+    }
+    out
+}
+
+pub fn render(s: &Summary, d: &Doc) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n");
+    out.push_str(&format!("<title>{}</title>\n", xml(&d.title)));
+    out.push_str("<style>");
+    out.push_str(CSS);
+    out.push_str("</style>\n</head>\n<body>\n<main>\n");
+
+    let mut toc_done = false;
+    for b in &d.blocks {
+        match b {
+            Block::Heading { level, text, id } => {
+                let l = (*level).clamp(1, 6);
+                match id {
+                    Some(id) => out.push_str(&format!(
+                        "<h{l} id=\"{}\">{}</h{l}>\n",
+                        xml(id),
+                        inline(text)
+                    )),
+                    None => out.push_str(&format!("<h{l}>{}</h{l}>\n", inline(text))),
+                }
+            }
+            Block::Para(t) => {
+                out.push_str(&format!("<p>{}</p>\n", inline(t)));
+                // The section links go under the run's opening line.
+                if !toc_done {
+                    toc(&mut out, d);
+                    toc_done = true;
+                }
+            }
+            Block::Small(t) => out.push_str(&format!("<p class=\"small\">{}</p>\n", inline(t))),
+            Block::List(items) => {
+                out.push_str("<ul>\n");
+                for i in items {
+                    out.push_str(&format!("<li>{}</li>\n", inline(i)));
+                }
+                out.push_str("</ul>\n");
+            }
+            Block::Table(t) => table(&mut out, s, t),
+            Block::Charts { workload } => charts(&mut out, s, workload),
+        }
+    }
+    out.push_str("</main>\n</body>\n</html>\n");
+    out
+}
+
+fn toc(out: &mut String, d: &Doc) {
+    let links: Vec<String> = d
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading {
+                level: 2,
+                text,
+                id: Some(id),
+            } => Some(format!("<a href=\"#{}\">{}</a>", xml(id), inline(text))),
+            _ => None,
+        })
+        .collect();
+    if !links.is_empty() {
+        out.push_str(&format!("<nav class=\"toc\">{}</nav>\n", links.join(" ")));
+    }
+}
+
+fn charts(out: &mut String, s: &Summary, workload: &str) {
+    let Some(sc) = s.scenarios.iter().find(|sc| sc.name == workload) else {
+        return;
+    };
+    out.push_str("<div class=\"charts\">\n");
+    for chart in [
+        svg::throughput(s, sc),
+        svg::latency(s, sc),
+        svg::memory(s, sc),
+    ] {
+        out.push_str("<figure class=\"chart-box\">");
+        out.push_str(&chart);
+        out.push_str("</figure>\n");
+    }
+    out.push_str("</div>\n");
+}
+
+fn table(out: &mut String, s: &Summary, t: &Table) {
+    out.push_str("<div class=\"table-wrap\"><table>\n<thead><tr>");
+    for c in &t.columns {
+        let class = if c.align == Align::Right {
+            " class=\"num\""
+        } else {
+            ""
+        };
+        out.push_str(&format!("<th{class}>{}</th>", inline(&c.title)));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for row in &t.rows {
+        out.push_str("<tr>");
+        for (i, c) in t.columns.iter().enumerate() {
+            let class = match (c.align, c.wrap) {
+                (_, true) => " class=\"wrap\"",
+                (Align::Right, _) => " class=\"num\"",
+                _ => "",
+            };
+            let body = match row.get(i) {
+                Some(Cell::Text(t)) => inline(t),
+                Some(Cell::Policy(p)) => format!(
+                    "<span class=\"swatch\" style=\"background:{}\"></span>{}",
+                    s.colour(p),
+                    xml(p)
+                ),
+                None => String::new(),
+            };
+            out.push_str(&format!("<td{class}>{body}</td>"));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table></div>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_markup() {
+        assert_eq!(
+            inline("**Winner**: `gil` a\\*b <x>"),
+            "<strong>Winner</strong>: <code>gil</code> a*b &lt;x&gt;"
+        );
+        assert_eq!(inline("`open"), "<code>open</code>");
+        assert_eq!(inline("**open"), "<strong>open</strong>");
+    }
+}

@@ -1,0 +1,429 @@
+//! Aggregation of `results.json` into what every report shows: configurations
+//! (workload x policy x threads) with their ok and failed repeats, medians and
+//! spreads, in a stable order and with one colour per policy.
+//!
+//! This is the only place that decides which runs count: the Markdown, HTML,
+//! findings and `compare` all read a [`Summary`], so a figure cannot mean one
+//! thing in one report and another in the next.
+
+use crate::results::{Latency, Results, Run, Status, WorkloadInfo};
+
+/// Colours for the policies the design names, fixed so that `biased` has the
+/// same colour in every report ever written (Okabe-Ito, colour-blind safe).
+const KNOWN_COLOURS: &[(&str, &str)] = &[
+    ("gil", "#D55E00"),
+    ("pool-locks", "#0072B2"),
+    ("biased", "#009E73"),
+];
+
+/// Colours for any further policy, in order of appearance.
+const SPARE_COLOURS: &[&str] = &[
+    "#CC79A7", "#E69F00", "#56B4E9", "#6A3D9A", "#000000", "#999933", "#882255", "#44AA99",
+];
+
+/// The baseline every speed-up is quoted against.
+pub const BASELINE: &str = "gil";
+
+/// Why a run does not count, or `None` when it does. The design's rule: a run
+/// that leaks or fails the verifier is reported as failed, never as a number,
+/// even if the runner wrote `status: ok`.
+pub fn failure(run: &Run) -> Option<String> {
+    if run.status == Status::Failed {
+        return Some(
+            run.error
+                .clone()
+                .filter(|e| !e.trim().is_empty())
+                .unwrap_or_else(|| "failed (no reason recorded)".into()),
+        );
+    }
+    if run.leaked_blocks > 0 {
+        return Some(format!(
+            "leaked {} blocks (status was ok; the leak check overrides it)",
+            run.leaked_blocks
+        ));
+    }
+    if !run.verified {
+        return Some("heap integrity check did not pass (status was ok)".into());
+    }
+    if !run.ops_per_sec.is_finite() || run.ops_per_sec < 0.0 {
+        return Some(format!("invalid throughput {}", run.ops_per_sec));
+    }
+    None
+}
+
+/// Median of the values (mean of the middle two for an even count).
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    })
+}
+
+/// Median and range of one figure over the ok repeats of a configuration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub n: usize,
+}
+
+impl Spread {
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Spread> {
+        let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+        let median = median(&mut v)?;
+        Some(Spread {
+            median,
+            min: v[0],
+            max: v[v.len() - 1],
+            n: v.len(),
+        })
+    }
+
+    /// (max - min) / median: the spread every report quotes. `None` with a
+    /// single repeat, where the noise is unknown rather than zero.
+    pub fn rel_range(&self) -> Option<f64> {
+        if self.n < 2 {
+            None
+        } else if self.median > 0.0 {
+            Some((self.max - self.min) / self.median)
+        } else if self.max == self.min {
+            Some(0.0)
+        } else {
+            None
+        }
+    }
+}
+
+/// One configuration: all repeats of (workload, policy, threads).
+#[derive(Debug)]
+pub struct Config<'a> {
+    pub policy: String,
+    pub threads: usize,
+    pub ok: Vec<&'a Run>,
+    pub failed: Vec<(&'a Run, String)>,
+    /// The role whose latency is the headline (from the scenario).
+    pub headline_role: Option<String>,
+}
+
+impl<'a> Config<'a> {
+    pub fn total(&self) -> usize {
+        self.ok.len() + self.failed.len()
+    }
+
+    /// Median of a figure over ok repeats.
+    pub fn median_of(&self, f: impl Fn(&Run) -> f64) -> Option<f64> {
+        let mut v: Vec<f64> = self.ok.iter().map(|r| f(r)).collect();
+        median(&mut v)
+    }
+
+    /// Median of a figure over the ok repeats that have it.
+    pub fn median_opt(&self, f: impl Fn(&Run) -> Option<f64>) -> Option<f64> {
+        let mut v: Vec<f64> = self.ok.iter().filter_map(|r| f(r)).collect();
+        median(&mut v)
+    }
+
+    pub fn throughput(&self) -> Option<Spread> {
+        Spread::of(self.ok.iter().map(|r| r.ops_per_sec))
+    }
+
+    /// The latency a report leads with: the scenario's headline role, or the
+    /// run's own choice, or all threads.
+    pub fn headline_latency<'r>(&self, run: &'r Run) -> &'r Latency {
+        self.headline_role
+            .as_ref()
+            .and_then(|role| run.roles.get(role))
+            .map(|r| &r.latency_ns)
+            .unwrap_or_else(|| run.headline_latency())
+    }
+
+    /// Median of one headline-latency figure.
+    pub fn latency(&self, f: impl Fn(&Latency) -> u64) -> Option<f64> {
+        self.median_of(|r| f(self.headline_latency(r)) as f64)
+    }
+
+    /// Spread of the headline p99 (what `compare` tests for significance).
+    pub fn p99(&self) -> Option<Spread> {
+        Spread::of(self.ok.iter().map(|r| self.headline_latency(r).p99 as f64))
+    }
+
+    pub fn peak_rss(&self) -> Option<Spread> {
+        Spread::of(self.ok.iter().map(|r| r.memory.peak_rss_bytes as f64))
+    }
+
+    /// The repeat that stands for the configuration in a percentile plot:
+    /// the one whose headline p99 is the median (lower middle for an even
+    /// count), since distributions of different repeats cannot be averaged.
+    pub fn representative(&self) -> Option<&'a Run> {
+        let mut v: Vec<&'a Run> = self.ok.clone();
+        v.sort_by_key(|r| self.headline_latency(r).p99);
+        if v.is_empty() {
+            None
+        } else {
+            Some(v[(v.len() - 1) / 2])
+        }
+    }
+}
+
+/// One scenario (workload) and its configurations.
+#[derive(Debug)]
+pub struct Scenario<'a> {
+    pub name: String,
+    pub info: Option<&'a WorkloadInfo>,
+    pub headline_role: Option<String>,
+    /// Headline role first, then the others.
+    pub roles: Vec<String>,
+    /// Policies with at least one run here, in the summary's order.
+    pub policies: Vec<String>,
+    /// Thread counts with at least one run here, ascending.
+    pub threads: Vec<usize>,
+    pub configs: Vec<Config<'a>>,
+}
+
+impl<'a> Scenario<'a> {
+    pub fn config(&self, policy: &str, threads: usize) -> Option<&Config<'a>> {
+        self.configs
+            .iter()
+            .find(|c| c.policy == policy && c.threads == threads)
+    }
+
+    /// Median throughput of a configuration (ok repeats only).
+    pub fn tput(&self, policy: &str, threads: usize) -> Option<f64> {
+        self.config(policy, threads)
+            .and_then(|c| c.throughput())
+            .map(|s| s.median)
+    }
+
+    /// Speed-up of `policy` over the baseline at the same thread count.
+    pub fn speedup(&self, policy: &str, threads: usize) -> Option<f64> {
+        let base = self.tput(BASELINE, threads)?;
+        let t = self.tput(policy, threads)?;
+        (base > 0.0).then(|| t / base)
+    }
+
+    /// The thread count scaling is measured from: the smallest with an ok
+    /// run for this policy (1 in any normal run).
+    pub fn scaling_base(&self, policy: &str) -> Option<usize> {
+        self.threads
+            .iter()
+            .copied()
+            .find(|&t| self.tput(policy, t).is_some())
+    }
+
+    /// Scaling efficiency: N-thread throughput over N x the 1-thread one
+    /// (generalised to the smallest thread count that ran).
+    pub fn efficiency(&self, policy: &str, threads: usize) -> Option<f64> {
+        let base_t = self.scaling_base(policy)?;
+        let base = self.tput(policy, base_t)?;
+        let t = self.tput(policy, threads)?;
+        if base <= 0.0 || threads == 0 || base_t == 0 {
+            return None;
+        }
+        Some((t / threads as f64) / (base / base_t as f64))
+    }
+
+    /// The largest thread count at which any policy has an ok run.
+    pub fn largest_ok_threads(&self) -> Option<usize> {
+        self.threads.iter().rev().copied().find(|&t| {
+            self.configs
+                .iter()
+                .any(|c| c.threads == t && !c.ok.is_empty())
+        })
+    }
+
+    /// The smallest thread count at which any policy has an ok run.
+    pub fn smallest_ok_threads(&self) -> Option<usize> {
+        self.threads.iter().copied().find(|&t| {
+            self.configs
+                .iter()
+                .any(|c| c.threads == t && !c.ok.is_empty())
+        })
+    }
+}
+
+/// A whole results file, grouped for reporting.
+#[derive(Debug)]
+pub struct Summary<'a> {
+    pub results: &'a Results,
+    /// Every policy in the file: the baseline first, then the settings'
+    /// order, then any policy found only in runs.
+    pub policies: Vec<String>,
+    colours: Vec<(String, &'static str)>,
+    pub scenarios: Vec<Scenario<'a>>,
+}
+
+fn push_unique(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+impl<'a> Summary<'a> {
+    pub fn new(results: &'a Results) -> Summary<'a> {
+        let mut policies = Vec::new();
+        if results.settings.policies.iter().any(|p| p == BASELINE)
+            || results.runs.iter().any(|r| r.policy == BASELINE)
+        {
+            policies.push(BASELINE.to_string());
+        }
+        for p in &results.settings.policies {
+            push_unique(&mut policies, p);
+        }
+        for r in &results.runs {
+            push_unique(&mut policies, &r.policy);
+        }
+
+        let mut spare = SPARE_COLOURS.iter().cycle();
+        let colours = policies
+            .iter()
+            .map(|p| {
+                let c = KNOWN_COLOURS
+                    .iter()
+                    .find(|(k, _)| k == p)
+                    .map(|(_, c)| *c)
+                    .unwrap_or_else(|| spare.next().copied().unwrap_or("#000000"));
+                (p.clone(), c)
+            })
+            .collect();
+
+        // Scenario order: as configured, then any described or run besides.
+        let mut names = Vec::new();
+        for w in &results.settings.workloads {
+            push_unique(&mut names, w);
+        }
+        for w in &results.workloads {
+            push_unique(&mut names, &w.name);
+        }
+        for r in &results.runs {
+            push_unique(&mut names, &r.workload);
+        }
+
+        let scenarios = names
+            .into_iter()
+            .map(|name| Self::scenario(results, &policies, name))
+            .collect();
+        Summary {
+            results,
+            policies,
+            colours,
+            scenarios,
+        }
+    }
+
+    fn scenario(results: &'a Results, policies: &[String], name: String) -> Scenario<'a> {
+        let info = results.workloads.iter().find(|w| w.name == name);
+        let runs: Vec<&Run> = results.runs.iter().filter(|r| r.workload == name).collect();
+        let headline_role = info
+            .and_then(|i| i.headline_role.clone())
+            .or_else(|| runs.iter().find_map(|r| r.headline_role.clone()));
+        let mut roles = Vec::new();
+        if let Some(h) = &headline_role {
+            roles.push(h.clone());
+        }
+        if let Some(i) = info {
+            for r in &i.roles {
+                push_unique(&mut roles, r);
+            }
+        }
+        for r in &runs {
+            for k in r.roles.keys() {
+                push_unique(&mut roles, k);
+            }
+        }
+        let scenario_policies: Vec<String> = policies
+            .iter()
+            .filter(|p| runs.iter().any(|r| &r.policy == *p))
+            .cloned()
+            .collect();
+        let mut threads: Vec<usize> = runs.iter().map(|r| r.threads).collect();
+        threads.sort_unstable();
+        threads.dedup();
+
+        let mut configs = Vec::new();
+        for p in &scenario_policies {
+            for &t in &threads {
+                let mut ok = Vec::new();
+                let mut failed = Vec::new();
+                let mut these: Vec<&Run> = runs
+                    .iter()
+                    .copied()
+                    .filter(|r| &r.policy == p && r.threads == t)
+                    .collect();
+                if these.is_empty() {
+                    continue;
+                }
+                these.sort_by_key(|r| r.repeat);
+                for r in these {
+                    match failure(r) {
+                        None => ok.push(r),
+                        Some(why) => failed.push((r, why)),
+                    }
+                }
+                configs.push(Config {
+                    policy: p.clone(),
+                    threads: t,
+                    ok,
+                    failed,
+                    headline_role: headline_role.clone(),
+                });
+            }
+        }
+        Scenario {
+            name,
+            info,
+            headline_role,
+            roles,
+            policies: scenario_policies,
+            threads,
+            configs,
+        }
+    }
+
+    /// The policy's colour, the same in every chart and table.
+    pub fn colour(&self, policy: &str) -> &'static str {
+        self.colours
+            .iter()
+            .find(|(p, _)| p == policy)
+            .map(|(_, c)| *c)
+            .unwrap_or("#000000")
+    }
+
+    /// The policy's index in the report order (picks its marker shape).
+    pub fn policy_index(&self, policy: &str) -> usize {
+        self.policies.iter().position(|p| p == policy).unwrap_or(0)
+    }
+
+    pub fn failed_runs(&self) -> impl Iterator<Item = (&Scenario<'a>, &Config<'a>, &Run, &str)> {
+        self.scenarios.iter().flat_map(|s| {
+            s.configs.iter().flat_map(move |c| {
+                c.failed
+                    .iter()
+                    .map(move |(r, why)| (s, c, *r, why.as_str()))
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_spreads() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        let s = Spread::of([90.0, 110.0]).unwrap();
+        assert_eq!(s.median, 100.0);
+        assert!((s.rel_range().unwrap() - 0.2).abs() < 1e-12);
+        assert_eq!(Spread::of([5.0]).unwrap().rel_range(), None);
+        assert_eq!(Spread::of([0.0, 0.0]).unwrap().rel_range(), Some(0.0));
+        assert_eq!(Spread::of(Vec::<f64>::new()), None);
+    }
+}
