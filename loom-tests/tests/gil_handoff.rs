@@ -40,6 +40,15 @@ impl Shared {
         })
     }
 
+    /// A stretch of bytecode: long enough for a waiter's timed wait to
+    /// expire. Loom runs a thread that yielded (as a timed wait that fires
+    /// does) only once the others block or yield, so the holder yields here
+    /// or no request could ever reach it while it holds the GIL.
+    fn work(&self, tid: usize) {
+        self.touch(tid);
+        thread::yield_now();
+    }
+
     /// Heap work: only with the GIL.
     fn touch(&self, tid: usize) {
         assert_eq!(self.gil.holder(), tid, "touching the heap without the GIL");
@@ -62,7 +71,7 @@ fn handoff_at_checkpoint_model() {
     let s1 = s.clone();
     let t1 = thread::spawn(move || {
         s1.gil.take(1);
-        s1.touch(1);
+        s1.work(1);
         let switched = s1.gil.yield_if_requested(1);
         s1.touch(1);
         s1.gil.drop_gil(1, false);
@@ -71,7 +80,7 @@ fn handoff_at_checkpoint_model() {
     let s2 = s.clone();
     let t2 = thread::spawn(move || {
         s2.gil.take(2);
-        s2.touch(2);
+        s2.work(2);
         // A checkpoint of its own: thread 1 may be waiting in turn.
         let switched = s2.gil.yield_if_requested(2);
         s2.gil.drop_gil(2, false);
@@ -113,7 +122,7 @@ fn allow_threads_section() {
     let s2 = s.clone();
     let t2 = thread::spawn(move || {
         s2.gil.take(2);
-        s2.touch(2);
+        s2.work(2);
         s2.gil.yield_if_requested(2);
         s2.touch(2);
         s2.gil.drop_gil(2, false);

@@ -273,7 +273,7 @@ impl Scenario {
             ScenarioError {
                 file: file.to_string(),
                 line,
-                message: e.message().trim().to_string(),
+                message: e.message().trim().replace('\n', "; "),
             }
         })?;
         s.file = file.to_string();
