@@ -43,6 +43,13 @@ pub struct VerifyReport {
     pub blocks_per_class: Vec<usize>,
     /// Pools per class (object domain).
     pub pools_per_class: Vec<usize>,
+    /// Sum of the counts of live, non-immortal objects.
+    pub count_sum: i64,
+    /// References that live containers hold to live, non-immortal objects.
+    /// `count_sum - inbound_sum` is the number of references held from
+    /// outside the heap (Rust `Ref`s, deferred decrefs): the reference-count
+    /// conservation check.
+    pub inbound_sum: i64,
 }
 
 impl VerifyReport {
@@ -174,11 +181,22 @@ impl<P: Policy> Heap<P> {
         for (&o, &n) in &inbound {
             let obj = o as *mut ObjHeader<P>;
             // SAFETY: checked live above.
-            let total = unsafe { P::rc_total(&(*obj).rc) };
+            let (total, flags) = unsafe { (P::rc_total(&(*obj).rc), (*obj).gc_flags()) };
+            if flags & gc_bits::IMMORTAL != 0 {
+                continue;
+            }
             if total < n {
                 return Err(format!(
                     "object {obj:p}: count {total} but {n} references from live containers"
                 ));
+            }
+            rep.inbound_sum += n as i64;
+        }
+        for &o in &objects {
+            // SAFETY: live objects of a quiescent heap.
+            let (total, flags) = unsafe { (P::rc_total(&(*o).rc), (*o).gc_flags()) };
+            if flags & gc_bits::IMMORTAL == 0 {
+                rep.count_sum += total as i64;
             }
         }
         if raw_owned != raw.len() {

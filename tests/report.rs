@@ -27,7 +27,9 @@ fn small() -> Results {
 /// The Markdown of one scenario's section.
 fn section<'a>(md: &'a str, scenario: &str) -> &'a str {
     let head = format!("## Scenario `{scenario}`");
-    let start = md.find(&head).unwrap_or_else(|| panic!("no section {head}"));
+    let start = md
+        .find(&head)
+        .unwrap_or_else(|| panic!("no section {head}"));
     let rest = &md[start + head.len()..];
     let end = rest.find("\n## ").unwrap_or(rest.len());
     &rest[..end]
@@ -122,8 +124,12 @@ fn markdown_ratios_match_hand_computed_ones() {
 
     // Findings quote the same ratios.
     let findings = &md[md.find("## Findings").unwrap()..md.find("## Failed runs").unwrap()];
+    // The biggest speed-up is the convoy's: 960 k / 490 k = 1.959 -> 1.96x.
+    assert!(findings
+        .contains("**Biggest speed-up over `gil`**: `biased` on `convoy` at 2 threads: 1.96x"));
+    // pool-locks at 1 thread pays most for its atomics: 0.58x.
     assert!(findings.contains(
-        "**Biggest speed-up over `gil`**: `biased` on `alloc-churn` at 2 threads: 1.92x"
+        "**Biggest slowdown against `gil`**: `pool-locks` on `alloc-churn` at 1 thread: 0.58x"
     ));
     // alloc-churn winner at 2 threads: biased 1.82 M over pool-locks 1.00 M.
     assert!(findings.contains(
@@ -131,7 +137,9 @@ fn markdown_ratios_match_hand_computed_ones() {
          `pool-locks`"
     ));
     // ... and at 1 thread: gil 1.05 M over biased 1.00 M.
+    // ... and at 1 thread: gil 1.05 M over biased 1.00 M, inside the spread.
     assert!(findings.contains("`alloc-churn` at 1 thread: `gil` leads with 1.05 M ops/s, 1.05x"));
+    assert!(findings.contains("within the repeats' spread (10.0%)"));
     // The worst scaling is gil on alloc-churn (45%).
     assert!(findings.contains("**Worst scaling**: `gil` on `alloc-churn` at 2 threads"));
     assert!(findings.contains("45% scaling efficiency"));
@@ -191,7 +199,9 @@ fn check_entity(s: &str, at: usize) -> Result<usize, String> {
         || (name.starts_with("#x")
             && name.len() > 2
             && name[2..].chars().all(|c| c.is_ascii_hexdigit()))
-        || (name.starts_with('#') && name.len() > 1 && name[1..].chars().all(|c| c.is_ascii_digit()));
+        || (name.starts_with('#')
+            && name.len() > 1
+            && name[1..].chars().all(|c| c.is_ascii_digit()));
     if ok {
         Ok(at + end + 1)
     } else {
@@ -358,7 +368,10 @@ fn assert_html_sound(html: &str, scenarios: &[&str]) {
     }
     assert!(!html.contains("http://"), "no URL of any kind");
     assert!(!html.contains("https://"), "no URL of any kind");
-    assert!(!html.contains("xmlns"), "inline SVG in HTML5 needs no namespace");
+    assert!(
+        !html.contains("xmlns"),
+        "inline SVG in HTML5 needs no namespace"
+    );
     assert!(html.contains("<title>heaplab report"));
     for sc in scenarios {
         for kind in ["throughput", "latency", "memory"] {
@@ -491,7 +504,11 @@ fn csv_has_one_row_per_run_and_round_trips_quoted_fields() {
             run.ops_per_sec
         );
         assert_eq!(row[col("error")], run.error.clone().unwrap_or_default());
-        let status = if run.status == Status::Ok { "ok" } else { "failed" };
+        let status = if run.status == Status::Ok {
+            "ok"
+        } else {
+            "failed"
+        };
         assert_eq!(row[col("status")], status);
         // tts is absent (empty) under gil, present elsewhere.
         assert_eq!(row[col("tts_p99_ns")].is_empty(), run.policy == "gil");
@@ -504,10 +521,16 @@ fn csv_has_one_row_per_run_and_round_trips_quoted_fields() {
             );
         }
     }
-    let failed: Vec<_> = rows.iter().filter(|r| r[col("status")] == "failed").collect();
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|r| r[col("status")] == "failed")
+        .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0][col("error")], FAILED_ERROR);
-    assert!(csv.contains("\"\"list\"\""), "quotes are doubled inside a quoted field");
+    assert!(
+        csv.contains("\"\"list\"\""),
+        "quotes are doubled inside a quoted field"
+    );
 }
 
 #[test]
@@ -517,13 +540,20 @@ fn compare_finds_the_20_percent_regression_and_names_it() {
     let c = compare(&old, &new, 5.0);
     let text = c.render_text();
     assert!(c.regressed(), "{text}");
-    assert!(text.contains("RESULT: REGRESSED (1 configuration)"), "{text}");
+    assert!(
+        text.contains("RESULT: REGRESSED (1 configuration)"),
+        "{text}"
+    );
     assert!(
         text.contains("alloc-churn / biased / 2 threads: throughput 0.80x (-20.0%)"),
         "{text}"
     );
     // Only that configuration regressed.
-    let regressed: Vec<_> = c.rows.iter().filter(|r| !r.regressions.is_empty()).collect();
+    let regressed: Vec<_> = c
+        .rows
+        .iter()
+        .filter(|r| !r.regressions.is_empty())
+        .collect();
     assert_eq!(regressed.len(), 1);
     assert_eq!(regressed[0].key.policy, "biased");
     assert_eq!(regressed[0].key.threads, 2);
@@ -531,7 +561,9 @@ fn compare_finds_the_20_percent_regression_and_names_it() {
     // The reverse direction is an improvement, not a regression.
     let back = compare(&new, &old, 5.0);
     assert!(!back.regressed(), "{}", back.render_text());
-    assert!(back.render_text().contains("improved: throughput 1.25x (+25.0%)"));
+    assert!(back
+        .render_text()
+        .contains("improved: throughput 1.25x (+25.0%)"));
     // A threshold above the drop lets it through.
     assert!(!compare(&old, &new, 25.0).regressed());
 }
@@ -541,8 +573,14 @@ fn compare_of_identical_runs_does_not_regress() {
     let r = small();
     let c = compare(&r, &r, 5.0);
     assert!(!c.regressed(), "{}", c.render_text());
-    assert_eq!(c.rows.len(), 12, "every configuration with ok runs compared");
-    assert!(c.render_text().contains("RESULT: no regression beyond 5.0%"));
+    assert_eq!(
+        c.rows.len(),
+        12,
+        "every configuration with ok runs compared"
+    );
+    assert!(c
+        .render_text()
+        .contains("RESULT: no regression beyond 5.0%"));
     assert!(c.render_text().contains("1.00x (+0.0%)"));
 }
 
@@ -574,7 +612,9 @@ fn compare_judges_changes_against_the_repeats_noise() {
     new1.runs.retain(|r| r.repeat == 0);
     let c = compare(&old1, &new1, 5.0);
     assert!(c.regressed(), "{}", c.render_text());
-    assert!(c.render_text().contains("alloc-churn / gil / 1 thread: throughput 0.94x (-6.0%)"));
+    assert!(c
+        .render_text()
+        .contains("alloc-churn / gil / 1 thread: throughput 0.94x (-6.0%)"));
 }
 
 #[test]
@@ -594,9 +634,18 @@ fn compare_reports_missing_and_failing_configurations() {
     new.runs.push(extra);
     let c = compare(&old, &new, 5.0);
     let text = c.render_text();
-    assert!(c.regressed(), "a configuration that starts failing regresses");
-    assert!(text.contains("convoy / pool-locks / 2 threads: only in OLD"), "{text}");
-    assert!(text.contains("alloc-churn / gil / 4 threads: only in NEW"), "{text}");
+    assert!(
+        c.regressed(),
+        "a configuration that starts failing regresses"
+    );
+    assert!(
+        text.contains("convoy / pool-locks / 2 threads: only in OLD"),
+        "{text}"
+    );
+    assert!(
+        text.contains("alloc-churn / gil / 4 threads: only in NEW"),
+        "{text}"
+    );
     assert!(
         text.contains(
             "convoy / biased / 1 thread: ok in OLD, failed in NEW (regression): deadlock"
@@ -610,11 +659,16 @@ fn load_gives_clear_errors_not_panics() {
     let e = Results::load(&fixture("schema2.json")).unwrap_err();
     assert!(matches!(e, ResultsError::Schema { found: 2, .. }), "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("schema2.json") && msg.contains("schema 2"), "{msg}");
+    assert!(
+        msg.contains("schema2.json") && msg.contains("schema 2"),
+        "{msg}"
+    );
 
     let e = Results::load(&fixture("corrupt.json")).unwrap_err();
     assert!(matches!(e, ResultsError::Corrupt { .. }), "{e}");
-    assert!(e.to_string().contains("corrupt.json is not a heaplab results file"));
+    assert!(e
+        .to_string()
+        .contains("corrupt.json is not a heaplab results file"));
 
     let e = Results::load(&fixture("incomplete.json")).unwrap_err();
     assert!(matches!(e, ResultsError::Incomplete { .. }), "{e}");
@@ -750,4 +804,13 @@ fn odd_data_never_panics() {
         ),
         1
     );
+}
+
+/// Writes the fixture's reports to $HEAPLAB_REPORT_OUT for a look (and the
+/// README's screenshot); does nothing otherwise.
+#[test]
+fn render_fixture_for_inspection() {
+    if let Some(dir) = std::env::var_os("HEAPLAB_REPORT_OUT") {
+        report::write_reports(std::path::Path::new(&dir), &small()).unwrap();
+    }
 }

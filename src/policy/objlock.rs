@@ -114,7 +114,7 @@ unsafe impl ObjLock for ParkingObjLock {
     #[inline(always)]
     fn unlock(&self, table: &ParkTable) {
         if self.state.swap(UNLOCKED, Ordering::Release) == PARKED {
-            let _ = table; // BREAK: no wake
+            self.wake(table);
         }
     }
 

@@ -130,7 +130,18 @@ impl Doc {
 /// breaks become spaces (a table row is one line in Markdown).
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        // An underscore inside a word (x86_64, fetch_add) is never emphasis
+        // in GFM: leave it bare so the Markdown source stays readable.
+        let inside_word = |j: Option<usize>| {
+            j.and_then(|j| chars.get(j))
+                .is_some_and(|c| c.is_alphanumeric())
+        };
+        if c == '_' && inside_word(i.checked_sub(1)) && inside_word(Some(i + 1)) {
+            out.push(c);
+            continue;
+        }
         match c {
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' => {
                 out.push('\\');
@@ -173,6 +184,7 @@ mod tests {
     #[test]
     fn escapes() {
         assert_eq!(esc("a|b*c\nd"), "a\\|b\\*c d");
+        assert_eq!(esc("x86_64 _em_"), "x86_64 \\_em\\_");
         assert_eq!(code("biased"), "`biased`");
         assert_eq!(code("a`b"), "a\\`b");
         assert_eq!(slug("Alloc Churn/2"), "alloc-churn-2");

@@ -62,15 +62,35 @@ fn ranked<'s>(sc: &'s Scenario, threads: usize) -> Vec<(&'s str, f64)> {
     v
 }
 
+/// The larger relative range of two configurations' throughput: a lead
+/// smaller than this is a tie, and the finding says so.
+fn noise(sc: &Scenario, a: &str, b: &str, threads: usize) -> Option<f64> {
+    let r = |p: &str| {
+        sc.config(p, threads)
+            .and_then(|c| c.throughput())
+            .and_then(|t| t.rel_range())
+    };
+    match (r(a), r(b)) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
 fn winner_at(sc: &Scenario, threads: usize) -> Option<Finding> {
     let r = ranked(sc, threads);
     let (wp, wt) = *r.first()?;
     let (text, ratio) = match r.get(1) {
         Some(&(rp, rt)) => {
             let ratio = if rt > 0.0 { wt / rt } else { f64::INFINITY };
+            let tie = match noise(sc, wp, rp, threads) {
+                Some(n) if ratio - 1.0 <= n => {
+                    format!(", within the repeats' spread ({}): a tie", format::pct(n))
+                }
+                _ => String::new(),
+            };
             (
                 format!(
-                    "{} at {}: {} leads with {} ops/s, {} the runner-up {} ({} ops/s)",
+                    "{} at {}: {} leads with {} ops/s, {} the runner-up {} ({} ops/s){tie}",
                     code(&sc.name),
                     threads_word(threads),
                     code(wp),
@@ -195,12 +215,12 @@ pub fn worst_scaling(s: &Summary) -> Vec<Finding> {
                 topic: "Worst scaling".into(),
                 workload: Some(sc.name.clone()),
                 text: format!(
-                    "{} on {} at {} runs {} its {} throughput: {} scaling efficiency",
+                    "{} on {} at {} runs {} its {}-thread throughput: {} scaling efficiency",
                     code(p),
                     code(&sc.name),
                     threads_word(t),
                     format::ratio(over_base),
-                    threads_word(base),
+                    base,
                     format::pct0(e)
                 ),
                 ratio: Some(e),

@@ -7,6 +7,7 @@
 //! needs no namespace declaration.
 
 use super::doc::{Align, Block, Cell, Doc, Table};
+use super::findings;
 use super::stats::Summary;
 use super::svg::{self, xml};
 
@@ -42,6 +43,10 @@ td.wrap { white-space: normal; min-width: 320px; max-width: 640px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 16px; margin: 14px 0 8px; }
 figure.chart-box { margin: 0; padding: 10px 12px 6px; border: 1px solid var(--line); border-radius: 8px; background: #ffffff; }
 svg.chart { display: block; width: 100%; height: auto; }
+aside.findings-box { font-size: 14px; padding: 12px 18px; background: #fafbfc; }
+aside.findings-box h4 { margin: 2px 0 8px; font-size: 15px; }
+aside.findings-box ul { padding-left: 18px; margin: 0; }
+aside.findings-box li { margin: 6px 0; }
 svg.chart text { font-family: inherit; }
 @media (max-width: 700px) { main { padding: 12px 14px 40px; } .charts { grid-template-columns: 1fr; } }
 @media print { .charts { grid-template-columns: 1fr 1fr; } figure.chart-box { break-inside: avoid; } }
@@ -170,6 +175,23 @@ fn charts(out: &mut String, s: &Summary, workload: &str) {
         out.push_str("<figure class=\"chart-box\">");
         out.push_str(&chart);
         out.push_str("</figure>\n");
+    }
+    // The scenario's own findings fill the grid's fourth cell, so the
+    // summary sits next to the charts it summarises.
+    let mine: Vec<_> = findings::findings(s)
+        .into_iter()
+        .filter(|f| f.workload.as_deref() == Some(workload))
+        .collect();
+    if !mine.is_empty() {
+        out.push_str("<aside class=\"chart-box findings-box\"><h4>In short</h4><ul>\n");
+        for f in mine {
+            out.push_str(&format!(
+                "<li><strong>{}</strong>: {}.</li>\n",
+                inline(&f.topic),
+                inline(&f.text)
+            ));
+        }
+        out.push_str("</ul></aside>\n");
     }
     out.push_str("</div>\n");
 }

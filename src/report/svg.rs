@@ -21,7 +21,7 @@ use std::fmt::Write;
 const W: f64 = 560.0;
 const H: f64 = 340.0;
 const LEFT: f64 = 70.0;
-const RIGHT: f64 = 18.0;
+const RIGHT: f64 = 30.0;
 const BOTTOM: f64 = 50.0;
 const TITLE_Y: f64 = 22.0;
 const LEGEND_Y: f64 = 44.0;
@@ -58,9 +58,20 @@ fn n(v: f64) -> String {
     s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
 }
 
-/// "1.00 ms" reads as "1 ms" on an axis.
+/// Axis labels drop trailing zeros ("1.00 ms" -> "1 ms", "1.50 M" ->
+/// "1.5 M"): on an axis the tick spacing already shows the precision.
 fn tick_label(s: String) -> String {
-    s.replace(".00 ", " ").replace(".0 ", " ")
+    let (num, unit) = s.split_once(' ').unwrap_or((&s, ""));
+    let num = if num.contains('.') {
+        num.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        num
+    };
+    if unit.is_empty() {
+        num.to_string()
+    } else {
+        format!("{num} {unit}")
+    }
 }
 
 /// A step of 1, 2, 2.5 or 5 x 10^k giving about `count` intervals.
@@ -98,9 +109,10 @@ fn linear_ticks(max: f64) -> (f64, Vec<f64>) {
     ((top), (0..=steps).map(|i| step * i as f64).collect())
 }
 
-/// Rough width of a label in the chart's sans-serif font.
+/// Rough width of a label in the chart's sans-serif font (on the generous
+/// side: an overestimate costs a label, an underestimate an overlap).
 fn text_width(s: &str, size: f64) -> f64 {
-    s.chars().count() as f64 * size * 0.58
+    s.chars().count() as f64 * size * 0.62
 }
 
 /// A marker shape per policy index, so lines stay apart without colour.
@@ -507,6 +519,11 @@ fn dist_points(l: &Latency) -> Vec<(f64, f64)> {
             .collect()
     };
     v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // 100% (the max) lies at infinity on this axis; clamped to the edge it
+    // would draw a vertical wall, so it is left to the tables.
+    if v.iter().any(|(p, _)| *p < 100.0) {
+        v.retain(|(p, _)| *p < 100.0);
+    }
     v
 }
 
@@ -712,6 +729,12 @@ pub fn memory(s: &Summary, sc: &Scenario) -> String {
     let gw = pw / groups.len() as f64;
     let np = values.len().max(1) as f64;
     let bw = ((gw * 0.84) / np).min(56.0);
+    // Values on the bars only if every one fits: some labelled and some not
+    // would read as missing data. The table below has them all anyway.
+    let labels_fit = values
+        .iter()
+        .flat_map(|(_, v)| v.iter().flatten())
+        .all(|&v| text_width(&tick_label(format::bytes(v)), 10.5) <= bw - 4.0);
     for (gi, (gname, _)) in groups.iter().enumerate() {
         let gx = left + gi as f64 * gw;
         let _ = write!(
@@ -737,16 +760,14 @@ pub fn memory(s: &Summary, sc: &Scenario) -> String {
                 s.colour(p),
                 xml(&format!("{p}, {gname}: {}", format::bytes(val)))
             );
-            // Values on the bars where they fit; the table has them all.
-            let label = format::bytes(val);
-            if text_width(&label, 10.5) <= bw + 6.0 {
+            if labels_fit {
                 let _ = write!(
                     out,
                     "<text x=\"{}\" y=\"{}\" font-size=\"10.5\" fill=\"{INK}\" \
                      text-anchor=\"middle\">{}</text>",
                     n(x + bw / 2.0),
                     n(y - 4.0),
-                    xml(&label)
+                    xml(&tick_label(format::bytes(val)))
                 );
             }
         }
@@ -779,5 +800,8 @@ mod tests {
         assert_eq!(pct_x(100.0, 4.0), 4.0);
         assert_eq!(xml("a<b&\"c\""), "a&lt;b&amp;&quot;c&quot;");
         assert_eq!(tick_label(format::ns(1e6)), "1 ms");
+        assert_eq!(tick_label(format::si(1.5e6)), "1.5 M");
+        assert_eq!(tick_label(format::si(500e3)), "500 k");
+        assert_eq!(tick_label(format::si(0.0)), "0");
     }
 }
