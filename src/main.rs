@@ -406,6 +406,7 @@ fn run(args: RunArgs) -> CliResult {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let python = python_peers(&scenarios, &threads, duration.unwrap_or(1.0));
     let mut notes = Vec::new();
     for r in &runs {
         if !r.output.is_empty() && r.repeat == 0 && r.threads == threads[0] {
@@ -444,7 +445,7 @@ fn run(args: RunArgs) -> CliResult {
             .map(heaplab::workload::runner::workload_info)
             .collect(),
         runs,
-        python: Vec::new(),
+        python,
         notes,
     };
     // Write to a temporary name, then rename: a run that fails half-way
@@ -470,6 +471,40 @@ fn run(args: RunArgs) -> CliResult {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// CPython in the same run: the same-shaped programs on the machine's
+/// python3, for the scenarios that have a peer.
+fn python_peers(
+    scenarios: &[Scenario],
+    threads: &[usize],
+    duration: f64,
+) -> Vec<heaplab::results::PythonPeer> {
+    use heaplab::workload::python;
+    let wanted: Vec<&Scenario> = scenarios
+        .iter()
+        .filter(|s| s.driver() == "binary-trees" || s.driver() == "convoy")
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let Some(version) = python::python_version() else {
+        eprintln!("heaplab: no python3 on this machine: CPython peers skipped");
+        return Vec::new();
+    };
+    eprintln!("heaplab: running the same-shaped programs on {version}...");
+    let mut out = Vec::new();
+    for s in wanted {
+        for &t in threads.iter().filter(|&&t| t <= 4) {
+            out.push(match s.driver() {
+                "binary-trees" => {
+                    python::binary_trees(&version, s.param(&s.params.depth, 10), t, duration)
+                }
+                _ => python::convoy(&version, t, duration, s.param(&s.params.sleep_us, 1000)),
+            });
+        }
+    }
+    out
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -736,7 +736,12 @@ fn render_all(r: &Results) -> (String, String, String) {
     };
     let names: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
     assert_html_sound(&html, &names);
-    assert!(!md.contains("NaN") && !html.contains("NaN") && !html.contains("inf"));
+    for bad in ["NaN", "inf\"", ">inf<", "inf "] {
+        assert!(
+            !md.contains(bad) && !html.contains(bad),
+            "{bad} in a report"
+        );
+    }
     let _ = compare(r, r, 5.0).render_text();
     (md, html, csv)
 }
@@ -806,11 +811,16 @@ fn odd_data_never_panics() {
     );
 }
 
-/// Writes the fixture's reports to $HEAPLAB_REPORT_OUT for a look (and the
-/// README's screenshot); does nothing otherwise.
+/// Writes the fixture's reports (or those of `$HEAPLAB_REPORT_IN`, a results
+/// file) to `$HEAPLAB_REPORT_OUT` for a look in a browser, as the README's
+/// screenshot does; does nothing otherwise.
 #[test]
 fn render_fixture_for_inspection() {
     if let Some(dir) = std::env::var_os("HEAPLAB_REPORT_OUT") {
-        report::write_reports(std::path::Path::new(&dir), &small()).unwrap();
+        let r = match std::env::var_os("HEAPLAB_REPORT_IN") {
+            Some(p) => Results::load(std::path::Path::new(&p)).unwrap(),
+            None => small(),
+        };
+        report::write_reports(std::path::Path::new(&dir), &r).unwrap();
     }
 }

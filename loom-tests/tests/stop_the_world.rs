@@ -47,12 +47,6 @@ impl Shared {
             heap: UnsafeCell::new(0),
             stops: AtomicUsize::new(0),
         });
-        {
-            // HYPOTHESIS TEST: make stop_requested's last store SeqCst
-            let tmp = ThreadStateWord::default();
-            s.world.stop(99, &tmp).unwrap();
-            s.world.start(99);
-        }
         for &id in register {
             s.register(id);
         }

@@ -76,7 +76,7 @@ impl Default for World {
 
 impl World {
     pub fn new() -> Self {
-        World {
+        let world = World {
             st: Mutex::new(WorldState {
                 threads: Vec::new(),
                 requested: false,
@@ -84,7 +84,15 @@ impl World {
             }),
             cond: Condvar::new(),
             stop_requested: AtomicBool::new(false),
-        }
+        };
+        // Loom takes an atomic's initial value for a non-SeqCst store, which
+        // a SeqCst load may still read after another thread's SeqCst store;
+        // C++20 forbids that (the initialisation happens before that store),
+        // and loom would report a lost wake-up in `detach` that cannot
+        // happen. Storing the initial value SeqCst gives loom the real rule.
+        #[cfg(loom)]
+        world.stop_requested.store(false, SeqCst);
+        world
     }
 
     fn wait_until_running<'a>(

@@ -20,7 +20,8 @@
 //! one file only are listed, never silently skipped.
 
 use super::format;
-use super::stats::{Config, Spread, Summary};
+pub use super::stats::Spread;
+use super::stats::{Config, Summary};
 use crate::results::Results;
 
 /// One configuration.

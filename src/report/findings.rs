@@ -8,7 +8,7 @@
 
 use super::doc::code;
 use super::format;
-use super::stats::{Scenario, Summary, BASELINE};
+use super::stats::{Config, Scenario, Summary, BASELINE};
 
 /// One statement of the "Findings" section.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,103 +230,97 @@ pub fn worst_scaling(s: &Summary) -> Vec<Finding> {
         .collect()
 }
 
+/// The widest ratio between two policies' figures at one scenario and
+/// thread count.
+struct Gap<'s> {
+    sc: &'s Scenario<'s>,
+    threads: usize,
+    hi: (&'s str, f64),
+    lo: (&'s str, f64),
+    ratio: f64,
+}
+
+/// Finds the widest [`Gap`] of a per-configuration figure (only positive
+/// values count, so the ratio stays finite).
+fn widest_gap<'s>(s: &'s Summary, figure: impl Fn(&Config) -> Option<f64>) -> Option<Gap<'s>> {
+    let mut best: Option<Gap> = None;
+    for sc in &s.scenarios {
+        for &t in &sc.threads {
+            let v: Vec<(&str, f64)> = sc
+                .policies
+                .iter()
+                .filter_map(|p| figure(sc.config(p, t)?).map(|x| (p.as_str(), x)))
+                .filter(|x| x.1 > 0.0 && x.1.is_finite())
+                .collect();
+            let hi = v.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
+            let lo = v.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                let ratio = hi.1 / lo.1;
+                if ratio > 1.0 && best.as_ref().is_none_or(|b| ratio > b.ratio) {
+                    best = Some(Gap {
+                        sc,
+                        threads: t,
+                        hi,
+                        lo,
+                        ratio,
+                    });
+                }
+            }
+        }
+    }
+    best
+}
+
 /// The largest ratio between two policies' headline p99 at one scenario and
 /// thread count (latencies of 0 count as 1 ns, so the ratio stays finite).
 pub fn biggest_p99_gap(s: &Summary) -> Vec<Finding> {
-    let mut best: Option<(&Scenario, usize, (&str, f64), (&str, f64), f64)> = None;
-    for sc in &s.scenarios {
-        for &t in &sc.threads {
-            let v: Vec<(&str, f64)> = sc
-                .policies
-                .iter()
-                .filter_map(|p| {
-                    let c = sc.config(p, t)?;
-                    c.latency(|l| l.p99).map(|x| (p.as_str(), x.max(1.0)))
-                })
-                .collect();
-            if v.len() < 2 {
-                continue;
+    widest_gap(s, |c| c.latency(|l| l.p99).map(|x| x.max(1.0)))
+        .map(|g| {
+            let role =
+                g.sc.headline_role
+                    .as_ref()
+                    .map(|r| format!(" ({} role)", code(r)))
+                    .unwrap_or_default();
+            Finding {
+                topic: "Biggest p99 difference".into(),
+                workload: Some(g.sc.name.clone()),
+                text: format!(
+                    "{} at {}{}: {} has p99 {} against {} for {}, {}",
+                    code(&g.sc.name),
+                    threads_word(g.threads),
+                    role,
+                    code(g.hi.0),
+                    format::ns(g.hi.1),
+                    format::ns(g.lo.1),
+                    code(g.lo.0),
+                    format::ratio(g.ratio)
+                ),
+                ratio: Some(g.ratio),
             }
-            let hi = v.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
-            let lo = v.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
-            if let (Some(hi), Some(lo)) = (hi, lo) {
-                let r = hi.1 / lo.1;
-                if r > 1.0 && best.is_none_or(|b| r > b.4) {
-                    best = Some((sc, t, hi, lo, r));
-                }
-            }
-        }
-    }
-    best.map(|(sc, t, hi, lo, r)| {
-        let role = sc
-            .headline_role
-            .as_ref()
-            .map(|r| format!(" ({} role)", code(r)))
-            .unwrap_or_default();
-        Finding {
-            topic: "Biggest p99 difference".into(),
-            workload: Some(sc.name.clone()),
-            text: format!(
-                "{} at {}{}: {} has p99 {} against {} for {}, {}",
-                code(&sc.name),
-                threads_word(t),
-                role,
-                code(hi.0),
-                format::ns(hi.1),
-                format::ns(lo.1),
-                code(lo.0),
-                format::ratio(r)
-            ),
-            ratio: Some(r),
-        }
-    })
-    .into_iter()
-    .collect()
+        })
+        .into_iter()
+        .collect()
 }
 
 pub fn biggest_rss_gap(s: &Summary) -> Vec<Finding> {
-    let mut best: Option<(&Scenario, usize, (&str, f64), (&str, f64), f64)> = None;
-    for sc in &s.scenarios {
-        for &t in &sc.threads {
-            let v: Vec<(&str, f64)> = sc
-                .policies
-                .iter()
-                .filter_map(|p| {
-                    let c = sc.config(p, t)?;
-                    c.peak_rss().map(|x| (p.as_str(), x.median))
-                })
-                .filter(|x| x.1 > 0.0)
-                .collect();
-            if v.len() < 2 {
-                continue;
-            }
-            let hi = v.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
-            let lo = v.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
-            if let (Some(hi), Some(lo)) = (hi, lo) {
-                let r = hi.1 / lo.1;
-                if r > 1.0 && best.is_none_or(|b| r > b.4) {
-                    best = Some((sc, t, hi, lo, r));
-                }
-            }
-        }
-    }
-    best.map(|(sc, t, hi, lo, r)| Finding {
-        topic: "Biggest peak RSS difference".into(),
-        workload: Some(sc.name.clone()),
-        text: format!(
-            "{} at {}: {} peaks at {} against {} for {}, {}",
-            code(&sc.name),
-            threads_word(t),
-            code(hi.0),
-            format::bytes(hi.1),
-            format::bytes(lo.1),
-            code(lo.0),
-            format::ratio(r)
-        ),
-        ratio: Some(r),
-    })
-    .into_iter()
-    .collect()
+    widest_gap(s, |c| c.peak_rss().map(|x| x.median))
+        .map(|g| Finding {
+            topic: "Biggest peak RSS difference".into(),
+            workload: Some(g.sc.name.clone()),
+            text: format!(
+                "{} at {}: {} peaks at {} against {} for {}, {}",
+                code(&g.sc.name),
+                threads_word(g.threads),
+                code(g.hi.0),
+                format::bytes(g.hi.1),
+                format::bytes(g.lo.1),
+                code(g.lo.0),
+                format::ratio(g.ratio)
+            ),
+            ratio: Some(g.ratio),
+        })
+        .into_iter()
+        .collect()
 }
 
 /// Where the allocator holds most memory it does not use (thread-local pools

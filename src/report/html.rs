@@ -28,7 +28,7 @@ p.small { color: var(--muted); font-size: 13px; margin-top: -8px; }
 ul { padding-left: 22px; max-width: 120ch; }
 li { margin: 3px 0; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
-  font-size: 0.9em; background: #eff1f3; padding: 1px 5px; border-radius: 4px; }
+  font-size: 0.9em; background: #eff1f3; padding: 1px 5px; border-radius: 4px; white-space: nowrap; }
 nav.toc { font-size: 14px; color: var(--muted); margin: 6px 0 0; }
 nav.toc a { color: var(--accent); text-decoration: none; margin-right: 14px; white-space: nowrap; }
 nav.toc a:hover { text-decoration: underline; }
@@ -38,6 +38,7 @@ th, td { padding: 5px 12px; border-bottom: 1px solid var(--line); text-align: le
 th { background: #f0f3f6; font-weight: 600; border-bottom: 2px solid var(--line); }
 tbody tr:nth-child(even) { background: var(--zebra); }
 td.num, th.num { text-align: right; }
+tr.group td { border-top: 2px solid #b9c2cc; }
 td.wrap { white-space: normal; min-width: 320px; max-width: 640px; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 7px; vertical-align: -1px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 16px; margin: 14px 0 8px; }
@@ -207,8 +208,20 @@ fn table(out: &mut String, s: &Summary, t: &Table) {
         out.push_str(&format!("<th{class}>{}</th>", inline(&c.title)));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
+    let mut prev_policy: Option<&str> = None;
     for row in &t.rows {
-        out.push_str("<tr>");
+        // A rule between policies: rows come grouped by policy, and the eye
+        // should find where one ends without reading the names.
+        let policy = match row.first() {
+            Some(Cell::Policy(p)) => Some(p.as_str()),
+            _ => None,
+        };
+        if policy.is_some() && prev_policy.is_some() && policy != prev_policy {
+            out.push_str("<tr class=\"group\">");
+        } else {
+            out.push_str("<tr>");
+        }
+        prev_policy = policy;
         for (i, c) in t.columns.iter().enumerate() {
             let class = match (c.align, c.wrap) {
                 (_, true) => " class=\"wrap\"",

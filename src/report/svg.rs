@@ -734,7 +734,7 @@ pub fn memory(s: &Summary, sc: &Scenario) -> String {
     let labels_fit = values
         .iter()
         .flat_map(|(_, v)| v.iter().flatten())
-        .all(|&v| text_width(&tick_label(format::bytes(v)), 10.5) <= bw - 4.0);
+        .all(|&v| text_width(&tick_label(format::bytes(v)), 10.0) <= bw - 4.0);
     for (gi, (gname, _)) in groups.iter().enumerate() {
         let gx = left + gi as f64 * gw;
         let _ = write!(
