@@ -133,12 +133,12 @@ fn markdown_ratios_match_hand_computed_ones() {
     ));
     // alloc-churn winner at 2 threads: biased 1.82 M over pool-locks 1.00 M.
     assert!(findings.contains(
-        "`alloc-churn` at 2 threads: `biased` leads with 1.82 M ops/s, 1.82x the runner-up \
-         `pool-locks`"
+        "**Winner**: `alloc-churn` at 2 threads: `biased` leads with 1.82 M ops/s, 1.82x the \
+         runner-up `pool-locks`"
     ));
     // ... and at 1 thread: gil 1.05 M over biased 1.00 M.
     // ... and at 1 thread: gil 1.05 M over biased 1.00 M, inside the spread.
-    assert!(findings.contains("`alloc-churn` at 1 thread: `gil` leads with 1.05 M ops/s, 1.05x"));
+    assert!(findings.contains("(1.00 M ops/s); at 1 thread: `gil` leads with 1.05 M ops/s, 1.05x"));
     assert!(findings.contains("within the repeats' spread (10.0%)"));
     // The worst scaling is gil on alloc-churn (45%).
     assert!(findings.contains("**Worst scaling**: `gil` on `alloc-churn` at 2 threads"));
@@ -173,8 +173,15 @@ fn role_scenario_leads_with_the_headline_role_and_keeps_roles_apart() {
     // The python peer sits beside heaplab's gil number: 490 k / 410 k.
     let py = md_table(sec, "Python peer (same run)");
     assert_eq!(py[0][0], "CPython 3.12.3");
-    assert_eq!(py[0][5], "490 k");
-    assert_eq!(py[0][6], "1.20x");
+    assert_eq!(py[0][4], "490 k");
+    assert_eq!(py[0][5], "1.20x");
+    assert_eq!(py[0][6], "5.10 ms", "the peer's p99");
+    // heaplab's gil sleeper p99 at 2 threads: (5.00 + 5.25) / 2 ms.
+    assert!(
+        py[0][7] == "5.12 ms" || py[0][7] == "5.13 ms",
+        "{:?}",
+        py[0]
+    );
 }
 
 #[test]
@@ -823,4 +830,22 @@ fn render_fixture_for_inspection() {
         };
         report::write_reports(std::path::Path::new(&dir), &r).unwrap();
     }
+}
+
+#[test]
+fn scaling_is_not_quoted_across_different_roles() {
+    // The real convoy runs its sleeper alone at 1 thread: that throughput
+    // counts other work than the 2-thread run's, so no scaling figure.
+    let mut r = small();
+    for run in &mut r.runs {
+        if run.workload == "convoy" && run.threads == 1 {
+            run.roles.remove("worker");
+        }
+    }
+    let md = report::render_markdown(&r);
+    let rows = md_table(section(&md, "convoy"), "Throughput");
+    assert_eq!(row(&rows, "biased", "2")[7], "—");
+    // alloc-churn has no roles and keeps its figure.
+    let rows = md_table(section(&md, "alloc-churn"), "Throughput");
+    assert_eq!(row(&rows, "biased", "2")[7], "91%");
 }

@@ -42,6 +42,7 @@
 pub mod arena;
 pub mod large;
 pub mod pool;
+pub mod vg;
 pub mod walk;
 
 pub use arena::ArenaSource;

@@ -34,6 +34,7 @@
 //! pusher never rewrites `remote_next` while the owner still needs it.
 
 use super::arena::ArenaSource;
+use super::vg;
 use super::{class_block_size, Domain, OutOfMemory, ALIGNMENT, NUM_CLASSES, POOL_SIZE};
 use crate::sync::{AtomicPtr, Ordering};
 use std::ptr;
@@ -124,10 +125,13 @@ pub unsafe fn remote_free(block: *mut u8) {
     // SAFETY: a live block's pool header is initialised and stays in place
     // while the block is live (a pool holding a live block is never released).
     let header = unsafe { &*pool };
+    vg::free_like(block);
     let mut head = header.remote_free.load(Ordering::Relaxed);
     loop {
+        vg::open_link(block);
         // SAFETY: the block is ours until the CAS below publishes it.
         unsafe { (*fb).next = head };
+        vg::close_link(block);
         match header.remote_free.compare_exchange_weak(
             head,
             fb,
@@ -213,6 +217,7 @@ impl ClassPools {
             let pool = &mut *p;
             let block = if !pool.free.is_null() {
                 let b = pool.free;
+                vg::open_link(b as *const u8);
                 pool.free = (*b).next;
                 b as *mut u8
             } else {
@@ -220,6 +225,7 @@ impl ClassPools {
                 pool.bump += pool.block_size;
                 b
             };
+            vg::malloc_like(block, pool.block_size as usize);
             pool.used += 1;
             self.blocks_in_use += 1;
             if pool.free.is_null() && pool.bump + pool.block_size > pool.limit {
@@ -276,7 +282,10 @@ impl ClassPools {
         unsafe {
             let pool = &mut *p;
             let fb = block as *mut FreeBlock;
+            vg::free_like(block);
+            vg::open_link(block);
             (*fb).next = pool.free;
+            vg::close_link(block);
             pool.free = fb;
             pool.used -= 1;
             self.blocks_in_use -= 1;
@@ -306,8 +315,10 @@ impl ClassPools {
             let mut b = list;
             let mut n = 0u32;
             while !b.is_null() {
+                vg::open_link(b as *const u8);
                 let next = (*b).next;
                 (*b).next = pool.free;
+                vg::close_link(b as *const u8);
                 pool.free = b;
                 b = next;
                 n += 1;

@@ -117,8 +117,11 @@ pub unsafe fn scan_pool(pool: *mut PoolHeader) -> Result<Option<PoolScan>, Strin
             }
             scan.free[i / 64] |= 1 << (i % 64);
             n += 1;
+            super::vg::open_link(b as *const u8);
             // SAFETY: checked above to be a block of this pool.
-            b = unsafe { (*b).next };
+            let next = unsafe { (*b).next };
+            super::vg::close_link(b as *const u8);
+            b = next;
         }
         Ok(n)
     };

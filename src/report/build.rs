@@ -394,7 +394,8 @@ fn throughput(d: &mut Doc, sc: &Scenario) {
     d.small(format!(
         "spread = (max − min) / median of the ok repeats' throughput (— with one ok repeat). \
          vs {} = median over {}'s median at the same thread count. scaling = N-thread median \
-         over N × the {base_words} median of the same policy (100% is linear).",
+         over N × the {base_words} median of the same policy (100% is linear; — where the \
+         two runs have different roles, as their throughputs count different work).",
         code(BASELINE),
         code(BASELINE)
     ));
@@ -416,6 +417,12 @@ fn latency_cells(row: &mut Vec<Cell>, c: &Config, f: impl Fn(&Run) -> Option<&La
 fn latency(d: &mut Doc, sc: &Scenario) {
     match &sc.headline_role {
         Some(h) => d.h(3, format!("Latency: {} role (headline)", code(h))),
+        // Roles but no headline: the all-threads figure mixes them, so say
+        // where each role's own figures are.
+        None if !sc.roles.is_empty() => d.h(
+            3,
+            "Latency: all threads (each role's own figures are in the Roles table)",
+        ),
         None => d.h(3, "Latency"),
     }
     let rows = sc
@@ -724,25 +731,22 @@ fn python(d: &mut Doc, s: &Summary, sc: &Scenario) {
     let rows = peers
         .iter()
         .map(|p| {
-            let gil = sc.tput(BASELINE, p.threads);
-            let best = sc
-                .policies
-                .iter()
-                .filter_map(|q| sc.tput(q, p.threads).map(|t| (q, t)))
-                .max_by(|a, b| a.1.total_cmp(&b.1));
+            let gil = sc.config(BASELINE, p.threads);
+            let gil_rate = gil.and_then(|c| c.throughput()).map(|t| t.median);
+            let gil_p99 = gil.and_then(|c| c.latency(|l| l.p99));
             let peer_rate = (p.ops_per_sec > 0.0).then_some(p.ops_per_sec);
             vec![
                 Cell::t(esc(&p.python)),
                 Cell::t(p.threads.to_string()),
                 Cell::t(format!("{:.3} s", p.seconds)),
                 Cell::t(opt(peer_rate, format::si)),
+                Cell::t(opt(gil_rate, format::si)),
+                Cell::t(opt(
+                    gil_rate.zip(peer_rate).map(|(g, q)| g / q),
+                    format::ratio,
+                )),
                 Cell::t(opt(p.latency_ns.as_ref().map(|l| l.p99 as f64), format::ns)),
-                Cell::t(opt(gil, format::si)),
-                Cell::t(opt(gil.zip(peer_rate).map(|(g, q)| g / q), format::ratio)),
-                Cell::t(
-                    best.map(|(q, t)| format!("{} {}", code(q), format::si(t)))
-                        .unwrap_or_else(|| DASH.into()),
-                ),
+                Cell::t(opt(gil_p99, format::ns)),
                 Cell::t(esc(&p.note)),
             ]
         })
@@ -753,15 +757,24 @@ fn python(d: &mut Doc, s: &Summary, sc: &Scenario) {
             Column::num("Threads"),
             Column::num("seconds"),
             Column::num("ops/s"),
-            Column::num("p99"),
             Column::num("heaplab `gil` ops/s"),
             Column::num("`gil` / Python"),
-            Column::num("heaplab best"),
+            Column::num("p99"),
+            Column::num("heaplab `gil` p99"),
             Column::wrap("Note"),
         ],
         rows,
     });
-    d.small("The same-shaped Python program on the machine's `python3`, timed in this run.");
+    d.small(format!(
+        "The same-shaped Python program on the machine's `python3`, timed in this run, beside \
+         heaplab under {} (CPython's own design) at the same thread count. p99 is the \
+         scenario's headline latency{}.",
+        code(BASELINE),
+        sc.headline_role
+            .as_ref()
+            .map(|r| format!(" (the {} role)", code(r)))
+            .unwrap_or_default()
+    ));
 }
 
 fn definitions(d: &mut Doc) {

@@ -36,6 +36,7 @@ pub const FINDERS: &[Finder] = &[
     biggest_rss_gap,
     most_reserved_over_in_use,
     failures,
+    single_repeat_caveat,
 ];
 
 /// All findings of a summary.
@@ -76,10 +77,12 @@ fn noise(sc: &Scenario, a: &str, b: &str, threads: usize) -> Option<f64> {
     }
 }
 
-fn winner_at(sc: &Scenario, threads: usize) -> Option<Finding> {
+/// "at N threads: `p` leads with ..." and the lead's ratio over the
+/// runner-up, if there is one.
+fn winner_at(sc: &Scenario, threads: usize) -> Option<(String, Option<f64>)> {
     let r = ranked(sc, threads);
     let (wp, wt) = *r.first()?;
-    let (text, ratio) = match r.get(1) {
+    Some(match r.get(1) {
         Some(&(rp, rt)) => {
             let ratio = if rt > 0.0 { wt / rt } else { f64::INFINITY };
             let tie = match noise(sc, wp, rp, threads) {
@@ -90,8 +93,7 @@ fn winner_at(sc: &Scenario, threads: usize) -> Option<Finding> {
             };
             (
                 format!(
-                    "{} at {}: {} leads with {} ops/s, {} the runner-up {} ({} ops/s){tie}",
-                    code(&sc.name),
+                    "at {}: {} leads with {} ops/s, {} the runner-up {} ({} ops/s){tie}",
                     threads_word(threads),
                     code(wp),
                     format::si(wt),
@@ -104,34 +106,38 @@ fn winner_at(sc: &Scenario, threads: usize) -> Option<Finding> {
         }
         None => (
             format!(
-                "{} at {}: only {} has an ok run ({} ops/s)",
-                code(&sc.name),
+                "at {}: only {} has an ok run ({} ops/s)",
                 threads_word(threads),
                 code(wp),
                 format::si(wt)
             ),
             None,
         ),
-    };
-    Some(Finding {
-        topic: "Winner".into(),
-        workload: Some(sc.name.clone()),
-        text,
-        ratio,
     })
 }
 
-/// Highest median throughput at the largest thread count and at 1 thread.
+/// Highest median throughput at the largest thread count and at 1 thread,
+/// one line per scenario (the ratio is the lead at the largest count).
 pub fn winners(s: &Summary) -> Vec<Finding> {
     let mut out = Vec::new();
     for sc in &s.scenarios {
         let (Some(hi), Some(lo)) = (sc.largest_ok_threads(), sc.smallest_ok_threads()) else {
             continue;
         };
-        out.extend(winner_at(sc, hi));
+        let Some((mut text, ratio)) = winner_at(sc, hi) else {
+            continue;
+        };
         if lo != hi {
-            out.extend(winner_at(sc, lo));
+            if let Some((low, _)) = winner_at(sc, lo) {
+                text = format!("{text}; {low}");
+            }
         }
+        out.push(Finding {
+            topic: "Winner".into(),
+            workload: Some(sc.name.clone()),
+            text: format!("{} {text}", code(&sc.name)),
+            ratio,
+        });
     }
     out
 }
@@ -371,5 +377,30 @@ pub fn failures(s: &Summary) -> Vec<Finding> {
              \"Failed runs\" with their reasons)"
         ),
         ratio: Some(failed as f64 / total.max(1) as f64),
+    }]
+}
+
+/// With one ok repeat the spread is unknown, so no lead above can be told
+/// from noise; say so rather than let a 1.02x "winner" stand unqualified.
+pub fn single_repeat_caveat(s: &Summary) -> Vec<Finding> {
+    let configs: Vec<_> = s
+        .scenarios
+        .iter()
+        .flat_map(|sc| sc.configs.iter())
+        .filter(|c| !c.ok.is_empty())
+        .collect();
+    let single = configs.iter().filter(|c| c.ok.len() == 1).count();
+    if single == 0 {
+        return Vec::new();
+    }
+    vec![Finding {
+        topic: "Caveat".into(),
+        workload: None,
+        text: format!(
+            "{single} of {} configurations have a single ok repeat, so their noise is \
+             unknown: treat leads of a few percent there as ties (run with more repeats)",
+            configs.len()
+        ),
+        ratio: Some(single as f64 / configs.len() as f64),
     }]
 }

@@ -99,6 +99,8 @@ pub fn ratio(r: f64) -> String {
     }
     if r >= 100.0 {
         format!("{r:.0}x")
+    } else if r >= 10.0 {
+        format!("{r:.1}x")
     } else {
         format!("{r:.2}x")
     }
@@ -144,6 +146,8 @@ mod tests {
         assert_eq!(bytes(512.0), "512 B");
         assert_eq!(bytes(3.0 * 1024.0 * 1024.0), "3.00 MiB");
         assert_eq!(ratio(1.9158), "1.92x");
+        assert_eq!(ratio(95.26), "95.3x");
+        assert_eq!(ratio(512.0), "512x");
         assert_eq!(change(0.8), "0.80x (-20.0%)");
         assert_eq!(change(1.25), "1.25x (+25.0%)");
         assert_eq!(pct(0.125), "12.5%");

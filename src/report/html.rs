@@ -39,7 +39,7 @@ th { background: #f0f3f6; font-weight: 600; border-bottom: 2px solid var(--line)
 tbody tr:nth-child(even) { background: var(--zebra); }
 td.num, th.num { text-align: right; }
 tr.group td { border-top: 2px solid #b9c2cc; }
-td.wrap { white-space: normal; min-width: 320px; max-width: 640px; }
+td.wrap { white-space: normal; min-width: 220px; max-width: 560px; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 7px; vertical-align: -1px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 16px; margin: 14px 0 8px; }
 figure.chart-box { margin: 0; padding: 10px 12px 6px; border: 1px solid var(--line); border-radius: 8px; background: #ffffff; }

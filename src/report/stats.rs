@@ -218,8 +218,20 @@ impl<'a> Scenario<'a> {
 
     /// Scaling efficiency: N-thread throughput over N x the 1-thread one
     /// (generalised to the smallest thread count that ran).
+    ///
+    /// `None` where the two runs have different sets of roles (the convoy's
+    /// 1-thread run is its sleeper alone): their throughputs count different
+    /// work, and a ratio of them would be a scaling figure of 2000%.
     pub fn efficiency(&self, policy: &str, threads: usize) -> Option<f64> {
         let base_t = self.scaling_base(policy)?;
+        let roles = |t: usize| {
+            self.config(policy, t)
+                .and_then(|c| c.ok.first())
+                .map(|r| r.roles.keys().cloned().collect::<Vec<_>>())
+        };
+        if roles(base_t) != roles(threads) {
+            return None;
+        }
         let base = self.tput(policy, base_t)?;
         let t = self.tput(policy, threads)?;
         if base <= 0.0 || threads == 0 || base_t == 0 {

@@ -730,11 +730,12 @@ pub fn memory(s: &Summary, sc: &Scenario) -> String {
     let np = values.len().max(1) as f64;
     let bw = ((gw * 0.84) / np).min(56.0);
     // Values on the bars only if every one fits: some labelled and some not
-    // would read as missing data. The table below has them all anyway.
+    // would read as missing data. The table below has them all anyway. The
+    // width estimate runs wide for digits, hence a little slack.
     let labels_fit = values
         .iter()
         .flat_map(|(_, v)| v.iter().flatten())
-        .all(|&v| text_width(&tick_label(format::bytes(v)), 10.0) <= bw - 4.0);
+        .all(|&v| text_width(&tick_label(format::bytes(v)), 10.0) <= bw + 2.0);
     for (gi, (gname, _)) in groups.iter().enumerate() {
         let gx = left + gi as f64 * gw;
         let _ = write!(
