@@ -132,38 +132,34 @@ pub fn slow(g: &mut BenchmarkGroup<'_, WallTime>, measurement: Duration) {
         .sample_size(10);
 }
 
-/// The machine line printed at the start of each bench binary, so a pasted
-/// result says where it came from (STYLE.md, habit 12: results state
-/// machine, compiler, commit and date; criterion records the rest).
-pub fn print_machine_line(bench: &str) {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown cpu".into());
-    let commit = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let rustc = std::process::Command::new("rustc")
-        .arg("-V")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "rustc unknown".into());
+/// The `main` of every bench binary (what `criterion_main!` does, plus the
+/// run's context): a line with the machine, compiler and commit, the floors
+/// of LIMITS.md measured now (so "how far from the limit" comes from this
+/// run, DESIGN.md "Measurement rules"), then the groups, then the share of
+/// CPU time the host stole meanwhile. STYLE.md habit 12: every result states
+/// machine, rustc, commit and date (criterion's files carry the date).
+pub fn bench_main(bench: &str, groups: fn()) {
+    let m = heaplab::metrics::machine();
     eprintln!(
-        "heaplab bench {bench}: {cpu}, {cores} cores, {rustc}, commit {commit}; compare only ratios within this run"
+        "heaplab bench {bench}: {} ({} cores), {}, commit {}; the machine may be shared: compare only ratios within this run",
+        m.cpu,
+        m.cores,
+        m.rustc,
+        env!("HEAPLAB_COMMIT")
+    );
+    let f = heaplab::metrics::measure_floors();
+    eprintln!(
+        "floors now: non-atomic inc+dec {:.2} ns, atomic inc+dec {:.2} ns, Instant::now {:.1} ns",
+        f.nonatomic_pair_ns, f.atomic_pair_ns, f.clock_read_ns
+    );
+    let steal0 = heaplab::metrics::cpu_steal_jiffies();
+    groups();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+    let steal = heaplab::metrics::steal_ratio(steal0, heaplab::metrics::cpu_steal_jiffies());
+    eprintln!(
+        "heaplab bench {bench}: host steal time during the run {:.1}% of CPU time",
+        steal * 100.0
     );
 }
