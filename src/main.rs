@@ -37,7 +37,7 @@ enum Command {
         workloads_dir: PathBuf,
     },
     /// Run scenarios x policies x thread counts and write results.json and reports.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Render report.md, report.html and runs.csv from DIR/results.json.
     Report {
         /// A results directory (or a results.json file).
@@ -50,6 +50,18 @@ enum Command {
         /// Regression threshold in percent.
         #[arg(long, default_value_t = 5.0)]
         threshold: f64,
+    },
+    /// Run one hot-path operation in a loop (for instruction counting with
+    /// callgrind: see scripts/instr-counts.sh).
+    #[command(hide = true)]
+    Micro {
+        /// alloc-free (a 32-byte leaf through the heap), raw-alloc-free (the
+        /// class table alone), or incref-decref (owner clone + drop).
+        op: String,
+        #[arg(long, default_value = "gil")]
+        policy: String,
+        #[arg(long, default_value_t = 1000)]
+        iters: u64,
     },
     /// Run the binary-trees program once and print the Benchmarks Game's output.
     Trees {
@@ -140,7 +152,7 @@ fn main() -> ExitCode {
             })
         }
         Some(Command::List { workloads_dir }) => list(&workloads_dir),
-        Some(Command::Run(args)) => run(args),
+        Some(Command::Run(args)) => run(*args),
         Some(Command::Report { dir }) => report(&dir),
         Some(Command::Compare {
             old,
@@ -152,6 +164,7 @@ fn main() -> ExitCode {
             policy,
             threads,
         }) => trees(depth, &policy, threads),
+        Some(Command::Micro { op, policy, iters }) => micro(&op, &policy, iters),
     };
     match result {
         Ok(code) => code,
@@ -591,8 +604,7 @@ fn ns(x: f64) -> String {
 }
 
 fn write_reports(dir: &Path, r: &Results) -> Result<Vec<PathBuf>, String> {
-    let _ = (dir, r);
-    Ok(Vec::new()) // WIRE: heaplab::report::write_reports once the report module lands
+    heaplab::report::write_reports(dir, r).map_err(|e| e.to_string())
 }
 
 fn report(dir: &Path) -> CliResult {
@@ -609,15 +621,20 @@ fn report(dir: &Path) -> CliResult {
 }
 
 fn compare(old: &Path, new: &Path, threshold: f64) -> CliResult {
-    if !(threshold >= 0.0 && threshold <= 1000.0) {
+    if !(0.0..=1000.0).contains(&threshold) {
         return Err(format!(
             "--threshold: {threshold} is out of range: allowed 0..=1000 percent"
         ));
     }
     let a = Results::load(old).map_err(|e| e.to_string())?;
     let b = Results::load(new).map_err(|e| e.to_string())?;
-    let _ = (a, b);
-    Err("compare: WIRE".into())
+    let c = heaplab::report::compare::compare(&a, &b, threshold);
+    print!("{}", c.render_text());
+    Ok(if c.regressed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn trees(depth: u64, policy: &str, threads: usize) -> CliResult {
@@ -653,5 +670,58 @@ fn trees(depth: u64, policy: &str, threads: usize) -> CliResult {
         "({}: {:.3} s, {} threads, leak check clean)",
         p, r.seconds, threads
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn micro(op: &str, policy: &str, iters: u64) -> CliResult {
+    let p = PolicyName::parse(policy).ok_or_else(|| {
+        format!("--policy: unknown policy {policy:?}; allowed: gil, pool-locks, biased")
+    })?;
+    heaplab::with_policy!(p, P => micro_typed::<P>(op, iters))
+}
+
+fn micro_typed<P: heaplab::Policy>(op: &str, iters: u64) -> CliResult {
+    use heaplab::alloc::{ClassPools, Domain};
+    let h = heaplab::Heap::<P>::with_defaults();
+    let m = h.attach();
+    match op {
+        "alloc-free" => {
+            let keep = m.alloc_leaf(&[0; 16]).map_err(|e| e.to_string())?;
+            for _ in 0..iters {
+                std::hint::black_box(m.alloc_leaf(&[0; 16]).map_err(|e| e.to_string())?);
+            }
+            drop(keep);
+        }
+        "raw-alloc-free" => {
+            let mut table = ClassPools::default();
+            let arenas = &h.mem().arenas;
+            // SAFETY: a private class table of this thread; blocks are freed
+            // right away and the empty pools given back before it is dropped.
+            unsafe {
+                let keep = table
+                    .alloc(Domain::Raw, 1, arenas, std::ptr::null())
+                    .map_err(|e| format!("{e:?}"))?;
+                for _ in 0..iters {
+                    let b = table
+                        .alloc(Domain::Raw, 1, arenas, std::ptr::null())
+                        .map_err(|e| format!("{e:?}"))?;
+                    table.free(std::hint::black_box(b), arenas);
+                }
+                table.free(keep, arenas);
+                table.release_empty(arenas);
+            }
+        }
+        "incref-decref" => {
+            let r = m.alloc_int(1).map_err(|e| e.to_string())?;
+            for _ in 0..iters {
+                std::hint::black_box(r.clone());
+            }
+        }
+        _ => {
+            return Err(format!(
+                "micro: unknown op {op:?}; allowed: alloc-free, raw-alloc-free, incref-decref"
+            ))
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -23,7 +23,7 @@ pub fn new_histogram() -> Histogram<u64> {
 /// Latency figures from a histogram of sampled operation latencies.
 pub fn latency(h: &Histogram<u64>, sample_every: u64) -> Latency {
     let mut distribution = Vec::new();
-    if h.len() > 0 {
+    if !h.is_empty() {
         // Percentile ticks on a 1/(1-p) axis: dense near the tail.
         let mut p = 0.0f64;
         while p < 99.9999 {
@@ -42,7 +42,7 @@ pub fn latency(h: &Histogram<u64>, sample_every: u64) -> Latency {
         p99: h.value_at_quantile(0.99),
         p999: h.value_at_quantile(0.999),
         max: h.max(),
-        mean: if h.len() > 0 { h.mean() } else { 0.0 },
+        mean: if h.is_empty() { 0.0 } else { h.mean() },
         samples: h.len(),
         sample_every,
         distribution,
@@ -255,7 +255,7 @@ impl Rng {
     /// Uniform in `0..n` (n > 0).
     #[inline(always)]
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 }
 

@@ -285,7 +285,7 @@ fn threads_make_cyclic_garbage_while_collections_run<P: Policy>() {
     let s = h.gc_stats();
     assert!(s.collections.iter().sum::<u64>() > 0);
     if P::FREE_THREADED {
-        assert!(s.time_to_safepoint_ns.len() > 0);
+        assert!(!s.time_to_safepoint_ns.is_empty());
     }
     h.verify().unwrap();
     heaplab::verify::assert_no_leaks_after_collect(&h);

@@ -156,8 +156,10 @@ fn ref_dropped_on_a_thread_that_never_attached<P: Policy>() {
 }
 
 fn memory_limit_gives_memory_error<P: Policy>() {
-    let mut c = heaplab::HeapConfig::default();
-    c.max_heap = Some(4 << 20);
+    let c = heaplab::HeapConfig {
+        max_heap: Some(4 << 20),
+        ..Default::default()
+    };
     let h = heaplab::Heap::<P>::new(c).unwrap();
     {
         let m = h.attach();

@@ -110,7 +110,7 @@ fn stress<P: Policy>(threads: usize, limit: Limit) -> u64 {
                                 let b = m.alloc_tuple(vec![a.clone()]).unwrap();
                                 m.append(&a, b).unwrap();
                             }
-                            11 if ops % 512 == 0 => {
+                            11 if ops.is_multiple_of(512) => {
                                 m.collect();
                             }
                             12 if n > 0 => {
@@ -159,7 +159,7 @@ impl Limit {
     fn done(&self, ops: u64, start: Instant) -> bool {
         match *self {
             Limit::Ops(n) => ops >= n,
-            Limit::Time(d) => ops % 256 == 0 && start.elapsed() >= d,
+            Limit::Time(d) => ops.is_multiple_of(256) && start.elapsed() >= d,
         }
     }
 }

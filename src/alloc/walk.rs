@@ -63,7 +63,7 @@ pub unsafe fn scan_pool(pool: *mut PoolHeader) -> Result<Option<PoolScan>, Strin
     let bs = h.block_size as usize;
     if bs == 0
         || bs > super::MAX_SMALL
-        || bs % super::ALIGNMENT != 0
+        || !bs.is_multiple_of(super::ALIGNMENT)
         || h.class as usize != bs / 16 - 1
     {
         return Err(format!(
@@ -75,7 +75,7 @@ pub unsafe fn scan_pool(pool: *mut PoolHeader) -> Result<Option<PoolScan>, Strin
     if bump < FIRST_BLOCK
         || bump > h.limit as usize
         || h.limit as usize > POOL_SIZE
-        || (bump - FIRST_BLOCK) % bs != 0
+        || !(bump - FIRST_BLOCK).is_multiple_of(bs)
     {
         return Err(format!("pool {base:#x}: bump offset {bump} out of range"));
     }
@@ -101,7 +101,7 @@ pub unsafe fn scan_pool(pool: *mut PoolHeader) -> Result<Option<PoolScan>, Strin
             let addr = b as usize;
             if addr < base + FIRST_BLOCK
                 || addr >= base + bump
-                || (addr - base - FIRST_BLOCK) % bs != 0
+                || !(addr - base - FIRST_BLOCK).is_multiple_of(bs)
             {
                 return Err(format!(
                     "pool {base:#x} (class {}): {which} free list points to {addr:#x}, not a handed-out block of the pool",

@@ -25,11 +25,14 @@ pub struct Step {
     pub latency_ns: Option<u64>,
 }
 
+/// The producer-consumer channel: batches of objects.
+pub type Channel<'h, P> = (Sender<Vec<Ref<'h, P>>>, Receiver<Vec<Ref<'h, P>>>);
+
 /// Per-configuration state shared by all workers.
 pub struct Fixture<'h, P: Policy> {
     pub tuples: Vec<Ref<'h, P>>,
     pub lists: Vec<Ref<'h, P>>,
-    pub channel: Option<(Sender<Vec<Ref<'h, P>>>, Receiver<Vec<Ref<'h, P>>>)>,
+    pub channel: Option<Channel<'h, P>>,
     pub long_lived: Option<Ref<'h, P>>,
     /// binary-trees: check sums of the first pass per depth, summed over threads.
     pub tree_checks: Vec<AtomicU64>,
@@ -225,7 +228,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
             "convoy" if index == 0 => ("sleeper", threads == 1),
             "convoy" => ("cpu", true),
             "producer-consumer" if threads == 1 => ("producer", true),
-            "producer-consumer" if index % 2 == 0 => ("producer", false),
+            "producer-consumer" if index.is_multiple_of(2) => ("producer", false),
             "producer-consumer" => ("consumer", true),
             "mixed-server" => ("request", true),
             _ => ("worker", true),

@@ -209,7 +209,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                                 panic!("injected fault: worker {index} panics after {after} steps");
                             }
                         }
-                        let timed = steps % sample_every == 0;
+                        let timed = steps.is_multiple_of(sample_every);
                         let t0 = if timed { Some(Instant::now()) } else { None };
                         match w.step(&m, &stop_fn) {
                             Ok(st) => {
