@@ -133,6 +133,12 @@ fn set_current_ctx(p: *mut ThreadCtx) -> *mut ThreadCtx {
     CURRENT.with(|c| c.replace(p))
 }
 
+#[cold]
+#[inline(never)]
+fn not_attached(policy: &str) -> ! {
+    panic!("Ref::clone on a thread that is not attached to this {policy} heap")
+}
+
 /// One thread's state on one heap (CPython's `PyThreadState`).
 #[repr(C)]
 pub struct ThreadState<P: Policy> {
@@ -252,19 +258,15 @@ impl<P: Policy> Heap<P> {
         m
     }
 
-    /// The current thread's state on this heap, if it is attached and not
-    /// unwinding.
+    /// The current thread's state on this heap, if it is attached. The
+    /// thread-local is null while the thread is detached (`allow_threads`).
     #[inline(always)]
-    fn current_state(&self) -> Option<*mut ThreadState<P>> {
+    fn attached_state(&self) -> Option<*mut ThreadState<P>> {
         let ctx = current_ctx();
-        // SAFETY: a non-null context points at a live thread state of this
-        // thread (cleared before the state is freed).
-        if !ctx.is_null()
-            && unsafe { (*ctx).heap == self as *const Self as usize && (*ctx).attached }
-        {
-            if std::thread::panicking() {
-                return None;
-            }
+        // SAFETY: a non-null context points at a live, attached thread state
+        // of this thread (cleared before the thread detaches or the state is
+        // freed).
+        if !ctx.is_null() && unsafe { (*ctx).heap } == self as *const Self as usize {
             Some(ctx as *mut ThreadState<P>)
         } else {
             None
@@ -274,23 +276,21 @@ impl<P: Policy> Heap<P> {
     /// `Ref::clone`.
     #[inline(always)]
     pub(crate) fn incref_current(&self, obj: *mut ObjHeader<P>) {
-        match self.current_state() {
+        match self.attached_state() {
             // SAFETY: attached, and the caller holds a reference.
             Some(ts) => unsafe { P::incref(obj, &mut (*ts).local) },
-            None => panic!(
-                "Ref::clone on a thread that is not attached to this {} heap",
-                P::NAME
-            ),
+            None => not_attached(P::NAME),
         }
     }
 
-    /// `Ref::drop`.
+    /// `Ref::drop`: applied at once on an attached thread that is not
+    /// unwinding, deferred otherwise.
     #[inline(always)]
     pub(crate) fn release_ref(&self, obj: *mut ObjHeader<P>) {
-        match self.current_state() {
+        match self.attached_state() {
             // SAFETY: attached; the caller gives up its reference.
-            Some(ts) => unsafe { self.decref(ts, obj) },
-            None => self.defer_decref(obj),
+            Some(ts) if !std::thread::panicking() => unsafe { self.decref(ts, obj) },
+            _ => self.defer_decref(obj),
         }
     }
 
@@ -314,9 +314,18 @@ impl<P: Policy> Heap<P> {
         // SAFETY: forwarded.
         unsafe {
             if P::decref(&self.shared, obj, &mut (*ts).local) {
-                self.dealloc(ts, obj);
+                self.dealloc_cold(ts, obj);
             }
         }
+    }
+
+    /// Deallocation off the hot path of `decref`, so that `Ref::drop`
+    /// inlines to a few instructions.
+    #[cold]
+    #[inline(never)]
+    unsafe fn dealloc_cold(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
+        // SAFETY: forwarded.
+        unsafe { self.dealloc(ts, obj) }
     }
 
     /// Deallocates an object whose count reached zero.
@@ -946,6 +955,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 unsafe {
                     P::reacquire(&self.0.heap.shared, &mut (*ts).local);
                     (*ts).ctx.attached = true;
+                    set_current_ctx(ts as *mut ThreadCtx);
                 }
             }
         }
@@ -953,6 +963,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
         // SAFETY: our own state.
         unsafe {
             (*ts).ctx.attached = false;
+            set_current_ctx(ptr::null_mut());
             P::release(&self.heap.shared, &mut (*ts).local);
         }
         let _back = Reattach(self);

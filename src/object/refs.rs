@@ -78,7 +78,7 @@ impl<'h, P: Policy> Ref<'h, P> {
 }
 
 impl<P: Policy> Clone for Ref<'_, P> {
-    #[inline]
+    #[inline(always)]
     fn clone(&self) -> Self {
         self.heap.incref_current(self.obj.as_ptr());
         Ref {
@@ -89,7 +89,7 @@ impl<P: Policy> Clone for Ref<'_, P> {
 }
 
 impl<P: Policy> Drop for Ref<'_, P> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         self.heap.release_ref(self.obj.as_ptr());
     }
