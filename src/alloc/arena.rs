@@ -311,6 +311,17 @@ impl ArenaSource {
 
 impl Drop for ArenaSource {
     fn drop(&mut self) {
+        // Under memcheck, blocks still live when the heap goes (immortal
+        // objects, or a heap dropped with objects in it) are released here:
+        // tell memcheck, or it sees the next heap's blocks at the same
+        // addresses overlap them.
+        #[cfg(feature = "valgrind")]
+        self.for_each_carved_pool(|p| {
+            // SAFETY: the heap is being dropped: nothing allocates.
+            if let Ok(Some(scan)) = unsafe { super::walk::scan_pool(p) } {
+                scan.for_each_live(|b| super::vg::free_like(b));
+            }
+        });
         let st = self.state.lock();
         for rec in st.arenas.iter().flatten() {
             // SAFETY: the heap is being dropped; nothing refers to its memory.

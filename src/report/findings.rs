@@ -37,6 +37,12 @@ pub const FINDERS: &[Finder] = &[
     most_reserved_over_in_use,
     failures,
     single_repeat_caveat,
+    super::field::biased_rc_end_to_end,
+    super::field::single_thread_cost,
+    super::field::private_scaling,
+    super::field::convoy,
+    super::field::shared_contention,
+    super::field::cpython_peer,
 ];
 
 /// All findings of a summary.

@@ -27,6 +27,7 @@ mod build;
 pub mod compare;
 mod csv;
 mod doc;
+mod field;
 mod findings;
 mod format;
 mod html;
