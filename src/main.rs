@@ -111,6 +111,10 @@ struct RunArgs {
     /// Heap memory limit in bytes (allocations past it raise MemoryError).
     #[arg(long)]
     max_heap: Option<u64>,
+    /// Switch automatic collection off (like gc.disable(); the final
+    /// collection of the leak check still runs).
+    #[arg(long)]
+    no_gc: bool,
     /// Marking workers of the collector while the world is stopped.
     #[arg(long, default_value_t = 1)]
     mark_workers: usize,
@@ -371,6 +375,7 @@ fn run(args: RunArgs) -> CliResult {
         switch_interval: Duration::from_micros(args.switch_interval_us),
         max_heap: args.max_heap.map(|b| b as usize),
         mark_workers: args.mark_workers,
+        gc_enabled: !args.no_gc,
         inject_panic,
     };
     if let Some(l) = &args.machine_label {
@@ -447,7 +452,11 @@ fn run(args: RunArgs) -> CliResult {
             threads: threads.clone(),
             repeats,
             duration_secs: duration.unwrap_or(0.0),
-            gc_mode: gc_mode.as_str().into(),
+            gc_mode: if args.no_gc {
+                format!("{} (automatic collection off)", gc_mode.as_str())
+            } else {
+                gc_mode.as_str().into()
+            },
             switch_interval_us: args.switch_interval_us,
             quick: args.quick,
         },

@@ -47,6 +47,9 @@ pub struct RunSettings {
     pub switch_interval: Duration,
     pub max_heap: Option<usize>,
     pub mark_workers: usize,
+    /// Automatic collection (`gc.disable()` when false; explicit collections
+    /// and the final one still run).
+    pub gc_enabled: bool,
     /// Fault injection: the worker with this index panics after this many
     /// measured steps (between two heap operations).
     pub inject_panic: Option<(usize, u64)>,
@@ -61,6 +64,7 @@ impl Default for RunSettings {
             switch_interval: Duration::from_millis(5),
             max_heap: None,
             mark_workers: 1,
+            gc_enabled: true,
             inject_panic: None,
         }
     }
@@ -135,6 +139,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
     };
     hc.gc.mode = settings.gc_mode;
     hc.gc.mark_workers = settings.mark_workers;
+    hc.gc.enabled = settings.gc_enabled;
     let heap = match Heap::<P>::new(hc) {
         Ok(h) => h,
         Err(e) => return failed(cfg, settings.gc_mode, header_bytes::<P>(), e.to_string()),
