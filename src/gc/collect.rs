@@ -281,13 +281,14 @@ impl<P: Policy> Heap<P> {
             Some(pool) if held == 0 => mark_parallel(&pool, roots),
             _ => mark_serial(roots),
         }
-        let unreachable: Vec<_> = cands
-            .iter()
-            .copied()
-            .filter(|&o| flags(o) & gc_bits::REACHABLE == 0)
-            .collect();
+        // One pass: collect the unmarked, clear the scratch bits.
+        let mut unreachable = Vec::new();
         for &o in cands {
-            set_flags(o, flags(o) & !(gc_bits::CANDIDATE | gc_bits::REACHABLE));
+            let f = flags(o);
+            if f & gc_bits::REACHABLE == 0 {
+                unreachable.push(o);
+            }
+            set_flags(o, f & !(gc_bits::CANDIDATE | gc_bits::REACHABLE));
         }
         unreachable
     }
