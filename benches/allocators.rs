@@ -9,10 +9,13 @@
 //! - `heaplab-raw`: the raw class-table path, `ClassPools::alloc` / `free`
 //!   with an `ArenaSource` and a `MemoryBudget`: obmalloc's pools and blocks
 //!   with no object header, no reference count and no policy. Each thread has
-//!   its own class table over one shared arena source, which is the
-//!   allocator `biased` runs on, minus its remote-free protocol. It cannot
-//!   free another thread's blocks (that needs a policy's inbox), so it sits
-//!   out the cross-thread shapes.
+//!   its own class table and `RemoteInbox` over one shared arena source,
+//!   which is the allocator `biased` runs on: the owner frees with no
+//!   atomics, another thread frees with `remote_free_block` (an atomic push
+//!   onto the pool's stack), and the owner takes those blocks back with
+//!   `ClassTable::drain_inbox` when its inbox has work, checked (one relaxed
+//!   load) on every allocation. That is mimalloc's design, so the
+//!   cross-thread shapes compare the two directly.
 //! - `gil`, `pool-locks`, `biased`: a heap's mutator allocating a leaf of the
 //!   same *total* size (`alloc_leaf` of `size - header_bytes::<P>()` payload
 //!   bytes) and dropping it. This is what an object costs: the policy's
@@ -37,15 +40,17 @@
 //!   operations, the eval breaker, at both thread counts).
 //! - `xmalloc_64B/<contender>/2`: mimalloc-bench's xmalloc-test shape: one
 //!   thread only allocates 64-byte blocks, the other only frees them; they
-//!   are handed over in batches of 256 through a bounded crossbeam channel.
+//!   are handed over in batches of 256 through a bounded crossbeam channel
+//!   (16 batches in flight; waits spin before they block, see
+//!   `common::recv_spin`).
 //!   Every free is a cross-thread free (under `biased`, a drop by a thread
 //!   that does not own the object queues it back to its owner, which merges
 //!   and frees it at a checkpoint: the span ends when it has).
 //! - `larson_16-256B/<contender>/2`: mimalloc-bench's larson shape: two
 //!   threads each replace random slots of a 1024-slot array with blocks of
-//!   random size (16..=256 bytes); every 4096 operations they swap arrays,
-//!   so most blocks are freed by a thread other than the one that allocated
-//!   them.
+//!   random size (16..=256 bytes); every 65536 operations they swap arrays
+//!   (waits spin before they block), so most blocks are freed by a thread
+//!   other than the one that allocated them.
 //!
 //! Multi-threaded cases are timed from the start barrier to the last
 //! thread's end (see `common::run_timed`); one iteration is one operation on
@@ -53,17 +58,21 @@
 
 mod common;
 
-use common::{micro, run_timed, Rng, CHECKPOINT_EVERY};
+use common::{consume, micro, recv_spin, run_timed, send_spin, Rng, CHECKPOINT_EVERY};
 use criterion::{criterion_group, BenchmarkGroup, BenchmarkId, Criterion};
 use criterion::{measurement::WallTime, Throughput};
 use crossbeam_channel::{bounded, unbounded};
-use heaplab::alloc::{size_class, ArenaSource, ClassPools, Domain, MemoryBudget, NUM_CLASSES};
+use heaplab::alloc::pool::ClassTable;
+use heaplab::alloc::{
+    pool_of, remote_free_block, size_class, ArenaSource, Domain, MemoryBudget, RemoteInbox,
+};
 use heaplab::object::header_bytes;
 use heaplab::policy::PolicyName;
 use heaplab::verify::assert_no_leaks;
-use heaplab::{with_policy, Heap, Policy, Ref};
+use heaplab::{with_policy, Heap, Mutator, Policy, Ref};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::ptr;
 use std::time::{Duration, Instant};
 
 /// Request sizes of the single-thread shapes (total bytes per block).
@@ -82,7 +91,7 @@ const QUEUE: usize = 16;
 /// Slots per thread in larson (a power of two).
 const LARSON_SLOTS: usize = 1024;
 /// Operations per thread between two array swaps in larson.
-const LARSON_ROUND: u64 = 4096;
+const LARSON_ROUND: u64 = 1 << 16;
 /// Alignment of raw requests: heaplab's blocks are 16-aligned.
 const ALIGN: usize = 16;
 
@@ -105,10 +114,14 @@ trait AllocHandle {
     /// `size` is in `1..=512`.
     unsafe fn alloc(&mut self, size: usize) -> *mut u8;
     /// # Safety
-    /// `p` came from `alloc(size)` of this contender (of this handle, for
-    /// contenders that cannot free other threads' blocks) and is not used
-    /// any more.
+    /// `p` came from `alloc(size)` of some handle of this contender and is
+    /// not used any more; the handle that allocated it is still alive.
     unsafe fn free(&mut self, p: *mut u8, size: usize);
+    /// Called once no thread will free another block of this handle's:
+    /// takes back what other threads freed into its pools. Cross-thread
+    /// shapes call it after a barrier that every worker reaches once it has
+    /// freed its last block.
+    fn quiesce(&mut self) {}
 }
 
 /// `std::alloc::System`: glibc malloc/free.
@@ -181,52 +194,86 @@ impl Contender for ClassTableAlloc {
     fn handle(&self) -> ClassTableHandle<'_> {
         ClassTableHandle {
             arenas: &self.arenas,
-            classes: std::array::from_fn(|_| ClassPools::default()),
+            table: ClassTable::default(),
+            inbox: Box::default(),
         }
     }
 }
 
-/// One thread's class table (one `ClassPools` per size class, objects'
-/// domain), as a thread heap of `biased` has.
+/// One thread's class table and inbox, as a thread heap of `biased` has.
 struct ClassTableHandle<'a> {
     arenas: &'a ArenaSource,
-    classes: [ClassPools; NUM_CLASSES],
+    table: ClassTable,
+    /// Boxed: pools keep its address, so it must not move with the handle.
+    inbox: Box<RemoteInbox>,
+}
+
+/// Objects' domain: the only one these benchmarks use.
+const OBJ: usize = Domain::Object as usize;
+
+impl ClassTableHandle<'_> {
+    /// Takes back the blocks other threads freed into our pools.
+    #[cold]
+    #[inline(never)]
+    fn reclaim(&mut self) {
+        // SAFETY: we own this table and this is its inbox.
+        unsafe { self.table.drain_inbox(&self.inbox, self.arenas) };
+    }
 }
 
 impl AllocHandle for ClassTableHandle<'_> {
     #[inline(always)]
     unsafe fn alloc(&mut self, size: usize) -> *mut u8 {
+        if self.inbox.has_work() {
+            self.reclaim();
+        }
         let c = size_class(size);
         // SAFETY: this handle owns its class table and is used by one thread
-        // only; a null inbox is what shared (unowned-pool) tables use, and
-        // this table never receives remote frees.
-        unsafe { self.classes[c].alloc(Domain::Object, c, self.arenas, std::ptr::null()) }
+        // only; the inbox is this table's and outlives its pools (the handle
+        // drains and releases them before the box is dropped).
+        unsafe { self.table.classes[OBJ][c].alloc(Domain::Object, c, self.arenas, &*self.inbox) }
             .expect("no memory limit is set")
     }
 
     #[inline(always)]
     unsafe fn free(&mut self, p: *mut u8, size: usize) {
-        // SAFETY: the caller's contract: `p` is a live block of this table's
-        // pools of that class.
-        unsafe { self.classes[size_class(size)].free(p, self.arenas) }
+        // SAFETY: the caller's contract: `p` is a live block of some handle's
+        // pools, whose header (and `inbox`, set when the pool was taken)
+        // stays put while the block is live; the block reached this thread
+        // through a channel, which ordered the header's writes before us.
+        unsafe {
+            if ptr::eq((*pool_of(p)).inbox, &*self.inbox) {
+                self.table.classes[OBJ][size_class(size)].free(p, self.arenas)
+            } else {
+                remote_free_block(p)
+            }
+        }
+    }
+
+    fn quiesce(&mut self) {
+        self.reclaim();
     }
 }
 
 impl Drop for ClassTableHandle<'_> {
     fn drop(&mut self) {
-        for c in &mut self.classes {
-            assert_eq!(c.blocks_in_use, 0, "a raw block was not freed");
-            // SAFETY: we own the table; every block is back, so every pool
-            // is empty and goes back to the arena source.
-            unsafe { c.release_empty(self.arenas) };
-        }
+        self.reclaim();
+        assert_eq!(
+            self.table.blocks_in_use(),
+            0,
+            "a raw block was not freed (or freed after its owner quiesced)"
+        );
+        // SAFETY: we own the table; every block is back, so every pool is
+        // empty and goes back to the arena source.
+        unsafe { self.table.release_empty(self.arenas) };
     }
 }
 
 /// A block pointer that may cross threads (its contender frees it anywhere).
 struct SendPtr(*mut u8);
 // SAFETY: the pointer is only freed, once, by the receiving thread, through
-// an allocator (system or mimalloc) that accepts frees from any thread.
+// a contender that accepts frees from any thread (system, mimalloc, or
+// heaplab-raw's remote free) while the allocating handle is alive.
 unsafe impl Send for SendPtr {}
 
 /// Allocates and writes the first word, as a header would be written.
@@ -309,8 +356,7 @@ fn bench_pair_heap<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>, size: usize)
         let bytes = vec![0xA5u8; payload];
         g.bench_function(BenchmarkId::new(P::NAME, 1), |b| {
             b.iter(|| {
-                let r = m.alloc_leaf(black_box(&bytes)).expect("alloc");
-                drop(black_box(r));
+                consume(m.alloc_leaf(black_box(&bytes)).expect("alloc"));
             })
         });
     }
@@ -424,7 +470,7 @@ fn bench_private_heap<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>, threads: 
                     let i = rng.slot(PRIVATE_LIVE);
                     let r = m.alloc_leaf(black_box(&payload)).expect("alloc");
                     drop(std::mem::replace(&mut ring[i], r));
-                    if k % CHECKPOINT_EVERY == 0 {
+                    if k.is_multiple_of(CHECKPOINT_EVERY) {
                         m.checkpoint();
                     }
                 }
@@ -463,7 +509,6 @@ fn scale(d: Duration, iters: u64, done: u64) -> Duration {
     d.mul_f64(iters as f64 / done.max(1) as f64)
 }
 
-/// Only for contenders that free any thread's blocks (system, mimalloc).
 fn bench_xmalloc_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A) {
     g.bench_function(BenchmarkId::new(A::NAME, 2), |b| {
         b.iter_custom(|iters| {
@@ -482,18 +527,21 @@ fn bench_xmalloc_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A) 
                             // SAFETY: a small size; the consumer frees it.
                             v.push(SendPtr(unsafe { alloc_touch(&mut h, SIZE_64, k) }));
                         }
-                        tx.send(v).expect("consumer alive");
+                        send_spin(&tx, v);
                     }
-                    let t1 = Instant::now();
                     gate.end();
-                    (t0, t1)
+                    // The consumer has freed every block: take back the
+                    // last remote frees (heaplab-raw), part of the work.
+                    h.quiesce();
+                    (t0, Instant::now())
                 } else {
                     let t0 = gate.start();
                     for _ in 0..batches {
-                        let mut v = rx.recv().expect("producer alive");
+                        let mut v = recv_spin(&rx);
                         for p in v.drain(..) {
                             // SAFETY: a live block of this contender, freed
-                            // once; it accepts frees from any thread.
+                            // once; the producer's handle is alive until the
+                            // end barrier.
                             unsafe { h.free(p.0, SIZE_64) };
                         }
                         let _ = back_tx.send(v);
@@ -528,12 +576,12 @@ fn bench_xmalloc_heap<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>) {
                         for _ in 0..BATCH {
                             v.push(m.alloc_leaf(&payload).expect("alloc"));
                             n += 1;
-                            if n % CHECKPOINT_EVERY == 0 {
+                            if n.is_multiple_of(CHECKPOINT_EVERY) {
                                 m.checkpoint();
                             }
                         }
-                        // A channel wait is a blocking wait: detached.
-                        m.allow_threads(|| tx.send(v)).expect("consumer alive");
+                        // A channel wait is a wait: detached.
+                        m.allow_threads(|| send_spin(&tx, v));
                     }
                     m.allow_threads(|| gate.end());
                     // Under `biased` the consumer's drops were queued back to
@@ -544,11 +592,11 @@ fn bench_xmalloc_heap<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>) {
                 } else {
                     let t0 = m.allow_threads(|| gate.start());
                     for _ in 0..batches {
-                        let mut v = m.allow_threads(|| rx.recv()).expect("producer alive");
+                        let mut v = m.allow_threads(|| recv_spin(&rx));
                         for r in v.drain(..) {
                             drop(r);
                             n += 1;
-                            if n % CHECKPOINT_EVERY == 0 {
+                            if n.is_multiple_of(CHECKPOINT_EVERY) {
                                 m.checkpoint();
                             }
                         }
@@ -571,6 +619,7 @@ fn xmalloc(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     bench_xmalloc_raw(&mut g, &SystemAlloc);
     bench_xmalloc_raw(&mut g, &Mimalloc);
+    bench_xmalloc_raw(&mut g, &ClassTableAlloc::new());
     for p in PolicyName::ALL {
         with_policy!(p, P => bench_xmalloc_heap::<P>(&mut g));
     }
@@ -580,7 +629,6 @@ fn xmalloc(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // larson: blocks handed from thread to thread and freed there.
 
-/// Only for contenders that free any thread's blocks (system, mimalloc).
 fn bench_larson_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A) {
     g.bench_function(BenchmarkId::new(A::NAME, 2), |b| {
         b.iter_custom(|iters| {
@@ -610,15 +658,18 @@ fn bench_larson_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A) {
                             h.free(old.0, old_s);
                         }
                     }
-                    to_other.send(slots).expect("peer alive");
-                    slots = from_other.recv().expect("peer alive");
+                    send_spin(to_other, slots);
+                    slots = recv_spin(from_other);
                 }
                 let t1 = Instant::now();
                 gate.end();
                 for (p, s) in slots {
-                    // SAFETY: live blocks, freed once.
+                    // SAFETY: live blocks, freed once; both handles live
+                    // until the teardown barrier.
                     unsafe { h.free(p.0, s) };
                 }
+                gate.teardown();
+                h.quiesce();
                 (t0, t1)
             });
             scale(d, iters, rounds * LARSON_ROUND)
@@ -626,13 +677,15 @@ fn bench_larson_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A) {
     });
 }
 
+/// A leaf of `size` total bytes (the header alone when it is larger).
+fn larson_leaf<'h, P: Policy>(m: &Mutator<'h, P>, size: usize) -> Ref<'h, P> {
+    const BYTES: [u8; 256] = [0x5A; 256];
+    m.alloc_leaf(&BYTES[..size.saturating_sub(header_bytes::<P>())])
+        .expect("alloc")
+}
+
 fn bench_larson_heap<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>) {
     let heap = Heap::<P>::with_defaults();
-    let bytes = [0x5Au8; 256];
-    let leaf = |m: &heaplab::Mutator<'_, P>, s: usize| {
-        m.alloc_leaf(&bytes[..s.saturating_sub(header_bytes::<P>())])
-            .expect("alloc")
-    };
     g.bench_function(BenchmarkId::new(P::NAME, 2), |b| {
         b.iter_custom(|iters| {
             let rounds = iters.div_ceil(LARSON_ROUND);
@@ -642,21 +695,20 @@ fn bench_larson_heap<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>) {
                 let mut rng = Rng::new(index as u64 + 7);
                 let (to_other, from_other) = (&chans[1 - index].0, &chans[index].1);
                 let mut slots: Vec<Ref<'_, P>> = (0..LARSON_SLOTS)
-                    .map(|_| leaf(&m, larson_size(&mut rng)))
+                    .map(|_| larson_leaf(&m, larson_size(&mut rng)))
                     .collect();
                 let t0 = m.allow_threads(|| gate.start());
                 for _ in 0..rounds {
                     for k in 0..LARSON_ROUND {
                         let i = rng.slot(LARSON_SLOTS);
-                        let r = leaf(&m, larson_size(&mut rng));
+                        let r = larson_leaf(&m, larson_size(&mut rng));
                         drop(std::mem::replace(&mut slots[i], r));
-                        if k % CHECKPOINT_EVERY == 0 {
+                        if k.is_multiple_of(CHECKPOINT_EVERY) {
                             m.checkpoint();
                         }
                     }
-                    m.allow_threads(|| to_other.send(slots))
-                        .expect("peer alive");
-                    slots = m.allow_threads(|| from_other.recv()).expect("peer alive");
+                    m.allow_threads(|| send_spin(to_other, slots));
+                    slots = m.allow_threads(|| recv_spin(from_other));
                 }
                 m.checkpoint();
                 let t1 = Instant::now();
@@ -676,6 +728,7 @@ fn larson(c: &mut Criterion) {
     g.throughput(Throughput::Elements(2));
     bench_larson_raw(&mut g, &SystemAlloc);
     bench_larson_raw(&mut g, &Mimalloc);
+    bench_larson_raw(&mut g, &ClassTableAlloc::new());
     for p in PolicyName::ALL {
         with_policy!(p, P => bench_larson_heap::<P>(&mut g));
     }

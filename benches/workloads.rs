@@ -22,8 +22,8 @@
 //! wall time of a benchmark is (samples + warm-up calls) x one configuration
 //! whatever the operations cost: 10 samples, flat sampling, about 12
 //! configurations and 2 s per benchmark, 54 benchmarks. Under `--quick`
-//! criterion stops after two configurations that agree within 5% (at most
-//! 1 s of them).
+//! criterion stops after two configurations that agree within 5%, or once
+//! 0.4 s of them have run (two or three configurations).
 //!
 //! Scale: the scenarios' own durations are overridden (100 ms), and
 //! `binary-trees` runs at depth 6 (as `tests/catalogue.rs`), so a pass of
@@ -110,7 +110,7 @@ fn workloads(c: &mut Criterion) {
     let spinner = Spinner::calibrate();
     for s in &scenarios() {
         let mut g = c.benchmark_group(format!("workload/{}", s.name));
-        slow(&mut g, Duration::from_secs(1));
+        slow(&mut g, Duration::from_secs(1), Duration::from_millis(400));
         g.throughput(Throughput::Elements(1));
         for threads in [1, 2] {
             for p in PolicyName::ALL {

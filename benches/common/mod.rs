@@ -16,13 +16,27 @@
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, SamplingMode};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-/// The two barriers of one timed multi-threaded run.
+/// Whether criterion runs with `--quick` (set by [`bench_main`]).
+static QUICK: AtomicBool = AtomicBool::new(false);
+
+/// `--quick` runs a benchmark until two measurements (n and 2n iterations)
+/// agree within 5%, or until the group's measurement time has passed; on a
+/// shared machine agreement often never comes, so every benchmark would run
+/// to that cap. Under `--quick` the caps are therefore short (this is what
+/// keeps `cargo bench -- --quick` under 3 minutes); full runs keep theirs.
+pub fn quick() -> bool {
+    QUICK.load(Ordering::Relaxed)
+}
+
+/// The barriers of one timed multi-threaded run.
 pub struct Gate {
     start: Barrier,
     end: Barrier,
+    teardown: Barrier,
 }
 
 impl Gate {
@@ -42,6 +56,13 @@ impl Gate {
     pub fn end(&self) {
         self.end.wait();
     }
+
+    /// An untimed barrier after `end`, for workers whose teardown must wait
+    /// for each other's (an allocator whose blocks another thread still
+    /// frees). If one worker calls it, every worker must.
+    pub fn teardown(&self) {
+        self.teardown.wait();
+    }
 }
 
 /// Runs `threads` workers on scoped threads. Worker `i` runs `body(i, gate)`
@@ -54,6 +75,7 @@ where
     let gate = Gate {
         start: Barrier::new(threads),
         end: Barrier::new(threads),
+        teardown: Barrier::new(threads),
     };
     let spans: Vec<(Instant, Instant)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -70,6 +92,55 @@ where
     let start = spans.iter().map(|s| s.0).min().expect("one worker");
     let end = spans.iter().map(|s| s.1).max().expect("one worker");
     end.saturating_duration_since(start)
+}
+
+/// How long a channel wait spins (and yields) before it blocks.
+const SPIN_FOR: Duration = Duration::from_micros(50);
+
+/// Receives from a channel: tries 64 times with a spin hint, yields the
+/// core, and does so again for up to 50 us before it blocks. On our guests
+/// a blocking wake-up costs 15-30 us (LIMITS.md), more than the work of one
+/// batch, so a benchmark that blocked on every hand-over would time the
+/// futex rather than what happens between hand-overs; the yield keeps a
+/// waiting thread from burning the timeslice its peer needs when the
+/// machine is oversubscribed. Heap workers call it detached (it is a wait).
+pub fn recv_spin<T>(rx: &crossbeam_channel::Receiver<T>) -> T {
+    use crossbeam_channel::TryRecvError;
+    let start = Instant::now();
+    loop {
+        for _ in 0..64 {
+            match rx.try_recv() {
+                Ok(v) => return v,
+                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+                Err(TryRecvError::Disconnected) => panic!("peer thread gone"),
+            }
+        }
+        if start.elapsed() > SPIN_FOR {
+            return rx.recv().expect("peer thread gone");
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Sends on a bounded channel, waiting as [`recv_spin`] does while it is
+/// full.
+pub fn send_spin<T>(tx: &crossbeam_channel::Sender<T>, mut v: T) {
+    use crossbeam_channel::TrySendError;
+    let start = Instant::now();
+    loop {
+        for _ in 0..64 {
+            match tx.try_send(v) {
+                Ok(()) => return,
+                Err(TrySendError::Full(back)) => v = back,
+                Err(TrySendError::Disconnected(_)) => panic!("peer thread gone"),
+            }
+            std::hint::spin_loop();
+        }
+        if start.elapsed() > SPIN_FOR {
+            return tx.send(v).expect("peer thread gone");
+        }
+        std::thread::yield_now();
+    }
 }
 
 /// xorshift64: a few instructions per draw, deterministic per seed.
@@ -99,6 +170,14 @@ impl Rng {
     }
 }
 
+/// Uses a value and drops it (`black_box(&r)` makes it observable, so the
+/// operation that produced it cannot be optimised away).
+#[inline(always)]
+pub fn consume<T>(r: T) {
+    std::hint::black_box(&r);
+    drop(r);
+}
+
 /// How often threaded heap loops call `checkpoint()` (the eval breaker),
 /// in operations. CPython checks its eval breaker every few bytecodes; a
 /// checkpoint is one or two relaxed loads when nothing is pending, and it is
@@ -110,13 +189,14 @@ pub const CHECKPOINT_EVERY: u64 = 16;
 
 /// Settings for groups of nanosecond-scale operations. Criterion's defaults
 /// (3 s warm-up, 5 s measurement, 100 samples) would take half an hour over
-/// this suite; 0.5 s + 1.5 s with 30 samples gives medians that repeat
-/// within a few percent for single-thread cases on a quiet machine. The
-/// measurement time also caps a benchmark under `--quick`, which stops at
-/// 5% agreement or at this time, whichever is first.
+/// this suite; 0.5 s + 1.5 s with 30 samples keeps each benchmark near
+/// 2.3 s. (On a machine shared with other builds, single-thread medians
+/// still move 10-30% from run to run, and two-thread ones more: compare
+/// within one run.) Under `--quick` the cap is 0.3 s (see [`quick`]).
 pub fn micro(g: &mut BenchmarkGroup<'_, WallTime>) {
+    let measurement = if quick() { 300 } else { 1500 };
     g.warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_millis(1500))
+        .measurement_time(Duration::from_millis(measurement))
         .sample_size(30);
 }
 
@@ -124,28 +204,61 @@ pub fn micro(g: &mut BenchmarkGroup<'_, WallTime>) {
 /// more (a collection over a million containers, a whole runner
 /// configuration): flat sampling (every sample the same iteration count, so
 /// no linear fit over counts that would each cost a rebuild), the minimum of
-/// 10 samples, and a short warm-up (one or two iterations).
-pub fn slow(g: &mut BenchmarkGroup<'_, WallTime>, measurement: Duration) {
+/// 10 samples, and a short warm-up (one or two iterations). Under `--quick`
+/// the cap is `quick_cap` (see [`quick`]); criterion always takes at least
+/// two measurements there (of 1 and 2 iterations).
+pub fn slow(g: &mut BenchmarkGroup<'_, WallTime>, measurement: Duration, quick_cap: Duration) {
     g.sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(200))
-        .measurement_time(measurement)
+        .measurement_time(if quick() { quick_cap } else { measurement })
         .sample_size(10);
 }
 
+/// The UTC date now, as `YYYY-MM-DD` (civil-from-days, H. Hinnant).
+fn utc_date() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The 1-minute load average: above the core count, other work shared the
+/// machine with this run.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(String::from))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// The `main` of every bench binary (what `criterion_main!` does, plus the
-/// run's context): a line with the machine, compiler and commit, the floors
-/// of LIMITS.md measured now (so "how far from the limit" comes from this
-/// run, DESIGN.md "Measurement rules"), then the groups, then the share of
-/// CPU time the host stole meanwhile. STYLE.md habit 12: every result states
-/// machine, rustc, commit and date (criterion's files carry the date).
+/// run's context): a line with the machine, compiler, commit, date and load
+/// average, the floors of LIMITS.md measured now (so "how far from the
+/// limit" comes from this run, DESIGN.md "Measurement rules"), then the
+/// groups, then the share of CPU time the host stole meanwhile and the load
+/// average again. STYLE.md habit 12: every result states machine, rustc,
+/// commit and date.
 pub fn bench_main(bench: &str, groups: fn()) {
+    QUICK.store(std::env::args().any(|a| a == "--quick"), Ordering::Relaxed);
     let m = heaplab::metrics::machine();
     eprintln!(
-        "heaplab bench {bench}: {} ({} cores), {}, commit {}; the machine may be shared: compare only ratios within this run",
+        "heaplab bench {bench}: {} ({} cores), {}, commit {}, {} UTC, load average {}; compare only ratios within this run",
         m.cpu,
         m.cores,
         m.rustc,
-        env!("HEAPLAB_COMMIT")
+        env!("HEAPLAB_COMMIT"),
+        utc_date(),
+        load_average()
     );
     let f = heaplab::metrics::measure_floors();
     eprintln!(
@@ -159,7 +272,8 @@ pub fn bench_main(bench: &str, groups: fn()) {
         .final_summary();
     let steal = heaplab::metrics::steal_ratio(steal0, heaplab::metrics::cpu_steal_jiffies());
     eprintln!(
-        "heaplab bench {bench}: host steal time during the run {:.1}% of CPU time",
-        steal * 100.0
+        "heaplab bench {bench}: host steal time during the run {:.1}% of CPU time, load average now {}",
+        steal * 100.0,
+        load_average()
     );
 }
