@@ -437,16 +437,14 @@ unsafe impl Policy for Biased {
     unsafe fn incref(obj: *mut ObjHeader<Self>, local: &mut BiasedLocal) {
         // SAFETY: the caller holds a reference.
         let rc = unsafe { &(*obj).rc };
-        let l = rc.local.load(Ordering::Relaxed);
-        if l == IMMORTAL_LOCAL {
-            return;
-        }
+        // Immortal objects have no owner (tid 0, never a thread's id), so
+        // the owner test alone selects the fast path.
         if rc.tid.load(Ordering::Relaxed) == local.tid {
-            rc.local.store(l + 1, Ordering::Relaxed);
+            rc.local
+                .store(rc.local.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             local.counters.local_ops += 1;
         } else {
-            rc.shared.fetch_add(ONE, Ordering::Relaxed);
-            local.counters.atomic_ops += 1;
+            incref_shared(rc, local);
         }
     }
 
@@ -458,21 +456,17 @@ unsafe impl Policy for Biased {
     ) -> bool {
         // SAFETY: the caller holds a reference.
         let rc = unsafe { &(*obj).rc };
-        let l = rc.local.load(Ordering::Relaxed);
-        if l == IMMORTAL_LOCAL {
-            return false;
-        }
         if rc.tid.load(Ordering::Relaxed) == local.tid {
-            local.counters.local_ops += 1;
-            let l = l - 1;
+            let l = rc.local.load(Ordering::Relaxed) - 1;
             rc.local.store(l, Ordering::Relaxed);
+            local.counters.local_ops += 1;
             if l == 0 {
                 return merge_zero_local(rc, local);
             }
             false
         } else {
             // SAFETY: forwarded.
-            unsafe { decref_shared(shared, obj, local) }
+            unsafe { decref_not_owner(shared, obj, local) }
         }
     }
 
@@ -551,6 +545,35 @@ fn merge_zero_local_slow(rc: &BiasedRc, local: &mut BiasedLocal, shared: &mut is
             Err(seen) => *shared = seen,
         }
     }
+}
+
+/// An increment by a thread that does not own the object (or of an
+/// immortal object, which nobody owns and nobody counts).
+#[cold]
+#[inline(never)]
+fn incref_shared(rc: &BiasedRc, local: &mut BiasedLocal) {
+    if rc.local.load(Ordering::Relaxed) == IMMORTAL_LOCAL {
+        return;
+    }
+    rc.shared.fetch_add(ONE, Ordering::Relaxed);
+    local.counters.atomic_ops += 1;
+}
+
+/// A decrement off the owner's path: immortal objects, then the shared
+/// count.
+#[cold]
+#[inline(never)]
+unsafe fn decref_not_owner(
+    shared_state: &BiasedShared,
+    obj: *mut ObjHeader<Biased>,
+    local: &mut BiasedLocal,
+) -> bool {
+    // SAFETY: the caller holds a reference.
+    if unsafe { (*obj).rc.local.load(Ordering::Relaxed) } == IMMORTAL_LOCAL {
+        return false;
+    }
+    // SAFETY: forwarded.
+    unsafe { decref_shared(shared_state, obj, local) }
 }
 
 /// A decrement by a thread that does not own the object (CPython's

@@ -76,6 +76,10 @@ pub fn binary_trees_reference_output(n: u64) -> Vec<String> {
 /// Builds a complete binary tree of `depth` (nodes are 2-tuples; leaves are
 /// empty tuples, the program's `(None, None)`).
 pub fn make_tree<'h, P: Policy>(m: &Mutator<'h, P>, depth: u64) -> Result<Ref<'h, P>, HeapError> {
+    // The eval breaker is checked on every call, as CPython checks it on
+    // every function call: a thread deep in a tree still reaches a
+    // safepoint within microseconds.
+    m.checkpoint();
     if depth == 0 {
         return m.alloc_tuple(Vec::new());
     }
@@ -86,6 +90,7 @@ pub fn make_tree<'h, P: Policy>(m: &Mutator<'h, P>, depth: u64) -> Result<Ref<'h
 
 /// The program's `check`: counts the nodes.
 pub fn check_tree<'h, P: Policy>(m: &Mutator<'h, P>, t: &Ref<'h, P>) -> Result<u64, HeapError> {
+    m.checkpoint();
     if m.len(t) == 0 {
         return Ok(1);
     }
@@ -154,6 +159,18 @@ impl<'h, P: Policy> Fixture<'h, P> {
             _ => {}
         }
         Ok(f)
+    }
+
+    /// Whether every thread has finished its share of one full pass of the
+    /// program (binary-trees; other drivers have no passes).
+    pub fn first_pass_done(&self, s: &Scenario) -> bool {
+        if s.driver() != "binary-trees" {
+            return true;
+        }
+        let max = s.param(&s.params.depth, 10).max(MIN_DEPTH + 2);
+        (MIN_DEPTH..=max).step_by(2).enumerate().all(|(i, d)| {
+            self.tree_iterations_done[i].load(Ordering::Relaxed) >= tree_iterations(max, d)
+        })
     }
 
     /// After the run (main thread attached again): the binary-trees output,
@@ -469,6 +486,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
         for i in 0..self.batch {
             let leaf = self.leaf(m)?;
             batch.push(m.alloc_tuple(vec![leaf, m.alloc_int(i as i64)?])?);
+            m.checkpoint();
         }
         let n = batch.len() as u64;
         if self.threads == 1 {

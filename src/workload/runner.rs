@@ -261,7 +261,12 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                 }
                 measuring.store(true, Ordering::Relaxed);
                 measured_start = Instant::now();
-                while measured_start.elapsed().as_secs_f64() < duration
+                // binary-trees runs at least one full pass, so that its
+                // output can be checked (capped, so a stuck run still ends).
+                let cap = duration * 20.0 + 30.0;
+                while (measured_start.elapsed().as_secs_f64() < duration
+                    || !fixture.first_pass_done(s))
+                    && measured_start.elapsed().as_secs_f64() < cap
                     && !stop.load(Ordering::Relaxed)
                 {
                     std::thread::sleep(Duration::from_millis(5));
