@@ -78,6 +78,21 @@ fn bench_incref_owner<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>) {
     assert_no_leaks(&heap);
 }
 
+/// The same pair through the mutator (`Py_INCREF`/`Py_DECREF`: the count
+/// alone, no thread-local look-up): what the biased-counting paper measures.
+fn bench_incref_owner_mutator<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>) {
+    let heap = Heap::<P>::with_defaults();
+    {
+        let m = heap.attach();
+        let obj = m.alloc_int(42).expect("alloc");
+        g.bench_function(BenchmarkId::new(P::NAME, 1), |b| {
+            b.iter(|| m.release(std::hint::black_box(m.clone_ref(&obj))))
+        });
+        drop(obj);
+    }
+    assert_no_leaks(&heap);
+}
+
 fn bench_incref_non_owner<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>, threads: usize) {
     let heap = Heap::<P>::with_defaults();
     {
@@ -116,6 +131,14 @@ fn refcounts(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     for p in PolicyName::ALL {
         with_policy!(p, P => bench_incref_owner::<P>(&mut g));
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("incref_decref_owner_mutator");
+    micro(&mut g);
+    g.throughput(Throughput::Elements(1));
+    for p in PolicyName::ALL {
+        with_policy!(p, P => bench_incref_owner_mutator::<P>(&mut g));
     }
     g.finish();
 

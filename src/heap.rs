@@ -970,6 +970,30 @@ impl<'h, P: Policy> Mutator<'h, P> {
         f()
     }
 
+    /// A new reference to `r`, counted through this mutator: the
+    /// reference count alone, with no thread-local look-up (what
+    /// CPython's `Py_INCREF` is, the thread id read from a register).
+    /// `Ref::clone` does the same after finding the thread's state.
+    #[inline(always)]
+    pub fn clone_ref(&self, r: &Ref<'h, P>) -> Ref<'h, P> {
+        self.check_attached();
+        // SAFETY: our attached state; `r` keeps the object alive.
+        unsafe {
+            P::incref(r.as_ptr(), &mut (*self.ts).local);
+            Ref::from_raw(self.heap, r.as_ptr())
+        }
+    }
+
+    /// Drops `r` through this mutator (`Py_DECREF`): no thread-local
+    /// look-up. Dropping a `Ref` does the same after finding the state.
+    #[inline(always)]
+    pub fn release(&self, r: Ref<'h, P>) {
+        self.check_attached();
+        let obj = r.into_raw();
+        // SAFETY: our attached state; we give up the reference `r` held.
+        unsafe { self.heap.decref(self.ts, obj) }
+    }
+
     /// Applies deferred decrefs now.
     pub fn apply_pending(&self) {
         // SAFETY: our own attached state.
