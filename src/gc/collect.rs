@@ -97,12 +97,23 @@ fn claim<P: Policy>(o: *mut ObjHeader<P>) -> bool {
     f.fetch_or(gc_bits::REACHABLE, Ordering::Relaxed) & gc_bits::REACHABLE == 0
 }
 
+/// Marks `o` reachable with a plain load and store (one marking thread).
+#[inline(always)]
+fn claim_serial<P: Policy>(o: *mut ObjHeader<P>) -> bool {
+    let cur = flags(o);
+    if cur & gc_bits::CANDIDATE == 0 || cur & gc_bits::REACHABLE != 0 {
+        return false;
+    }
+    set_flags(o, cur | gc_bits::REACHABLE);
+    true
+}
+
 fn mark_serial<P: Policy>(mut stack: Vec<*mut ObjHeader<P>>) {
     while let Some(o) = stack.pop() {
         // SAFETY: world stopped; `o` is a live candidate.
         unsafe {
             for_each_child(o, |c| {
-                if claim(c) {
+                if claim_serial(c) {
                     stack.push(c)
                 }
             })
@@ -209,6 +220,12 @@ impl<P: Policy> Heap<P> {
                 && f & gc_bits::IMMORTAL == 0
                 && total > 0
             {
+                // update_refs, in the same pass that finds the candidate.
+                // SAFETY: as above; world stopped.
+                unsafe {
+                    (*o).set_gc_flags((f | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
+                    (*gc_head(o)).refs = total;
+                }
                 out.push(o);
             }
         };
@@ -243,6 +260,8 @@ impl<P: Policy> Heap<P> {
     }
 
     /// Phases 3-5 over `cands`: returns the unreachable ones. With
+    /// `held = 0` the candidates come from `candidates`, which already did
+    /// update_refs; with
     /// `held = 1` each candidate's count includes one reference the
     /// collector holds, which is not counted as external.
     unsafe fn find_unreachable(
@@ -250,12 +269,14 @@ impl<P: Policy> Heap<P> {
         cands: &[*mut ObjHeader<P>],
         held: isize,
     ) -> Vec<*mut ObjHeader<P>> {
-        // update_refs
-        for &o in cands {
-            // SAFETY: world stopped; live candidates.
-            unsafe {
-                set_flags(o, (flags(o) | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
-                (*gc_head(o)).refs = P::rc_total(&(*o).rc) - held;
+        // update_refs (the first pass does it while finding the candidates)
+        if held != 0 {
+            for &o in cands {
+                // SAFETY: world stopped; live candidates.
+                unsafe {
+                    set_flags(o, (flags(o) | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
+                    (*gc_head(o)).refs = P::rc_total(&(*o).rc) - held;
+                }
             }
         }
         // subtract_refs
@@ -274,7 +295,7 @@ impl<P: Policy> Heap<P> {
         let roots: Vec<_> = cands
             .iter()
             .copied()
-            .filter(|&o| unsafe { (*gc_head(o)).refs > 0 } && claim(o))
+            .filter(|&o| unsafe { (*gc_head(o)).refs > 0 } && claim_serial(o))
             .collect();
         match self.mark_pool() {
             #[cfg(not(loom))]
