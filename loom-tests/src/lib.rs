@@ -11,6 +11,7 @@
 //! | `remote_free` | remote-free push against the owner's inbox drain | `alloc::pool::remote_free`, `ClassTable::drain_inbox` |
 //! | `biased_count` | biased counts: merge race, queue, exit, adoption | `policy::biased` through `Heap<Biased>` |
 //! | `pool_lock` | per-class pool locks and atomic counts | `policy::pool_locks` through `Heap<PoolLocks>` |
+//! | `collect` | the cyclic collector under stop-the-world, two collectors at once | `gc::collect` through `Heap<PoolLocks>` and `Heap<Biased>` |
 //!
 //! The models check the code that ships: heaplab takes every atomic, lock,
 //! condition variable, cell and thread-local from `heaplab::sync`, which
@@ -37,6 +38,21 @@
 //! The models are small on purpose: two threads, one or two operations each,
 //! the geometry that `cfg(loom)` shrinks in the library (4 biased slots, 1
 //! parking bucket, 1 spin before parking).
+//!
+//! ## Reading the models
+//!
+//! - Loom runs a thread that yielded (a spin, a timed wait that fires) again
+//!   only once every other thread has blocked or yielded. A model whose
+//!   protocol needs the other side to move meanwhile (a GIL holder running
+//!   bytecode, an object lock held for a while) yields inside that section.
+//! - Each model counts, outside loom, the executions that reached the
+//!   interesting branch (a forced switch, a contended lock, each way a
+//!   biased count can be settled) and asserts that some did: a model that
+//!   never reaches its race cannot fail.
+//! - Loom checks loom cells and atomics, not plain memory: pool headers,
+//!   free lists and object payloads are checked by the verifier at the end
+//!   of each heap model (`SharedHeap::check_clean`), not by loom's race
+//!   detector.
 
 #![cfg_attr(not(loom), allow(dead_code, unused_imports))]
 

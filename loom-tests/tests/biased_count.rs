@@ -16,6 +16,10 @@
 //!   holds its object; that thread drops it later: it queues (the owner
 //!   merges on its way out), merges for itself (the queue is closed), or it
 //!   has adopted the dead owner's slot and frees as the owner.
+//! - `owner_exit_frees_child`: as `owner_exits`, but the owner's last merge
+//!   frees a tuple and so decrements a child that it owns while the other
+//!   thread drops its reference to that child: the owner must make no count
+//!   operation once its queue is closed.
 
 #![cfg(loom)]
 
@@ -166,5 +170,58 @@ fn owner_exits() {
     assert!(
         EXIT_SELF_MERGED.load(Relaxed) > 0,
         "never merged for the owner"
+    );
+}
+
+/// Coverage: B queued the tuple to A and merged the child itself.
+static CHILD_SELF_MERGED: AtomicUsize = AtomicUsize::new(0);
+
+/// The owner exits while its merge queue still gets an object whose
+/// deallocation releases a child the owner also owns; the other thread drops
+/// its own reference to that child meanwhile (queue closed: it merges the
+/// child itself).
+///
+/// This model found a real bug: the owner closed its queue before its last
+/// merge, so its owner-path decrement of the child (freeing the tuple) could
+/// race with B's merge of the child's count (B reads the local count and
+/// zeroes it; the owner's plain store is lost or unseen): the child leaked.
+/// The owner now merges until a pass finds the queue empty and closes it in
+/// that pass (CPython's `_Py_brc_remove_thread`).
+#[test]
+fn owner_exit_frees_child() {
+    run_model("biased_count::owner_exit_frees_child", || {
+        let heap = Arc::new(SharedHeap::<Biased>::new());
+        let (to_b, from_a) = channel();
+        let (attached_tx, attached_rx) = channel::<()>();
+        let h = heap.clone();
+        let a = thread::spawn(move || {
+            let m = h.get().attach();
+            let x = m.alloc_int(1).unwrap();
+            let t = m.alloc_tuple(vec![x.clone()]).unwrap(); // t holds x
+            m.allow_threads(|| attached_rx.recv().unwrap());
+            to_b.send((t, x)).unwrap(); // both counted in our local counts
+            drop(m); // exit for good
+        });
+        let h = heap.clone();
+        let b = thread::spawn(move || {
+            let m = h.get().attach();
+            attached_tx.send(()).unwrap();
+            let (t, x) = m.allow_threads(|| from_a.recv().unwrap());
+            drop(t); // queued to A (or merged here once A's queue is closed)
+            drop(x);
+            let c = m.rc_counters();
+            (c.queued, c.merges)
+        });
+        a.join().unwrap();
+        let (queued, merged) = b.join().unwrap();
+        assert_eq!(frees(&heap), 2, "both objects freed, once each");
+        if queued == 1 && merged == 1 {
+            CHILD_SELF_MERGED.fetch_add(1, Relaxed);
+        }
+        heap.check_clean();
+    });
+    assert!(
+        CHILD_SELF_MERGED.load(Relaxed) > 0,
+        "never queued the tuple to the owner and merged the child here"
     );
 }

@@ -72,7 +72,14 @@ fn handoff_at_checkpoint_model() {
     let t1 = thread::spawn(move || {
         s1.gil.take(1);
         s1.work(1);
+        let before = s1.gil.stats().acquisitions;
         let switched = s1.gil.yield_if_requested(1);
+        if switched {
+            // Forced switching: thread 2 took the GIL before we could take
+            // it back (its take and ours).
+            let after = s1.gil.stats().acquisitions;
+            assert!(after >= before + 2, "took the GIL straight back");
+        }
         s1.touch(1);
         s1.gil.drop_gil(1, false);
         switched

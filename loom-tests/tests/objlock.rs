@@ -40,6 +40,9 @@ impl Shared {
         assert!(self.lock.is_locked());
         // SAFETY: we hold the lock.
         self.data.with_mut(|p| unsafe { *p += 1 });
+        // The section takes a while: the other thread gets to spin and park
+        // without spending a preemption on it.
+        thread::yield_now();
         self.lock.unlock(&self.table);
         contended
     }

@@ -14,6 +14,10 @@
 //!   parks and gets `None`, and the two stopped sections never overlap;
 //! - `register_unregister_wait`: a thread registering or unregistering while
 //!   the world is stopped waits for the restart.
+//!
+//! Registering and unregistering run a step under the world lock (`pick`,
+//! `leave`: adopting or leaving a slot) that must not overlap a stopped
+//! section; a second cell (the registry) checks that.
 
 #![cfg(loom)]
 
@@ -28,6 +32,10 @@ struct Shared {
     /// The heap: touched only by attached threads, or by the thread that
     /// stopped the world.
     heap: UnsafeCell<u32>,
+    /// Thread bookkeeping (the biased policy's slot registry): touched by
+    /// `register`'s `pick` and `unregister`'s `leave` (under the world lock,
+    /// with the world running) and by the thread that stopped the world.
+    registry: UnsafeCell<u32>,
     /// Stopped sections completed.
     stops: AtomicUsize,
 }
@@ -45,6 +53,7 @@ impl Shared {
             world: World::new(),
             words: [ThreadStateWord::default(), ThreadStateWord::default()],
             heap: UnsafeCell::new(0),
+            registry: UnsafeCell::new(0),
             stops: AtomicUsize::new(0),
         });
         for &id in register {
@@ -57,14 +66,30 @@ impl Shared {
         &self.words[id - 1]
     }
 
+    /// Registers thread `id`; its `pick` step (the biased policy adopts a
+    /// slot there) works on the registry.
     fn register(&self, id: usize) {
         let w: *const ThreadStateWord = self.word(id);
         // SAFETY: the words live in `Shared`, which outlives every thread.
-        unsafe { self.world.register(|| (id, w, ())) };
+        unsafe {
+            self.world.register(|| {
+                self.touch_registry();
+                (id, w, ())
+            })
+        };
     }
 
+    /// Unregisters thread `id`; its `leave` step (the biased policy hands
+    /// its slot to the registry there) works on the registry.
     fn unregister(&self, id: usize) {
-        self.world.unregister(id, self.word(id), || ());
+        self.world
+            .unregister(id, self.word(id), || self.touch_registry());
+    }
+
+    fn touch_registry(&self) {
+        // SAFETY: under the world lock with the world running, or with the
+        // world stopped (checked by loom).
+        self.registry.with_mut(|p| unsafe { *p += 1 });
     }
 
     /// Heap work (attached, or with the world stopped).
@@ -84,6 +109,7 @@ impl Shared {
         self.world.stop(id, self.word(id))?;
         assert!(self.world.is_stopped_by(id));
         self.touch();
+        self.touch_registry();
         self.stops.fetch_add(1, Ordering::Relaxed);
         self.world.start(id);
         Some(())
@@ -92,6 +118,11 @@ impl Shared {
     fn heap_value(&self) -> u32 {
         // SAFETY: every thread joined.
         self.heap.with(|p| unsafe { *p })
+    }
+
+    fn registry_value(&self) -> u32 {
+        // SAFETY: every thread joined.
+        self.registry.with(|p| unsafe { *p })
     }
 }
 
@@ -118,6 +149,8 @@ fn checkpoint_parks() {
         t1.join().unwrap();
         t2.join().unwrap();
         assert_eq!(s.heap_value(), 3);
+        // 2 registrations, 1 stopped section, 2 unregistrations.
+        assert_eq!(s.registry_value(), 5);
         assert_eq!(s.world.threads(), 0);
         assert!(!s.world.stop_requested());
     });
@@ -148,6 +181,7 @@ fn detached_reattach_waits() {
         t1.join().unwrap();
         t2.join().unwrap();
         assert_eq!(s.heap_value(), 3);
+        assert_eq!(s.registry_value(), 5);
     });
 }
 
@@ -178,6 +212,7 @@ fn two_requests() {
         assert!(w1 || w2, "one request always wins");
         let wins = w1 as u32 + w2 as u32;
         assert_eq!(s.heap_value(), wins);
+        assert_eq!(s.registry_value(), 2 + wins + 2);
         assert_eq!(s.stops.load(Ordering::Relaxed), wins as usize);
     });
 }
@@ -205,6 +240,7 @@ fn register_unregister_wait() {
         t1.join().unwrap();
         t2.join().unwrap();
         assert_eq!(s.heap_value(), 2);
+        assert_eq!(s.registry_value(), 2 + 1 + 2);
         assert_eq!(s.world.threads(), 0);
     });
 }

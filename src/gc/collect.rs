@@ -59,18 +59,23 @@ pub struct CollectOutcome {
     pub time_to_safepoint_ns: u64,
 }
 
+#[cfg(not(loom))]
 struct SendPtr<P: Policy>(*mut ObjHeader<P>);
 
+#[cfg(not(loom))]
 impl<P: Policy> Clone for SendPtr<P> {
     fn clone(&self) -> Self {
         *self
     }
 }
+#[cfg(not(loom))]
 impl<P: Policy> Copy for SendPtr<P> {}
 // SAFETY: only used by marking workers while the world is stopped, to read
 // headers and set mark bits atomically.
+#[cfg(not(loom))]
 unsafe impl<P: Policy> Send for SendPtr<P> {}
 // SAFETY: as above.
+#[cfg(not(loom))]
 unsafe impl<P: Policy> Sync for SendPtr<P> {}
 
 #[inline(always)]
@@ -85,7 +90,9 @@ fn set_flags<P: Policy>(o: *mut ObjHeader<P>, f: u8) {
     unsafe { (*o).set_gc_flags(f) }
 }
 
-/// Atomically marks `o` reachable; true if this call marked it.
+/// Atomically marks `o` reachable; true if this call marked it (parallel
+/// marking).
+#[cfg(not(loom))]
 #[inline(always)]
 fn claim<P: Policy>(o: *mut ObjHeader<P>) -> bool {
     // SAFETY: as in `flags`.

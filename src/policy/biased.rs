@@ -303,21 +303,33 @@ unsafe impl Policy for Biased {
     ) {
         // SAFETY: the slot outlives us.
         let slot = unsafe { &*local.slot };
-        // First close the queue (from now on others merge for themselves),
-        // then merge what was queued while we are still attached, so objects
-        // that die here are freed by an attached thread.
-        let last = {
-            let mut q = slot.queue.lock();
-            q.alive = false;
-            slot.queue_nonempty.store(false, Ordering::Relaxed);
-            std::mem::take(&mut q.objs)
-        };
-        for o in last {
-            let obj = o as *mut ObjHeader<Self>;
-            local.counters.merges += 1;
-            // SAFETY: the queue held a reference, so the object is live.
-            if explicit_merge(unsafe { &(*obj).rc }, -1) == 0 {
-                on_dead(obj);
+        // Merge what was queued, while still attached, until the queue is
+        // found empty; close it in that same critical section (CPython's
+        // `_Py_brc_remove_thread`). Once it is closed, other threads merge
+        // our objects' counts themselves, so we must make no count operation
+        // after that: the objects freed by a merge release their children
+        // with owner-path decrements, which is why the queue stays open
+        // until a pass finds nothing to merge.
+        loop {
+            let batch = {
+                let mut q = slot.queue.lock();
+                slot.queue_nonempty.store(false, Ordering::Relaxed);
+                let batch = std::mem::take(&mut q.objs);
+                if batch.is_empty() {
+                    q.alive = false;
+                }
+                batch
+            };
+            if batch.is_empty() {
+                break;
+            }
+            for o in batch {
+                let obj = o as *mut ObjHeader<Self>;
+                local.counters.merges += 1;
+                // SAFETY: the queue held a reference, so the object is live.
+                if explicit_merge(unsafe { &(*obj).rc }, -1) == 0 {
+                    on_dead(obj);
+                }
             }
         }
         shared.world.unregister(slot.id, &slot.word, || {
