@@ -337,12 +337,18 @@ pub fn biggest_rss_gap(s: &Summary) -> Vec<Finding> {
 
 /// Where the allocator holds most memory it does not use (thread-local pools
 /// are expected to pay here).
+/// The smallest peak in use (bytes) for which reserved-over-in-use means
+/// something: a few arenas' worth.
+const MIN_IN_USE_FOR_RATIO: u64 = 4 << 20;
+
 pub fn most_reserved_over_in_use(s: &Summary) -> Vec<Finding> {
     let mut best: Option<(&Scenario, &str, usize, f64)> = None;
     for sc in &s.scenarios {
         for c in &sc.configs {
+            // Below an arena's worth in use, the one spare arena alone makes
+            // any ratio huge: such a heap says nothing about fragmentation.
             let r = c.median_opt(|r| {
-                (r.memory.bytes_in_use_peak > 0).then(|| {
+                (r.memory.bytes_in_use_peak >= MIN_IN_USE_FOR_RATIO).then(|| {
                     r.memory.bytes_reserved_peak as f64 / r.memory.bytes_in_use_peak as f64
                 })
             });
