@@ -323,7 +323,7 @@ fn bench_steady_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A, s
     let mut rng = Rng::new(size as u64);
     g.bench_function(BenchmarkId::new(A::NAME, 1), |b| {
         b.iter(|| {
-            let i = rng.slot(LIVE);
+            let i = rng.below(LIVE);
             // SAFETY: ring slots hold live blocks of this handle and size.
             unsafe {
                 let p = alloc_touch(&mut h, size, i as u64);
@@ -377,7 +377,7 @@ fn bench_steady_heap<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>, size: usiz
         let mut rng = Rng::new(size as u64);
         g.bench_function(BenchmarkId::new(P::NAME, 1), |b| {
             b.iter(|| {
-                let i = rng.slot(LIVE);
+                let i = rng.below(LIVE);
                 let r = m.alloc_leaf(black_box(&bytes)).expect("alloc");
                 drop(std::mem::replace(&mut ring[i], r));
             })
@@ -433,7 +433,7 @@ fn bench_private_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A, 
                     .collect();
                 let t0 = gate.start();
                 for k in 0..iters {
-                    let i = rng.slot(PRIVATE_LIVE);
+                    let i = rng.below(PRIVATE_LIVE);
                     // SAFETY: ring slots hold live blocks of this handle.
                     unsafe {
                         let p = alloc_touch(&mut h, SIZE_64, k);
@@ -467,7 +467,7 @@ fn bench_private_heap<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>, threads: 
                     .collect();
                 let t0 = m.allow_threads(|| gate.start());
                 for k in 0..iters {
-                    let i = rng.slot(PRIVATE_LIVE);
+                    let i = rng.below(PRIVATE_LIVE);
                     let r = m.alloc_leaf(black_box(&payload)).expect("alloc");
                     drop(std::mem::replace(&mut ring[i], r));
                     if k.is_multiple_of(CHECKPOINT_EVERY) {
@@ -648,7 +648,7 @@ fn bench_larson_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A) {
                 let t0 = gate.start();
                 for _ in 0..rounds {
                     for k in 0..LARSON_ROUND {
-                        let i = rng.slot(LARSON_SLOTS);
+                        let i = rng.below(LARSON_SLOTS);
                         let s = larson_size(&mut rng);
                         // SAFETY: slots hold live blocks of this contender
                         // (maybe the other thread's: it frees anywhere).
@@ -700,7 +700,7 @@ fn bench_larson_heap<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>) {
                 let t0 = m.allow_threads(|| gate.start());
                 for _ in 0..rounds {
                     for k in 0..LARSON_ROUND {
-                        let i = rng.slot(LARSON_SLOTS);
+                        let i = rng.below(LARSON_SLOTS);
                         let r = larson_leaf(&m, larson_size(&mut rng));
                         drop(std::mem::replace(&mut slots[i], r));
                         if k.is_multiple_of(CHECKPOINT_EVERY) {

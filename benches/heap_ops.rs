@@ -228,7 +228,7 @@ fn bench_alloc_class<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>, block: usi
         let mut rng = Rng::new(block as u64);
         g.bench_function(BenchmarkId::new(P::NAME, 1), |b| {
             b.iter(|| {
-                let i = rng.slot(LIVE);
+                let i = rng.below(LIVE);
                 let r = m.alloc_leaf(black_box(&bytes)).expect("alloc");
                 drop(std::mem::replace(&mut ring[i], r));
             })
@@ -266,7 +266,7 @@ fn bench_churn<P: Policy>(g: &mut BenchmarkGroup<'_, WallTime>, threads: usize) 
                     .collect();
                 let t0 = m.allow_threads(|| gate.start());
                 for k in 0..iters {
-                    let i = rng.slot(PRIVATE_LIVE);
+                    let i = rng.below(PRIVATE_LIVE);
                     let r = m.alloc_int(black_box(k as i64)).expect("alloc");
                     drop(std::mem::replace(&mut ring[i], r));
                     if k.is_multiple_of(CHECKPOINT_EVERY) {

@@ -364,31 +364,9 @@ impl<P: Policy> Heap<P> {
             if kind.is_container() {
                 self.gc_untrack(ts, obj);
             }
-            match kind {
-                Kind::Leaf => {}
-                Kind::Tuple => {
-                    let items = tuple_items(obj);
-                    for i in 0..(*obj).len as usize {
-                        let c = *items.add(i);
-                        if !c.is_null() {
-                            self.decref(ts, c);
-                        }
-                    }
-                }
-                Kind::List => {
-                    let l = obj as *mut ListObj<P>;
-                    let (items, len, cap) = ((*l).items, (*l).len, (*l).cap);
-                    (*l).items = ptr::null_mut();
-                    (*l).len = 0;
-                    (*l).cap = 0;
-                    for i in 0..len {
-                        self.decref(ts, *items.add(i));
-                    }
-                    if cap > 0 {
-                        self.free_raw(ts, items as *mut u8, cap * std::mem::size_of::<usize>());
-                    }
-                }
-            }
+            // Release the children (CPython's tp_clear, shared with the
+            // collector's clear phase), then the block.
+            self.clear_references(ts, obj);
             self.free_object(ts, obj);
         }
     }

@@ -143,32 +143,9 @@ pub fn send_spin<T>(tx: &crossbeam_channel::Sender<T>, mut v: T) {
     }
 }
 
-/// xorshift64: a few instructions per draw, deterministic per seed.
-#[derive(Clone, Copy)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    #[inline(always)]
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A slot index in `0..n` for a power-of-two `n`.
-    #[inline(always)]
-    pub fn slot(&mut self, n: usize) -> usize {
-        debug_assert!(n.is_power_of_two());
-        (self.next_u64() >> 16) as usize & (n - 1)
-    }
-}
+/// The library's workload PRNG (xorshift64*), deterministic per seed.
+#[allow(unused_imports)] // not every bench binary draws random numbers
+pub use heaplab::metrics::Rng;
 
 /// Uses a value and drops it (`black_box(&r)` makes it observable, so the
 /// operation that produced it cannot be optimised away).

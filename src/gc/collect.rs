@@ -537,8 +537,9 @@ impl<P: Policy> Heap<P> {
         }
     }
 
-    /// Clears a garbage object's references (CPython's `tp_clear`).
-    unsafe fn clear_references(&self, ts: *mut ThreadState<P>, o: *mut ObjHeader<P>) {
+    /// Releases an object's references (CPython's `tp_clear`): the
+    /// collector's clear phase, and deallocation before the block is freed.
+    pub(crate) unsafe fn clear_references(&self, ts: *mut ThreadState<P>, o: *mut ObjHeader<P>) {
         // SAFETY: the caller's contract.
         unsafe {
             match (*o).kind {
