@@ -377,6 +377,7 @@ fn run(args: RunArgs) -> CliResult {
         mark_workers: args.mark_workers,
         gc_enabled: !args.no_gc,
         inject_panic,
+        floor_pair_ns: 0.0,
     };
     if let Some(l) = &args.machine_label {
         std::env::set_var("HEAPLAB_MACHINE_LABEL", l);
@@ -385,6 +386,10 @@ fn run(args: RunArgs) -> CliResult {
     let steal0 = metrics::cpu_steal_jiffies();
     eprintln!("heaplab: measuring floors and calibrating the work dial...");
     let floors = metrics::measure_floors();
+    let settings = RunSettings {
+        floor_pair_ns: floors.nonatomic_pair_ns,
+        ..settings
+    };
     let spinner = Spinner::calibrate();
     let plan = schedule(&scenarios, &policies, &threads, repeats);
     eprintln!(

@@ -8,8 +8,11 @@
 //!    interpreter for the whole run (so it never blocks the others, and so
 //!    the objects it owns stay owned by a live thread);
 //! 2. the workers attach and wait at a barrier (detached, like every blocking
-//!    wait); warm-up runs until the main thread flips `measuring`; each
-//!    worker then resets its counters and histograms;
+//!    wait); warm-up runs until the main thread moves the phase word to
+//!    `measuring`; each worker counts only between its own sight of that and
+//!    its own sight of `stopped` ([`super::phase`]), and a worker that never
+//!    saw the measuring phase, or counted more than its CPU time allows,
+//!    fails the configuration;
 //! 3. each step: the driver's operation, "bytecode" work (attached),
 //!    "native" work (inside `allow_threads`), a checkpoint; one step in
 //!    `sample_every` is timed into the thread's HdrHistogram (per role);
@@ -20,6 +23,7 @@
 //!    configuration fails, never a number.
 
 use super::drivers::{Fixture, Worker};
+use super::phase::{implausible, Phase, RunPhase, StepAction, WorkerWindow};
 use super::scenario::Scenario;
 use crate::gc::GcMode;
 use crate::heap::{Heap, HeapConfig};
@@ -32,7 +36,6 @@ use crate::results::{
 use crate::with_policy;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
@@ -53,6 +56,10 @@ pub struct RunSettings {
     /// Fault injection: the worker with this index panics after this many
     /// measured steps (between two heap operations).
     pub inject_panic: Option<(usize, u64)>,
+    /// The run's floor, a non-atomic increment + decrement pair in ns: a
+    /// worker that counts more operations per CPU-second than it allows
+    /// fails its configuration (see [`super::phase`]). 0 turns the check off.
+    pub floor_pair_ns: f64,
 }
 
 impl Default for RunSettings {
@@ -66,6 +73,7 @@ impl Default for RunSettings {
             mark_workers: 1,
             gc_enabled: true,
             inject_panic: None,
+            floor_pair_ns: 0.0,
         }
     }
 }
@@ -83,6 +91,8 @@ struct ThreadOut {
     role: &'static str,
     counts: bool,
     ops: u64,
+    /// Thread CPU time inside the worker's measured window.
+    cpu_ns: u64,
     hist: Histogram<u64>,
     error: Option<String>,
 }
@@ -157,8 +167,11 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
     } else {
         settings.warmup.unwrap_or(s.warmup_secs())
     };
-    let measuring = AtomicBool::new(false);
-    let stop = AtomicBool::new(false);
+    let phase = RunPhase::new(if fixed_ops.is_some() {
+        Phase::Measuring
+    } else {
+        Phase::WarmUp
+    });
     let barrier = Barrier::new(cfg.threads + 1);
     let (bytecode_ns, native_ns) = (s.bytecode_ns(), s.native_ns());
     let mem_peak = Mutex::new((0i64, 0i64, 0u64));
@@ -181,8 +194,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
         std::thread::scope(|scope| {
             let mut handles = Vec::new();
             for index in 0..cfg.threads {
-                let (heap, fixture, barrier, measuring, stop) =
-                    (&heap, &fixture, &barrier, &measuring, &stop);
+                let (heap, fixture, barrier, phase) = (&heap, &fixture, &barrier, &phase);
                 handles.push(scope.spawn(move || {
                     let m = heap.attach();
                     let mut w = Worker::new(s, fixture, index, cfg.threads);
@@ -190,25 +202,34 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                         role: w.role,
                         counts: w.counts,
                         ops: 0,
+                        cpu_ns: 0,
                         hist: metrics::new_histogram(),
                         error: None,
                     };
                     m.allow_threads(|| barrier.wait());
-                    let mut measured = fixed_ops.is_some();
+                    let mut window = if fixed_ops.is_some() {
+                        WorkerWindow::open_now()
+                    } else {
+                        WorkerWindow::default()
+                    };
                     let limit = match fixed_ops {
                         Some(_) if s.driver() == "binary-trees" => w.trees_in_one_pass() as u64,
                         Some(n) => n,
                         None => u64::MAX,
                     };
-                    let stop_fn = || stop.load(Ordering::Relaxed);
+                    let stop_fn = || phase.stopped();
                     let mut steps = 0u64;
-                    while steps < limit && !stop_fn() {
-                        if !measured && measuring.load(Ordering::Relaxed) {
-                            measured = true;
-                            out.ops = 0;
-                            out.hist.reset();
-                            steps = 0;
+                    while steps < limit {
+                        match window.observe(phase.get()) {
+                            StepAction::Leave => break,
+                            StepAction::OpenWindow => {
+                                out.ops = 0;
+                                out.hist.reset();
+                                steps = 0;
+                            }
+                            StepAction::Uncounted | StepAction::Counted => {}
                         }
+                        let measured = window.opened();
                         if let Some((who, after)) = settings.inject_panic {
                             if who == index && measured && steps == after {
                                 panic!("injected fault: worker {index} panics after {after} steps");
@@ -233,11 +254,26 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                             }
                             Err(e) => {
                                 out.error = Some(format!("worker {index} ({}): {e}", w.role));
-                                stop.store(true, Ordering::Relaxed);
+                                phase.advance(Phase::Stopped);
                                 break;
                             }
                         }
                         steps += 1;
+                    }
+                    out.cpu_ns = window.cpu_ns();
+                    if out.error.is_none() {
+                        if !window.opened() {
+                            out.error = Some(format!(
+                                "worker {index} ({}) never saw the measuring phase: it took its \
+                                 first step after the run had stopped (an overloaded machine, or \
+                                 a measured duration shorter than a thread's start-up)",
+                                w.role
+                            ));
+                        } else if let Some(why) =
+                            implausible(out.ops, out.cpu_ns, settings.floor_pair_ns)
+                        {
+                            out.error = Some(format!("worker {index} ({}): {why}", w.role));
+                        }
                     }
                     w.release();
                     drop(m);
@@ -259,7 +295,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                     std::thread::sleep(Duration::from_millis(5));
                     sample();
                 }
-                measuring.store(true, Ordering::Relaxed);
+                phase.advance(Phase::Measuring);
                 measured_start = Instant::now();
                 // binary-trees runs at least one full pass, so that its
                 // output can be checked (capped, so a stuck run still ends).
@@ -267,12 +303,12 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                 while (measured_start.elapsed().as_secs_f64() < duration
                     || !fixture.first_pass_done(s))
                     && measured_start.elapsed().as_secs_f64() < cap
-                    && !stop.load(Ordering::Relaxed)
+                    && !phase.stopped()
                 {
                     std::thread::sleep(Duration::from_millis(5));
                     sample();
                 }
-                stop.store(true, Ordering::Relaxed);
+                phase.advance(Phase::Stopped);
             } else {
                 measured_start = start;
                 while !handles.iter().all(|h| h.is_finished()) {
@@ -365,6 +401,10 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
     } else {
         Status::Failed
     };
+    // A failed configuration carries no figure that could be read as one.
+    if status == Status::Failed {
+        ops = 0;
+    }
     Run {
         workload: s.name.clone(),
         policy: P::NAME.into(),
