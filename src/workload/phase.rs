@@ -19,7 +19,8 @@
 //! floor), so more operations per CPU-second than that floor allows is a
 //! figure that cannot be true, and fails the configuration.
 
-use crate::sync::{AtomicU8, Ordering};
+use crate::sync::{AtomicU8, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// Where a configuration is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,14 +34,50 @@ pub enum Phase {
     Stopped = 2,
 }
 
-/// The phase word the main thread moves forward and every worker reads.
-pub struct RunPhase(AtomicU8);
+/// The phase word the main thread moves forward and every worker reads,
+/// with the count of workers whose measured window has opened.
+pub struct RunPhase {
+    word: AtomicU8,
+    windows_opened: AtomicUsize,
+}
 
 impl RunPhase {
     /// Starts in `phase` (`Measuring` for fixed-operation runs, which have no
     /// warm-up).
     pub fn new(phase: Phase) -> Self {
-        RunPhase(AtomicU8::new(phase as u8))
+        RunPhase {
+            word: AtomicU8::new(phase as u8),
+            windows_opened: AtomicUsize::new(0),
+        }
+    }
+
+    /// A worker's window opened (it saw `Measuring`).
+    pub fn note_window_opened(&self) {
+        self.windows_opened.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Waits (polling, calling `between` every millisecond) until `workers`
+    /// windows have opened, the run stopped, or `limit` passed. The main
+    /// thread starts its measured clock only then, so that a worker held up
+    /// at start (a GIL hand-off, a busy machine) still measures the whole
+    /// duration instead of missing it. Returns whether all opened.
+    pub fn wait_for_windows(
+        &self,
+        workers: usize,
+        limit: Duration,
+        mut between: impl FnMut(),
+    ) -> bool {
+        let start = Instant::now();
+        loop {
+            if self.windows_opened.load(Ordering::Relaxed) >= workers {
+                return true;
+            }
+            if self.stopped() || start.elapsed() >= limit {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            between();
+        }
     }
 
     /// The phase now. Relaxed: the word carries no data with it; a worker that
@@ -48,7 +85,7 @@ impl RunPhase {
     /// measures itself.
     #[inline]
     pub fn get(&self) -> Phase {
-        match self.0.load(Ordering::Relaxed) {
+        match self.word.load(Ordering::Relaxed) {
             0 => Phase::WarmUp,
             1 => Phase::Measuring,
             _ => Phase::Stopped,
@@ -57,7 +94,7 @@ impl RunPhase {
 
     /// Moves forward to `phase` (never back: a stop stays a stop).
     pub fn advance(&self, phase: Phase) {
-        self.0.fetch_max(phase as u8, Ordering::Relaxed);
+        self.word.fetch_max(phase as u8, Ordering::Relaxed);
     }
 
     pub fn stopped(&self) -> bool {
@@ -84,15 +121,22 @@ pub struct WorkerWindow {
     opened: bool,
     /// Thread CPU time when the window opened.
     cpu_at_open_ns: u64,
+    /// Wall clock when the window opened.
+    wall_at_open: Option<Instant>,
 }
 
 impl WorkerWindow {
     /// A window that opens at once (fixed-operation runs).
     pub fn open_now() -> Self {
-        WorkerWindow {
-            opened: true,
-            cpu_at_open_ns: thread_cpu_ns(),
-        }
+        let mut w = WorkerWindow::default();
+        w.open();
+        w
+    }
+
+    fn open(&mut self) {
+        self.opened = true;
+        self.cpu_at_open_ns = thread_cpu_ns();
+        self.wall_at_open = Some(Instant::now());
     }
 
     /// Decides the next step from the phase the worker sees now.
@@ -103,8 +147,7 @@ impl WorkerWindow {
             (Phase::WarmUp, true) => StepAction::Counted,
             (Phase::Measuring, true) => StepAction::Counted,
             (Phase::Measuring, false) => {
-                self.opened = true;
-                self.cpu_at_open_ns = thread_cpu_ns();
+                self.open();
                 StepAction::OpenWindow
             }
         }
@@ -118,6 +161,11 @@ impl WorkerWindow {
     /// CPU time this thread spent inside its window so far.
     pub fn cpu_ns(&self) -> u64 {
         thread_cpu_ns().saturating_sub(self.cpu_at_open_ns)
+    }
+
+    /// Wall-clock seconds since the window opened (0 if it never did).
+    pub fn wall_secs(&self) -> f64 {
+        self.wall_at_open.map_or(0.0, |t| t.elapsed().as_secs_f64())
     }
 }
 
@@ -207,6 +255,15 @@ mod tests {
         phase.advance(Phase::Stopped);
         assert_eq!(w.observe(phase.get()), StepAction::Leave);
         assert!(w.opened());
+    }
+
+    #[test]
+    fn the_main_thread_waits_for_every_window_but_not_forever() {
+        let phase = RunPhase::new(Phase::Measuring);
+        phase.note_window_opened();
+        assert!(!phase.wait_for_windows(2, Duration::from_millis(5), || {}));
+        phase.note_window_opened();
+        assert!(phase.wait_for_windows(2, Duration::from_millis(5), || {}));
     }
 
     #[test]

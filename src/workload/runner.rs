@@ -93,6 +93,8 @@ struct ThreadOut {
     ops: u64,
     /// Thread CPU time inside the worker's measured window.
     cpu_ns: u64,
+    /// Wall-clock seconds of the worker's measured window.
+    wall_secs: f64,
     hist: Histogram<u64>,
     error: Option<String>,
 }
@@ -203,6 +205,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                         counts: w.counts,
                         ops: 0,
                         cpu_ns: 0,
+                        wall_secs: 0.0,
                         hist: metrics::new_histogram(),
                         error: None,
                     };
@@ -223,6 +226,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                         match window.observe(phase.get()) {
                             StepAction::Leave => break,
                             StepAction::OpenWindow => {
+                                phase.note_window_opened();
                                 out.ops = 0;
                                 out.hist.reset();
                                 steps = 0;
@@ -261,6 +265,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                         steps += 1;
                     }
                     out.cpu_ns = window.cpu_ns();
+                    out.wall_secs = window.wall_secs();
                     if out.error.is_none() {
                         if !window.opened() {
                             out.error = Some(format!(
@@ -296,6 +301,8 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                     sample();
                 }
                 phase.advance(Phase::Measuring);
+                let patience = Duration::from_secs_f64(duration.max(2.0));
+                phase.wait_for_windows(cfg.threads, patience, sample);
                 measured_start = Instant::now();
                 // binary-trees runs at least one full pass, so that its
                 // output can be checked (capped, so a stuck run still ends).
@@ -349,19 +356,26 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
 
     let ok_outs: Vec<&ThreadOut> = outs.iter().filter_map(|o| o.as_ref().ok()).collect();
     let mut all = metrics::new_histogram();
-    let mut roles: BTreeMap<String, (usize, u64, Histogram<u64>)> = BTreeMap::new();
+    // Each worker's rate is its own count over its own window (it opened
+    // when it first saw the measuring phase and closed when it saw the
+    // stop); the configuration's throughput is the sum of its workers' rates.
+    let rate = |t: &ThreadOut| t.ops as f64 / t.wall_secs.max(1e-9);
+    let mut roles: BTreeMap<String, (usize, u64, f64, Histogram<u64>)> = BTreeMap::new();
     let mut ops = 0u64;
+    let mut ops_per_sec = 0.0;
     for t in &ok_outs {
         all.add(&t.hist).ok();
         if t.counts {
             ops += t.ops;
+            ops_per_sec += rate(t);
         }
         let e = roles
             .entry(t.role.to_string())
-            .or_insert_with(|| (0, 0, metrics::new_histogram()));
+            .or_insert_with(|| (0, 0, 0.0, metrics::new_histogram()));
         e.0 += 1;
         e.1 += t.ops;
-        e.2.add(&t.hist).ok();
+        e.2 += rate(t);
+        e.3.add(&t.hist).ok();
     }
     let (headline, scenario_roles) = s.roles();
     let role_stats: BTreeMap<String, RoleStats> = if scenario_roles.is_empty() {
@@ -369,13 +383,13 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
     } else {
         roles
             .into_iter()
-            .map(|(name, (threads, rops, h))| {
+            .map(|(name, (threads, rops, rrate, h))| {
                 (
                     name,
                     RoleStats {
                         threads,
                         ops: rops,
-                        ops_per_sec: rops as f64 / seconds.max(1e-9),
+                        ops_per_sec: rrate,
                         latency_ns: metrics::latency(&h, sample_every),
                     },
                 )
@@ -404,6 +418,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
     // A failed configuration carries no figure that could be read as one.
     if status == Status::Failed {
         ops = 0;
+        ops_per_sec = 0.0;
     }
     Run {
         workload: s.name.clone(),
@@ -418,7 +433,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
         },
         ops,
         seconds,
-        ops_per_sec: ops as f64 / seconds.max(1e-9),
+        ops_per_sec,
         latency_ns: metrics::latency(&all, sample_every),
         roles: role_stats,
         headline_role: headline.map(String::from),
