@@ -28,8 +28,12 @@ pub mod sync;
 pub mod verify;
 pub mod workload;
 
+// The core's public names, at the crate root: code above the core (the
+// workload runner, the CLI, tests, benches) names them from here, so the
+// core's modules can be rearranged without touching it.
+pub use gc::{GcConfig, GcMode};
 pub use heap::{Heap, HeapConfig, Mutator};
-pub use object::Ref;
+pub use object::{header_bytes, Kind, Ref};
 pub use policy::{Biased, Gil, Policy, PolicyName, PoolLocks};
 
 /// Errors of heap operations, as a Python program would see them.
