@@ -308,8 +308,8 @@ fn bench_pair_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A, siz
 
 fn bench_steady_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A, size: usize) {
     let mut h = a.handle();
-    // SAFETY (each block): size is one of SIZES.
     let mut ring: Vec<*mut u8> = (0..LIVE)
+        // SAFETY: size is one of SIZES.
         .map(|i| unsafe { alloc_touch(&mut h, size, i as u64) })
         .collect();
     let mut rng = Rng::new(size as u64);
@@ -419,8 +419,8 @@ fn bench_private_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A, 
             run_timed(threads, |index, gate| {
                 let mut h = a.handle();
                 let mut rng = Rng::new(index as u64 + 1);
-                // SAFETY (each block): SIZE_64 is a small size.
                 let mut ring: Vec<*mut u8> = (0..PRIVATE_LIVE)
+                    // SAFETY: SIZE_64 is a small size.
                     .map(|i| unsafe { alloc_touch(&mut h, SIZE_64, i as u64) })
                     .collect();
                 let t0 = gate.start();

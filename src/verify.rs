@@ -63,7 +63,7 @@ impl<P: Policy> Heap<P> {
     /// Checks the heap's integrity. The heap must be quiescent.
     pub fn verify(&self) -> Result<VerifyReport, String> {
         self.mem.arenas().check()?;
-        let from_tables = P::blocks_in_use(&self.shared, &self.mem);
+        let from_tables = self.blocks_in_use();
         // SAFETY: the caller keeps the heap quiescent.
         let scans = unsafe { scan_all(self.mem.arenas())? };
         let mut rep = VerifyReport {
@@ -133,8 +133,7 @@ impl<P: Policy> Heap<P> {
                 }
             }
             // SAFETY: as above.
-            let (flags, total, kind) =
-                unsafe { ((*o).gc_flags(), P::rc_total(&(*o).rc), (*o).kind) };
+            let (flags, total, kind) = unsafe { ((*o).gc_flags(), (*o).rc_total(), (*o).kind) };
             if flags & gc_bits::IMMORTAL != 0 {
                 rep.immortal_objects += 1;
             } else {
@@ -181,7 +180,7 @@ impl<P: Policy> Heap<P> {
         for (&o, &n) in &inbound {
             let obj = o as *mut ObjHeader<P>;
             // SAFETY: checked live above.
-            let (total, flags) = unsafe { (P::rc_total(&(*obj).rc), (*obj).gc_flags()) };
+            let (total, flags) = unsafe { ((*obj).rc_total(), (*obj).gc_flags()) };
             if flags & gc_bits::IMMORTAL != 0 {
                 continue;
             }
@@ -194,7 +193,7 @@ impl<P: Policy> Heap<P> {
         }
         for &o in &objects {
             // SAFETY: live objects of a quiescent heap.
-            let (total, flags) = unsafe { (P::rc_total(&(*o).rc), (*o).gc_flags()) };
+            let (total, flags) = unsafe { ((*o).rc_total(), (*o).gc_flags()) };
             if flags & gc_bits::IMMORTAL == 0 {
                 rep.count_sum += total as i64;
             }

@@ -131,7 +131,7 @@ fn an_injected_worker_panic_fails_the_run_and_the_heap_still_verifies() {
             repeat: 0,
         };
         let r = run_config(&cfg, &settings, heaplab::metrics::Spinner::calibrate());
-        assert_eq!(r.status, Status::Failed, "{policy}");
+        assert_eq!(r.status, Status::Failed, "{policy}: {:?} ops {}", r.error, r.ops);
         let err = r.error.unwrap();
         assert!(err.contains("injected fault"), "{policy}: {err}");
         assert!(r.verified, "{policy}: the heap verifies after the panic");
@@ -161,7 +161,7 @@ fn a_memory_limit_fails_the_run_with_memory_error_and_leaks_nothing() {
             repeat: 0,
         };
         let r = run_config(&cfg, &settings, heaplab::metrics::Spinner::calibrate());
-        assert_eq!(r.status, Status::Failed, "{policy}");
+        assert_eq!(r.status, Status::Failed, "{policy}: {:?} ops {}", r.error, r.ops);
         let err = r.error.unwrap();
         assert!(err.contains("MemoryError"), "{policy}: {err}");
         assert!(r.verified && r.leaked_blocks == 0, "{policy}: {err}");

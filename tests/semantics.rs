@@ -190,12 +190,14 @@ fn verifier_catches_a_corrupted_free_list<P: Policy>() {
     let freed = b.as_ptr() as *mut usize;
     drop(b);
     assert!(h.verify().is_ok());
-    // SAFETY (test): the block is free and ours; its first word is the free
-    // list link, which we corrupt and then restore.
+    // SAFETY: the block is free and ours; its first word is the free list
+    // link, which we corrupt and then restore.
     let saved = unsafe { freed.read() };
+    // SAFETY: as above.
     unsafe { freed.write(0xdead_beef_usize) };
     let err = h.verify().unwrap_err();
     assert!(err.contains("free list"), "{err}");
+    // SAFETY: as above.
     unsafe { freed.write(saved) };
     assert!(h.verify().is_ok());
     drop(a);

@@ -1,4 +1,4 @@
-//! `pool-locks` (`heaplab::policy::pool_locks`) through a `Heap<PoolLocks>`:
+//! `pool-locks` (`heaplab::policy::{AtomicCounts, ClassLockFront}`) through a `Heap<PoolLocks>`:
 //! one shared class table with a lock per size class (and the arena lock
 //! behind it), and atomic reference counts with `Arc`'s orderings.
 //!

@@ -153,6 +153,11 @@ impl ClassPools {
         }
     }
 
+    /// The slow path of `alloc`: no usable pool, so take one from the
+    /// arenas, initialise its header and allocate from it.
+    ///
+    /// # Safety
+    /// As [`ClassPools::alloc`].
     #[cold]
     #[inline(never)]
     unsafe fn alloc_from_new_pool(
@@ -252,6 +257,10 @@ impl ClassPools {
 
     /// An emptied pool goes back to the arena unless it is the only usable
     /// pool of its class (then it stays, so alloc/free at a boundary is cheap).
+    ///
+    /// # Safety
+    /// The caller owns this table; `p` is one of its pools, on its usable
+    /// list, with no block in use.
     unsafe fn maybe_release(&mut self, p: *mut PoolHeader, mem: &Memory) {
         // SAFETY: `p` is ours and on our list.
         unsafe {

@@ -10,9 +10,9 @@
 use super::scenario::Scenario;
 use crate::heap::{Heap, Mutator};
 use crate::metrics::{Rng, Weighted};
-use crate::object::Ref;
 use crate::policy::Policy;
 use crate::HeapError;
+use crate::Ref;
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

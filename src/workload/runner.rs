@@ -145,10 +145,10 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinner) -> Run {
     let s = cfg.scenario;
     let mut hc = HeapConfig {
-        switch_interval: settings.switch_interval,
         max_heap: settings.max_heap,
         ..Default::default()
-    };
+    }
+    .with_switch_interval(settings.switch_interval);
     hc.gc.mode = settings.gc_mode;
     hc.gc.mark_workers = settings.mark_workers;
     hc.gc.enabled = settings.gc_enabled;

@@ -20,8 +20,12 @@
 //! that survived the last collection. The due flag is read at checkpoints.
 
 pub mod collect;
+mod finalize;
+mod mark;
 
-use crate::object::{gc_bits, gc_head, ObjHeader, Ref};
+use crate::heap::Ref;
+use crate::object::{gc_bits, gc_head, ObjHeader};
+use crate::policy::Counts;
 use crate::policy::Policy;
 use crate::sync::{AtomicBool, AtomicIsize, Mutex, Ordering, UnsafeCell};
 use crate::HeapError;
@@ -138,8 +142,8 @@ impl Default for GcStats {
             collected: 0,
             resurrected: 0,
             finalizers_run: 0,
-            pause_ns: crate::metrics::new_histogram(),
-            time_to_safepoint_ns: crate::metrics::new_histogram(),
+            pause_ns: crate::histogram::new_histogram(),
+            time_to_safepoint_ns: crate::histogram::new_histogram(),
         }
     }
 }
@@ -343,10 +347,10 @@ impl<P: Policy> crate::heap::Heap<P> {
         // while no other thread touches it: callers immortalize objects
         // before sharing them (as CPython does at startup).
         unsafe {
-            if P::rc_is_immortal(&(*obj).rc) {
+            if <P::Counts as Counts>::is_immortal(&(*obj).rc) {
                 return;
             }
-            ptr::write(&mut (*obj).rc, P::rc_immortal());
+            ptr::write(&mut (*obj).rc, <P::Counts as Counts>::word_immortal());
             (*obj).set_gc_flags((*obj).gc_flags() | gc_bits::IMMORTAL);
         }
     }
