@@ -19,8 +19,8 @@
 //! judged: it moves with the allocator's arena rounding. Configurations in
 //! one file only are listed, never silently skipped.
 
+pub use super::estimate::Spread;
 use super::format;
-pub use super::stats::Spread;
 use super::stats::{Config, Summary};
 use crate::results::Results;
 
