@@ -992,3 +992,89 @@ fn the_report_depends_only_on_results() {
     }
     assert!(files >= 10, "read the report's sources ({files} files)");
 }
+
+/// `small.json` with every scenario renamed: a run that shares no
+/// configuration with the fixture.
+fn disjoint() -> Results {
+    let mut r = small();
+    for run in &mut r.runs {
+        run.workload.push_str("-v2");
+    }
+    for w in &mut r.settings.workloads {
+        w.push_str("-v2");
+    }
+    for w in &mut r.workloads {
+        w.name.push_str("-v2");
+    }
+    for p in &mut r.python {
+        p.workload.push_str("-v2");
+    }
+    r
+}
+
+#[test]
+fn compare_of_runs_with_nothing_in_common_says_so_and_fails() {
+    let c = compare(&small(), &disjoint(), 5.0);
+    let text = c.render_text();
+    assert!(c.rows.is_empty());
+    assert!(!c.regressed(), "nothing regressed: nothing was compared");
+    let why = c.nothing_compared().expect("nothing compared");
+    assert!(
+        why.contains("share no configuration") && why.contains("12 only in OLD, 12 only in NEW"),
+        "{why}"
+    );
+    assert!(text.contains("RESULT: NOTHING COMPARED"), "{text}");
+    assert!(!text.contains("no regression beyond"), "{text}");
+    assert_eq!(c.exit_code(), 2);
+
+    // Every configuration failed on both sides: nothing compared either.
+    let mut failed = small();
+    for run in &mut failed.runs {
+        run.status = Status::Failed;
+        run.error = Some("killed".into());
+    }
+    let c = compare(&failed, &failed, 5.0);
+    assert!(c
+        .nothing_compared()
+        .unwrap()
+        .contains("12 without an ok run"));
+    assert_eq!(c.exit_code(), 2);
+    // A regression wins over "nothing compared": ok in OLD, failed in NEW.
+    assert_eq!(compare(&small(), &failed, 5.0).exit_code(), 1);
+    // And a run compared with itself is the ordinary success.
+    assert_eq!(compare(&small(), &small(), 5.0).exit_code(), 0);
+}
+
+#[test]
+fn the_cli_exits_non_zero_when_nothing_is_compared() {
+    let dir = scratch("cli-compare");
+    std::fs::create_dir_all(&dir).unwrap();
+    let new = dir.join("disjoint.json");
+    std::fs::write(&new, serde_json::to_string(&disjoint()).unwrap()).unwrap();
+    let heaplab = env!("CARGO_BIN_EXE_heaplab");
+    let out = std::process::Command::new(heaplab)
+        .arg("compare")
+        .arg(fixture("small.json"))
+        .arg(&new)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("heaplab: error: nothing compared"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("RESULT: NOTHING COMPARED"), "{stdout}");
+    assert!(!stdout.contains("RESULT: no regression"), "{stdout}");
+    // The same command on a run and itself succeeds: the exit status
+    // tells the two apart.
+    let same = std::process::Command::new(heaplab)
+        .arg("compare")
+        .arg(fixture("small.json"))
+        .arg(fixture("small.json"))
+        .output()
+        .unwrap();
+    assert_eq!(same.status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
