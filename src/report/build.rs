@@ -153,27 +153,39 @@ fn findings_spec<'a>(q: Question) -> Spec<'a, Finding> {
             Value::Markup(s.to_string())
         }
     };
-    let mut spec = Spec::new();
-    if q == Question::Field {
-        spec = spec.wrap("Claim", |f: &Finding| Value::Markup(f.topic.clone()));
-    }
-    spec.text("Scenario", |f: &Finding| {
-        f.workload
-            .as_ref()
-            .map_or(Value::Missing, |w| Value::Code(w.clone()))
-    })
-    .optional()
-    .num("Threads", |f: &Finding| {
-        f.threads.map_or(Value::Missing, |t| Value::Int(t as u64))
-    })
-    .optional()
-    .wrap("What", |f: &Finding| Value::Markup(f.subject.clone()))
-    .num("Figure", move |f: &Finding| markup(&f.measured))
-    .optional()
-    .wrap("Based on", move |f: &Finding| markup(&f.basis))
-    .optional()
-    .wrap("Verdict", move |f: &Finding| markup(&f.verdict))
-    .optional()
+    // The kind of finding, where a question's rows are of several kinds
+    // (the biggest speed-up and the biggest slowdown); the claim tested, for
+    // the field's results.
+    let kinds = move |rows: &[Finding]| {
+        q == Question::Field || rows.iter().any(|f| f.topic != rows[0].topic)
+    };
+    Spec::new()
+        .wrap(
+            if q == Question::Field {
+                "Claim"
+            } else {
+                "Finding"
+            },
+            |f: &Finding| Value::Markup(f.topic.clone()),
+        )
+        .only_if(kinds)
+        .text("Scenario", |f: &Finding| {
+            f.workload
+                .as_ref()
+                .map_or(Value::Missing, |w| Value::Code(w.clone()))
+        })
+        .optional()
+        .num("Threads", |f: &Finding| {
+            f.threads.map_or(Value::Missing, |t| Value::Int(t as u64))
+        })
+        .optional()
+        .wrap("What", |f: &Finding| Value::Markup(f.subject.clone()))
+        .num("Figure", move |f: &Finding| markup(&f.measured))
+        .optional()
+        .wrap("Based on", move |f: &Finding| markup(&f.basis))
+        .optional()
+        .wrap("Verdict", move |f: &Finding| markup(&f.verdict))
+        .optional()
 }
 
 fn findings_section(d: &mut Doc, s: &Summary) {

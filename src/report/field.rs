@@ -186,7 +186,7 @@ pub fn convoy(s: &Summary) -> Vec<Finding> {
                 ),
                 measured: format::times(&r),
                 basis: format!("{}{py}", versus(g, b, format::ns, "")),
-                verdict: format!("{} lower without the GIL", format::times(&r)),
+                verdict: verdict(&r, p99_noise(sc, t)),
                 ratio: Some(r.value),
                 ..claim("The convoy effect (Beazley 2010)", "convoy", t)
             }
@@ -194,6 +194,19 @@ pub fn convoy(s: &Summary) -> Vec<Finding> {
         );
     }
     out
+}
+
+/// The larger relative range of the headline p99 of `gil` and `biased`.
+fn p99_noise(sc: &Scenario, t: usize) -> Option<f64> {
+    let r = |p: &str| {
+        sc.config(p, t)
+            .and_then(|c| c.p99())
+            .and_then(|s| s.rel_range())
+    };
+    match (r("gil"), r("biased")) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// 5. Shared-object contention, and immortal objects as the cure.

@@ -104,14 +104,20 @@ impl Finding {
 
     /// "`scenario` at N threads: subject: measured (basis); verdict".
     pub fn sentence(&self) -> String {
-        let mut s = String::new();
-        if let Some(w) = &self.workload {
-            s.push_str(&super::doc::code(w));
-            if let Some(t) = self.threads {
-                s.push_str(&format!(" at {}", threads_word(t)));
+        match &self.workload {
+            Some(w) if self.threads.is_some() => {
+                format!("{} {}", super::doc::code(w), self.brief())
             }
-            s.push_str(": ");
-        } else if let Some(t) = self.threads {
+            Some(w) => format!("{}: {}", super::doc::code(w), self.brief()),
+            None => self.brief(),
+        }
+    }
+
+    /// The sentence without the scenario (for the scenario's own section):
+    /// "at N threads: subject: measured (basis); verdict".
+    pub fn brief(&self) -> String {
+        let mut s = String::new();
+        if let Some(t) = self.threads {
             s.push_str(&format!("at {}: ", threads_word(t)));
         }
         s.push_str(&self.subject);

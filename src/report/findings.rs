@@ -134,7 +134,7 @@ fn speedup_finding(topic: &str, e: (&Scenario, &str, usize, Ratio)) -> Finding {
         topic: topic.into(),
         workload: Some(sc.name.clone()),
         threads: Some(t),
-        subject: format!("{topic}: {} over {}", code(p), code(BASELINE)),
+        subject: format!("{} over {}", code(p), code(BASELINE)),
         measured: format::times(&r),
         basis: versus(tput(p), tput(BASELINE), format::si, "ops/s"),
         verdict: verdict(&r, noise(sc, p, BASELINE, t)),
@@ -269,7 +269,7 @@ fn gap_finding(topic: &str, what: &str, g: Gap, unit: fn(f64) -> String) -> Find
         topic: topic.into(),
         workload: Some(g.sc.name.clone()),
         threads: Some(g.threads),
-        subject: format!("{what}: {} over {}", code(g.hi.0), code(g.lo.0)),
+        subject: format!("{}{what} over {}", code(g.hi.0), code(g.lo.0)),
         measured: format::times(&g.ratio),
         basis: versus(g.hi.1, g.lo.1, unit, ""),
         ratio: Some(g.ratio.value),
@@ -284,8 +284,8 @@ pub fn biggest_p99_gap(s: &Summary) -> Vec<Finding> {
     widest_gap(s, |c, r| Some(c.headline_latency(r).p99.max(1) as f64))
         .map(|g| {
             let what = match &g.sc.headline_role {
-                Some(role) => format!("p99 of the {} role", code(role)),
-                None => "p99".into(),
+                Some(role) => format!("'s {} p99", code(role)),
+                None => "'s p99".into(),
             };
             gap_finding("Biggest p99 difference", &what, g, format::ns)
         })
@@ -295,7 +295,14 @@ pub fn biggest_p99_gap(s: &Summary) -> Vec<Finding> {
 
 pub fn biggest_rss_gap(s: &Summary) -> Vec<Finding> {
     widest_gap(s, |_, r| Some(r.memory.peak_rss_bytes as f64))
-        .map(|g| gap_finding("Biggest peak RSS difference", "peak RSS", g, format::bytes))
+        .map(|g| {
+            gap_finding(
+                "Biggest peak RSS difference",
+                "'s peak RSS",
+                g,
+                format::bytes,
+            )
+        })
         .into_iter()
         .collect()
 }
@@ -330,7 +337,7 @@ pub fn most_reserved_over_in_use(s: &Summary) -> Vec<Finding> {
             topic: "Most memory reserved over in use".into(),
             workload: Some(sc.name.clone()),
             threads: Some(t),
-            subject: format!("reserved over in use at peak: {}", code(p)),
+            subject: format!("{}: bytes reserved over bytes in use, at peak", code(p)),
             // A figure of one configuration (the median of its repeats'
             // own ratios), not a ratio between two: no interval to pair.
             measured: format::times(&Ratio::point(r)),
@@ -353,9 +360,8 @@ pub fn failures(s: &Summary) -> Vec<Finding> {
     vec![Finding {
         question: Question::Trust,
         topic: "Failed runs".into(),
-        subject: "Runs that failed".into(),
+        subject: "runs left out of every median, ratio and chart".into(),
         measured: format!("{failed} of {total}"),
-        basis: "left out of every median, ratio and chart".into(),
         verdict: "listed under \"Failed runs\" with their reasons".into(),
         ratio: Some(failed as f64 / total.max(1) as f64),
         ..Default::default()
@@ -378,8 +384,8 @@ pub fn single_repeat_caveat(s: &Summary) -> Vec<Finding> {
     }
     vec![Finding {
         question: Question::Trust,
-        topic: "Caveat".into(),
-        subject: "Configurations with a single ok repeat".into(),
+        topic: "Single repeats".into(),
+        subject: "configurations with a single ok repeat".into(),
         measured: format!("{single} of {}", configs.len()),
         basis: "their noise is unknown".into(),
         verdict: "treat leads of a few percent there as ties (run with more repeats)".into(),

@@ -22,10 +22,9 @@ use super::svg::{n, text_width, xml, INK, MUTED};
 use std::fmt::Write;
 
 const W: f64 = 720.0;
-const TITLE_Y: f64 = 22.0;
-const GROUP_Y: f64 = 50.0;
-const THREADS_Y: f64 = 68.0;
-const TOP: f64 = 76.0;
+const GROUP_Y: f64 = 22.0;
+const THREADS_Y: f64 = 40.0;
+const TOP: f64 = 48.0;
 const ROW_H: f64 = 32.0;
 const RIGHT: f64 = 8.0;
 const LEGEND_H: f64 = 58.0;
@@ -97,12 +96,8 @@ pub fn render(s: &Summary, h: &HeatMap) -> String {
         n(height),
         xml(&title)
     );
-    let _ = write!(
-        out,
-        "<text x=\"8\" y=\"{}\" font-size=\"15\" font-weight=\"600\" fill=\"{INK}\">{}</text>",
-        n(TITLE_Y),
-        xml(&title)
-    );
+    // No drawn title: the report's heading above says it (the label
+    // carries it for screen readers).
     // Header: each policy over its thread counts, then the counts.
     let mut i = 0;
     while i < h.columns.len() {

@@ -65,6 +65,8 @@ details.fold[open] > summary::before { content: "\25BE"; }
 details.fold > summary > h2, details.fold > summary > h3 { margin: 0; padding: 0; border: 0; }
 details.fold > summary .hint { color: var(--muted); font-size: 13px; }
 details.fold[open] > summary .hint { display: none; }
+@media (max-width: 900px) { main { padding: 16px 18px 48px; } th, td { padding: 4px 7px; }
+  td.wrap { min-width: 11ch; } }
 @media (max-width: 700px) { main { padding: 12px 14px 40px; } .charts { grid-template-columns: 1fr; } }
 @media print { .charts { grid-template-columns: 1fr 1fr; } figure.chart-box { break-inside: avoid; } }
 "#;
@@ -243,7 +245,7 @@ fn charts(out: &mut String, s: &Summary, workload: &str) {
             out.push_str(&format!(
                 "<li><strong>{}</strong>: {}.</li>\n",
                 inline(&f.topic),
-                inline(&f.text)
+                inline(&f.brief())
             ));
         }
         out.push_str("</ul></aside>\n");
