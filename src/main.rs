@@ -43,7 +43,7 @@ enum Command {
         /// A results directory (or a results.json file).
         dir: PathBuf,
     },
-    /// Compare two runs: ratios NEW/OLD; exits 1 when a throughput or p99 regresses beyond the threshold.
+    /// Compare two runs: ratios NEW/OLD; exits 1 when a throughput or p99 regresses beyond the threshold, 2 when the runs share no configuration.
     Compare {
         old: PathBuf,
         new: PathBuf,
@@ -644,11 +644,12 @@ fn compare(old: &Path, new: &Path, threshold: f64) -> CliResult {
     let b = Results::load(new).map_err(|e| e.to_string())?;
     let c = heaplab::report::compare::compare(&a, &b, threshold);
     print!("{}", c.render_text());
-    Ok(if c.regressed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    // Two runs with nothing in common cannot rule a regression out: an
+    // error (exit 2), never a silent "no regression".
+    match (c.exit_code(), c.nothing_compared()) {
+        (2, Some(why)) => Err(format!("nothing compared: {why}")),
+        (code, _) => Ok(ExitCode::from(code)),
+    }
 }
 
 fn trees(depth: u64, policy: &str, threads: usize) -> CliResult {
