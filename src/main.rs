@@ -4,7 +4,11 @@
 //! scenarios, `auto` threads, short durations) and writes
 //! `results/latest/results.json` with its reports.
 
+mod cli;
+
 use clap::{Args, Parser, Subcommand};
+use cli::interrupt::NewlineOnInterrupt;
+use cli::outputs::OutputDir;
 use heaplab::gc::GcMode;
 use heaplab::metrics::{self, Spinner};
 use heaplab::policy::PolicyName;
@@ -108,9 +112,11 @@ struct RunArgs {
     /// The GIL's switch interval in microseconds.
     #[arg(long, default_value_t = 5000)]
     switch_interval_us: u64,
-    /// Heap memory limit in bytes (allocations past it raise MemoryError).
+    /// Heap memory limit: bytes or a size like 512M or 4G, at least 1M
+    /// (allocations past it raise MemoryError; default: half of the
+    /// machine's memory).
     #[arg(long)]
-    max_heap: Option<u64>,
+    max_heap: Option<String>,
     /// Switch automatic collection off (like gc.disable(); the final
     /// collection of the leak check still runs).
     #[arg(long)]
@@ -145,7 +151,10 @@ fn default_workloads_dir() -> PathBuf {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let result = match cli.command {
         None => {
             let args = DefaultRun::parse_from(["heaplab"]).args;
@@ -177,6 +186,37 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A usage error in one line (clap's own text, without the usage block and
+/// the "for more information" line), exit status 2; help and version
+/// print as clap prints them.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let text = e.to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+    if tips.is_empty() {
+        eprintln!("heaplab: error: {first}");
+    } else {
+        eprintln!("heaplab: error: {first} ({})", tips.join("; "));
+    }
+    ExitCode::from(2)
 }
 
 type CliResult = Result<ExitCode, String>;
@@ -261,6 +301,19 @@ fn select_scenarios(spec: &str, dir: &Path) -> Result<Vec<Scenario>, String> {
                 )
             })?
         };
+        if let Some(prev) = out.iter().find(|o: &&Scenario| o.name == s.name) {
+            if prev.file != s.file {
+                return Err(format!(
+                    "--workload: two scenarios are named {:?} ({} and {}): rename one",
+                    s.name, prev.file, s.file
+                ));
+            }
+            eprintln!(
+                "heaplab: --workload names {} twice: it runs once per repeat",
+                s.name
+            );
+            continue;
+        }
         out.push(s);
     }
     Ok(out)
@@ -330,9 +383,10 @@ fn run(args: RunArgs) -> CliResult {
         repeats = 1;
     }
     if let Some(d) = duration {
-        if !(d > 0.0 && d <= heaplab::workload::scenario::MAX_DURATION_SECS) {
+        use heaplab::workload::scenario::{MAX_DURATION_SECS, MIN_DURATION_SECS};
+        if !(MIN_DURATION_SECS..=MAX_DURATION_SECS).contains(&d) {
             return Err(format!(
-                "--duration: {d} is out of range: allowed 0 < seconds <= 3600"
+                "--duration: {d} is out of range: allowed {MIN_DURATION_SECS}..={MAX_DURATION_SECS} seconds"
             ));
         }
     }
@@ -356,24 +410,35 @@ fn run(args: RunArgs) -> CliResult {
         ));
     }
     let inject_panic = args.inject_panic.as_deref().map(parse_inject).transpose()?;
+    if let Some((worker, _)) = inject_panic {
+        let most = *threads.iter().max().expect("at least one thread count");
+        if worker >= most {
+            return Err(format!(
+                "--inject-panic: worker {worker} does not exist: allowed 0..={} (the workers of --threads {})",
+                most - 1,
+                args.threads
+            ));
+        }
+    }
+    let max_heap = match &args.max_heap {
+        Some(text) => Some(
+            heaplab::workload::limits::parse_heap_limit(text)
+                .map_err(|e| format!("--max-heap: {e}"))?,
+        ),
+        None => heaplab::workload::limits::default_heap_limit(),
+    };
     let scenarios = select_scenarios(&args.workload, &args.workloads_dir)?;
-    // Check the output directory before spending minutes measuring.
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("--out: cannot create {}: {e}", args.out.display()))?;
-    let probe = args.out.join(".heaplab-write-test");
-    std::fs::write(&probe, b"")
-        .map_err(|e| format!("--out: cannot write in {}: {e}", args.out.display()))?;
-    let _ = std::fs::remove_file(&probe);
-    let final_path = args.out.join("results.json");
-    // A stale complete file from an earlier run must not pass for this one.
-    let _ = std::fs::remove_file(&final_path);
+    // Check the output directory before spending minutes measuring; then
+    // an earlier run's files must not pass for this one's.
+    let out = OutputDir::prepare(&args.out)?;
+    out.clear_previous()?;
 
     let settings = RunSettings {
         duration,
         warmup,
         gc_mode,
         switch_interval: Duration::from_micros(args.switch_interval_us),
-        max_heap: args.max_heap.map(|b| b as usize),
+        max_heap: max_heap.map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
         mark_workers: args.mark_workers,
         gc_enabled: !args.no_gc,
         inject_panic,
@@ -401,6 +466,7 @@ fn run(args: RunArgs) -> CliResult {
         repeats
     );
     let bar = indicatif::ProgressBar::new(plan.len() as u64);
+    let interrupt = (!bar.is_hidden()).then(NewlineOnInterrupt::install);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{elapsed_precise} [{bar:30}] {pos}/{len} ETA {eta} {msg}",
@@ -429,6 +495,7 @@ fn run(args: RunArgs) -> CliResult {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    drop(interrupt);
     let python = python_peers(&scenarios, &threads, duration.unwrap_or(1.0));
     let mut notes = Vec::new();
     for r in &runs {
@@ -464,6 +531,7 @@ fn run(args: RunArgs) -> CliResult {
             },
             switch_interval_us: args.switch_interval_us,
             quick: args.quick,
+            max_heap_bytes: max_heap,
         },
         floors,
         steal_ratio: metrics::steal_ratio(steal0, metrics::cpu_steal_jiffies()),
@@ -475,15 +543,8 @@ fn run(args: RunArgs) -> CliResult {
         python,
         notes,
     };
-    // Write to a temporary name, then rename: a run that fails half-way
-    // never leaves a file that looks complete.
-    let tmp = args.out.join("results.json.partial");
-    let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
-    std::fs::write(&tmp, json).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &final_path)
-        .map_err(|e| format!("cannot write {}: {e}", final_path.display()))?;
+    let (final_path, written) = out.commit(&results)?;
     print_summary(&results);
-    let written = write_reports(&args.out, &results)?;
     println!("\nResults: {}", final_path.display());
     for w in written {
         println!("Report:  {}", w.display());

@@ -50,7 +50,7 @@ fn a_small_run_writes_results_json_with_the_contract_fields() {
         "--policy",
         "gil,biased",
         "--workload",
-        "alloc-churn,convoy",
+        "alloc-churn,convoy,alloc-churn",
         "--threads",
         "1,2",
         "--duration",
@@ -63,6 +63,14 @@ fn a_small_run_writes_results_json_with_the_contract_fields() {
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--workload names alloc-churn twice: it runs once per repeat"),
+        "a repeated name is said, and run once: {}",
+        stderr(&o)
+    );
+    for report in ["report.md", "report.html", "runs.csv"] {
+        assert!(out.join(report).is_file(), "{report} beside results.json");
+    }
     let text = std::fs::read_to_string(out.join("results.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     for k in [
@@ -79,6 +87,12 @@ fn a_small_run_writes_results_json_with_the_contract_fields() {
     for k in ["cpu", "cores", "os", "rustc"] {
         assert!(v["machine"].get(k).is_some(), "machine.{k}");
     }
+    // The heap's default limit is in force and recorded: half the machine.
+    let cap = v["settings"]["max_heap_bytes"]
+        .as_u64()
+        .expect("a recorded heap limit");
+    let memory = v["machine"]["memory_bytes"].as_u64().unwrap();
+    assert!(cap >= 1 << 20 && cap <= memory, "{cap} of {memory}");
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2 * 2 * 2);
     for r in runs {
@@ -250,6 +264,81 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
         &out,
     );
     assert_fails(&["run", "--duration", "0", "--out", o], "--duration", &out);
+    // Too short to measure anything: refused, with the range.
+    assert_fails(
+        &["run", "--duration", "1e-9", "--out", o],
+        "--duration: 0.000000001 is out of range: allowed 0.01..=3600 seconds",
+        &out,
+    );
+    assert_fails(
+        &["run", "--max-heap", "0", "--out", o],
+        "--max-heap: 0 is out of range: allowed at least 1048576 bytes",
+        &out,
+    );
+    assert_fails(
+        &["run", "--max-heap", "lots", "--out", o],
+        "--max-heap: \"lots\" is not a size",
+        &out,
+    );
+    // A fault for a worker that no configuration has.
+    assert_fails(
+        &[
+            "run",
+            "--inject-panic",
+            "99:0",
+            "--threads",
+            "1",
+            "--out",
+            o,
+        ],
+        "--inject-panic: worker 99 does not exist: allowed 0..=0",
+        &out,
+    );
+    assert_fails(
+        &[
+            "run",
+            "--inject-panic",
+            "2:10",
+            "--threads",
+            "1,2",
+            "--out",
+            o,
+        ],
+        "allowed 0..=1",
+        &out,
+    );
+    // A flag that does not exist: clap's message, in one line.
+    assert_fails(&["run", "--thread", "2", "--out", o], "--thread", &out);
+    // Scenario errors on fields the schema keeps as plain values carry
+    // their line too.
+    let bad_name = scen("badname.toml", &good.replace("\"g\"", "\"g g\""));
+    assert_fails(
+        &["run", "--workload", &bad_name, "--out", o],
+        "badname.toml:1: name = \"g g\"",
+        &out,
+    );
+    let zero_mix = scen(
+        "zeromix.toml",
+        &good.replace("alloc_leaf = 1", "alloc_leaf = 0"),
+    );
+    assert_fails(
+        &["run", "--workload", &zero_mix, "--out", o],
+        "zeromix.toml:4: driver \"mix\" needs a [mix] table",
+        &out,
+    );
+    // Two different scenarios under one name.
+    let twin = scen("twin.toml", &good.replace("\"g\"", "\"alloc-churn\""));
+    assert_fails(
+        &[
+            "run",
+            "--workload",
+            &format!("alloc-churn,{twin}"),
+            "--out",
+            o,
+        ],
+        "two scenarios are named \"alloc-churn\"",
+        &out,
+    );
     assert_fails(
         &["run", "--duration", "100000000", "--out", o],
         "--duration",
@@ -277,6 +366,19 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
         "--out",
         &under,
     );
+    // An output that cannot be written is found before measuring: here
+    // results.json is a directory.
+    let taken = dir.join("taken");
+    std::fs::create_dir_all(taken.join("results.json")).unwrap();
+    let o = heaplab(&["run", "--quick", "--out", taken.to_str().unwrap()]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("results.json exists and is not a file"), "{e}");
+    assert!(
+        !e.contains("measuring"),
+        "refused before measuring anything: {e}"
+    );
+    assert!(taken.join("results.json").is_dir(), "left as it was");
     // Reports and compare on a corrupt file.
     let corrupt = dir.join("corrupt.json");
     std::fs::write(&corrupt, b"{ not json").unwrap();
@@ -293,4 +395,152 @@ fn trees_prints_the_benchmarks_game_output() {
         "{out}"
     );
     assert!(out.contains("long lived tree of depth 10\t check: 2047"));
+}
+
+/// A run in progress in a directory that held an earlier run: the earlier
+/// run's reports are gone before its results.json is, so a `kill -9` at any
+/// moment never leaves a report beside a missing results.json.
+#[test]
+fn a_killed_run_leaves_no_report_without_its_results() {
+    let out = tmpdir("killed");
+    for name in ["results.json", "report.md", "report.html", "runs.csv"] {
+        std::fs::write(out.join(name), b"from an earlier run").unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_heaplab"))
+        .args([
+            "run",
+            "--workload",
+            "alloc-churn",
+            "--policy",
+            "gil",
+            "--threads",
+            "1",
+            "--duration",
+            "30",
+            "--warmup",
+            "0",
+            "--repeat",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start heaplab");
+    let start = std::time::Instant::now();
+    while out.join("results.json").exists() {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "the earlier results.json was never removed"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: no destructor, no cleanup
+    child.wait().unwrap();
+    for name in ["report.md", "report.html", "runs.csv"] {
+        assert!(
+            !out.join(name).exists(),
+            "{name} from the earlier run left beside a missing results.json"
+        );
+    }
+}
+
+/// SIGINT or SIGTERM while the progress bar is drawn on a terminal: the
+/// bar's line is ended, so the shell's prompt starts on a line of its own.
+#[test]
+fn an_interrupted_run_ends_the_progress_line() {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let (mut master, mut slave) = (0, 0);
+        let size = libc::winsize {
+            ws_row: 24,
+            ws_col: 100,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: out-pointers to two local ints; no name buffer; a valid
+        // window size; no terminal settings.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &size,
+            )
+        };
+        assert_eq!(rc, 0, "openpty");
+        // SAFETY: openpty returned two fresh descriptors that we now own.
+        let (master, slave) =
+            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let out = tmpdir(&format!("interrupted-{signal}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_heaplab"))
+            .args([
+                "run",
+                "--workload",
+                "alloc-churn",
+                "--policy",
+                "gil",
+                "--threads",
+                "1",
+                "--duration",
+                "30",
+                "--warmup",
+                "0",
+                "--repeat",
+                "1",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("TERM", "xterm")
+            .stdin(std::process::Stdio::null())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave)
+            .spawn()
+            .expect("start heaplab");
+        let mut terminal = std::fs::File::from(master);
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            // Ends with EIO once the child, the last holder of the slave
+            // side, has exited.
+            while let Ok(n) = terminal.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        let start = std::time::Instant::now();
+        while !String::from_utf8_lossy(&seen).contains("ETA") {
+            assert!(
+                start.elapsed().as_secs() < 120,
+                "no progress bar: {}",
+                String::from_utf8_lossy(&seen)
+            );
+            if let Ok(bytes) = rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                seen.extend(bytes);
+            }
+        }
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, signal);
+        }
+        let status = child.wait().unwrap();
+        reader.join().unwrap();
+        seen.extend(rx.try_iter().flatten());
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(signal), "it still dies of the signal");
+        assert_eq!(
+            seen.last(),
+            Some(&b'\n'),
+            "signal {signal}: the bar's line is left open: {:?}",
+            String::from_utf8_lossy(&seen[seen.len().saturating_sub(120)..])
+        );
+    }
 }

@@ -5,6 +5,7 @@
 //! `results.json` -> report.
 
 pub mod drivers;
+pub mod limits;
 pub mod phase;
 pub mod python;
 pub mod runner;

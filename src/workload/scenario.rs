@@ -211,6 +211,15 @@ pub struct Params {
     pub request_entries: Option<Spanned<u64>>,
 }
 
+/// Where the fields that [`Scenario`] keeps as plain values stand in the
+/// text, so that their errors name a line too.
+#[derive(Deserialize)]
+struct Places {
+    name: Spanned<String>,
+    description: Spanned<String>,
+    mix: Option<Spanned<toml::Table>>,
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())]
         .bytes()
@@ -261,51 +270,109 @@ impl Checker<'_> {
 }
 
 /// Limits that keep a scenario meaningful on one machine.
+///
+/// The shortest measured window: the runner polls the phase every 5 ms and
+/// a worker needs a few steps to open its window, so less than this
+/// measures start-up, not the heap.
+pub const MIN_DURATION_SECS: f64 = 0.01;
 pub const MAX_DURATION_SECS: f64 = 3600.0;
 pub const MAX_WARMUP_SECS: f64 = 600.0;
 pub const MAX_WORK_NS: u64 = 10_000_000;
 
+/// Limits on what a scenario file may make the lab hold in memory: input
+/// never decides how much memory the parser or the drivers take. The file
+/// itself (a scenario is a few hundred bytes; 64 KiB leaves room for
+/// comments)...
+pub const MAX_FILE_BYTES: usize = 64 * 1024;
+/// ...the one list in the schema, `sizes.leaf` (CPython's mix needs 8)...
+pub const MAX_LEAF_SIZES: usize = 64;
+/// ...and the strings (a name is an identifier; a description one line of
+/// `heaplab list`).
+pub const MAX_NAME_CHARS: usize = 64;
+pub const MAX_DESCRIPTION_CHARS: usize = 200;
+
 impl Scenario {
     /// Parses and validates a scenario from text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        let mut s: Scenario = toml::from_str(text).map_err(|e| {
+        if text.len() > MAX_FILE_BYTES {
+            return Err(ScenarioError {
+                file: file.to_string(),
+                line: None,
+                message: format!(
+                    "the file is {} bytes: allowed at most {MAX_FILE_BYTES} bytes",
+                    text.len()
+                ),
+            });
+        }
+        let toml_error = |e: toml::de::Error| {
             let line = e.span().map(|sp| line_of(text, sp.start));
             ScenarioError {
                 file: file.to_string(),
                 line,
                 message: e.message().trim().replace('\n', "; "),
             }
-        })?;
+        };
+        let mut s: Scenario = toml::from_str(text).map_err(toml_error)?;
+        // The same text again, for the places of the fields that the schema
+        // keeps as plain values (cheap: the file is at most 64 KiB).
+        let places: Places = toml::from_str(text).map_err(toml_error)?;
         s.file = file.to_string();
-        s.validate(text)?;
+        s.validate(text, &places)?;
         Ok(s)
     }
 
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        use std::io::Read;
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        let cannot_read = |e: std::io::Error| ScenarioError {
             file: file.clone(),
             line: None,
             message: format!("cannot read the scenario file: {e}"),
+        };
+        // Read one byte past the limit, never the whole of a huge file:
+        // `parse` then refuses it by its length.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+            .map_err(cannot_read)?;
+        let text = String::from_utf8(bytes).map_err(|e| ScenarioError {
+            file: file.clone(),
+            line: None,
+            message: format!("the file is not UTF-8 text: {e}"),
         })?;
         Scenario::parse(&text, &file)
     }
 
-    fn validate(&self, text: &str) -> Result<(), ScenarioError> {
+    fn validate(&self, text: &str, places: &Places) -> Result<(), ScenarioError> {
         let c = Checker {
             file: &self.file,
             text,
         };
+        let name_chars = self.name.chars().count();
         if self.name.is_empty()
+            || name_chars > MAX_NAME_CHARS
             || !self
                 .name
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
         {
             return c.err(
-                None,
-                format!("name = {:?}: use letters, digits, '-' and '_'", self.name),
+                Some(places.name.span()),
+                format!(
+                    "name = {:?}: use 1..={MAX_NAME_CHARS} letters, digits, '-' and '_'",
+                    self.name
+                ),
+            );
+        }
+        let description_chars = self.description.chars().count();
+        if description_chars > MAX_DESCRIPTION_CHARS || self.description.contains('\n') {
+            return c.err(
+                Some(places.description.span()),
+                format!(
+                    "description has {description_chars} characters: allowed one line of \
+                     at most {MAX_DESCRIPTION_CHARS}"
+                ),
             );
         }
         let driver = self.driver.get_ref().as_str();
@@ -321,10 +388,13 @@ impl Scenario {
         }
         if let Some(d) = &self.run.duration_secs {
             let x = *d.get_ref();
-            if !(x > 0.0 && x <= MAX_DURATION_SECS) {
+            if !(MIN_DURATION_SECS..=MAX_DURATION_SECS).contains(&x) {
                 return c.err(
                     Some(d.span()),
-                    format!("run.duration_secs = {x} is out of range: allowed 0 < seconds <= {MAX_DURATION_SECS}"),
+                    format!(
+                        "run.duration_secs = {x} is out of range: allowed \
+                         {MIN_DURATION_SECS}..={MAX_DURATION_SECS} seconds"
+                    ),
                 );
             }
         }
@@ -372,6 +442,15 @@ impl Scenario {
             " ns",
         )?;
         let sizes = self.sizes.leaf.get_ref();
+        if sizes.len() > MAX_LEAF_SIZES {
+            return c.err(
+                Some(self.sizes.leaf.span()),
+                format!(
+                    "sizes.leaf has {} entries: allowed 1..={MAX_LEAF_SIZES}",
+                    sizes.len()
+                ),
+            );
+        }
         if sizes.is_empty() || sizes.iter().all(|(_, w)| *w == 0) {
             return c.err(
                 Some(self.sizes.leaf.span()),
@@ -464,15 +543,21 @@ impl Scenario {
                 }
             }
         }
+        // The [mix] table's line where there is one, else the driver's.
+        let mix_span = places
+            .mix
+            .as_ref()
+            .map(|m| m.span())
+            .unwrap_or_else(|| self.driver.span());
         if driver == "mix" && self.weights().iter().all(|(_, w)| *w == 0) {
             return c.err(
-                None,
+                Some(mix_span),
                 "driver \"mix\" needs a [mix] table with at least one weight > 0".into(),
             );
         }
         if driver != "mix" && self.weights().iter().any(|(_, w)| *w > 0) {
             return c.err(
-                None,
+                Some(mix_span),
                 format!("[mix] weights are only used by driver \"mix\", not {driver:?}"),
             );
         }
@@ -626,7 +711,7 @@ drop = 10
         assert!(Scenario::parse(&years, "x")
             .unwrap_err()
             .to_string()
-            .contains("<= 3600"));
+            .contains("allowed 0.01..=3600 seconds"));
 
         let unknown = OK.replace("drop = 10", "drop = 10\nteleport = 3");
         let e = Scenario::parse(&unknown, "x.toml").unwrap_err();
@@ -651,5 +736,81 @@ drop = 10
             .unwrap_err()
             .to_string()
             .contains("not used by driver"));
+    }
+
+    #[test]
+    fn a_duration_too_short_to_measure_is_refused_with_the_range() {
+        let short = OK.replace("duration_secs = 1.0", "duration_secs = 1e-9");
+        let e = Scenario::parse(&short, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(6), "{e}");
+        assert!(
+            e.to_string()
+                .contains("run.duration_secs = 0.000000001 is out of range: allowed 0.01..=3600"),
+            "{e}"
+        );
+        let shortest = OK.replace("duration_secs = 1.0", "duration_secs = 0.01");
+        assert!(Scenario::parse(&shortest, "x.toml").is_ok());
+    }
+
+    #[test]
+    fn name_and_mix_errors_carry_their_line() {
+        let bad_name = OK.replace("name = \"t\"", "name = \"has space\"");
+        let e = Scenario::parse(&bad_name, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.to_string().starts_with("x.toml:2: name = "), "{e}");
+
+        let long_name = OK.replace("name = \"t\"", &format!("name = \"{}\"", "n".repeat(65)));
+        let e = Scenario::parse(&long_name, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.to_string().contains("1..=64"), "{e}");
+
+        let zero_mix = OK
+            .replace("alloc_leaf = 10", "alloc_leaf = 0")
+            .replace("drop = 10", "");
+        let e = Scenario::parse(&zero_mix, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(7), "the [mix] table's line: {e}");
+        assert!(e.to_string().contains("at least one weight > 0"), "{e}");
+
+        // No [mix] table at all: the driver's line.
+        let no_mix = "name = \"t\"\ndescription = \"d\"\ndriver = \"mix\"\n";
+        let e = Scenario::parse(no_mix, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+
+        let stray = "name = \"t\"\ndescription = \"d\"\ndriver = \"convoy\"\n\n[mix]\ndrop = 1\n";
+        let e = Scenario::parse(stray, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.to_string().contains("only used by driver"), "{e}");
+    }
+
+    #[test]
+    fn every_list_and_string_has_a_length_limit() {
+        let many: Vec<String> = (0..=MAX_LEAF_SIZES).map(|i| format!("[{i}, 1]")).collect();
+        let text = format!("{OK}[sizes]\nleaf = [{}]\n", many.join(", "));
+        let e = Scenario::parse(&text, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(11), "{e}");
+        assert!(
+            e.to_string()
+                .contains("sizes.leaf has 65 entries: allowed 1..=64"),
+            "{e}"
+        );
+        let fits: Vec<String> = (0..MAX_LEAF_SIZES).map(|i| format!("[{i}, 1]")).collect();
+        let text = format!("{OK}[sizes]\nleaf = [{}]\n", fits.join(", "));
+        assert!(Scenario::parse(&text, "x.toml").is_ok());
+
+        let long = OK.replace("a test", &"d".repeat(MAX_DESCRIPTION_CHARS + 1));
+        let e = Scenario::parse(&long, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.to_string().contains("at most 200"), "{e}");
+
+        // A huge file is refused by its size before it is parsed, and
+        // `load` never reads more of it than the limit.
+        let huge = format!("{OK}# {}\n", "x".repeat(MAX_FILE_BYTES));
+        let e = Scenario::parse(&huge, "x.toml").unwrap_err();
+        assert!(e.to_string().contains("allowed at most 65536 bytes"), "{e}");
+        let path = std::env::temp_dir().join(format!("heaplab-huge-{}.toml", std::process::id()));
+        std::fs::write(&path, &huge).unwrap();
+        let e = Scenario::load(&path).unwrap_err();
+        let _ = std::fs::remove_file(&path);
+        assert!(e.to_string().contains("is 65537 bytes"), "{e}");
     }
 }

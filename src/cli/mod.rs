@@ -1,0 +1,4 @@
+//! The command line's own pieces: what `main.rs` dispatches to.
+
+pub mod interrupt;
+pub mod outputs;
