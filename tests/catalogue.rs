@@ -4,14 +4,14 @@
 use heaplab::policy::PolicyName;
 use heaplab::results::Status;
 use heaplab::workload::drivers::binary_trees_reference_output;
-use heaplab::workload::{catalogue, run_config, Config, RunSettings, Scenario};
+use heaplab::workload::{catalogue, run_config, Config, Driver, RunSettings, Scenario};
 use std::path::Path;
 use toml::Spanned;
 
 fn scenarios() -> Vec<Scenario> {
     let mut v = catalogue(&Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads")).unwrap();
     for s in &mut v {
-        if s.driver() == "binary-trees" {
+        if s.driver() == Driver::BinaryTrees {
             s.params.depth = Some(Spanned::new(0..0, 6)); // tiny: a pass in a few ms
         }
     }
@@ -66,7 +66,7 @@ fn every_scenario_runs_under_every_policy_at_1_and_2_threads_without_leaks() {
                 assert_eq!(r.leaked_blocks, 0);
                 assert!(r.verified);
                 assert!(
-                    r.ops > 0 || s.driver() == "convoy",
+                    r.ops > 0 || s.driver() == Driver::Convoy,
                     "{} {} x{} did no work",
                     s.name,
                     policy,

@@ -42,6 +42,37 @@ fn list_shows_policies_and_scenarios() {
     }
 }
 
+/// `--help` lists the values of the core's own lists: a policy, a collector
+/// mode or a driver added there appears here by itself.
+#[test]
+fn help_lists_every_policy_mode_and_driver() {
+    let o = heaplab(&["run", "--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    for p in heaplab::PolicyName::ALL {
+        assert!(
+            help.contains(p.as_str()) && help.contains(p.summary()),
+            "{p}:\n{help}"
+        );
+    }
+    for mode in ["pool-walk", "generational"] {
+        assert!(help.contains(mode), "{mode}:\n{help}");
+    }
+    let o = heaplab(&["list", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    for d in heaplab::workload::Driver::ALL {
+        assert!(help.contains(d.as_str()), "{d}:\n{help}");
+    }
+    let o = heaplab(&["list", "--driver", "convoy"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let scenarios = out.split("Scenarios").nth(1).unwrap();
+    assert!(
+        scenarios.contains("convoy") && !scenarios.contains("alloc-churn"),
+        "{out}"
+    );
+}
+
 #[test]
 fn a_small_run_writes_results_json_with_the_contract_fields() {
     let out = tmpdir("run");
@@ -59,6 +90,8 @@ fn a_small_run_writes_results_json_with_the_contract_fields() {
         "0",
         "--repeat",
         "1",
+        "--machine-label",
+        "test box",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -68,9 +101,26 @@ fn a_small_run_writes_results_json_with_the_contract_fields() {
         "a repeated name is said, and run once: {}",
         stderr(&o)
     );
-    for report in ["report.md", "report.html", "runs.csv"] {
-        assert!(out.join(report).is_file(), "{report} beside results.json");
-    }
+    // The reports written are exactly the set the output directory clears
+    // before a run (src/cli/outputs.rs), so none can outlive its results.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let mut written: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("Report:"))
+        .map(|p| {
+            Path::new(p.trim())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        ["report.html", "report.md", "runs.csv"],
+        "{stdout}"
+    );
     let text = std::fs::read_to_string(out.join("results.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     for k in [
@@ -87,6 +137,7 @@ fn a_small_run_writes_results_json_with_the_contract_fields() {
     for k in ["cpu", "cores", "os", "rustc"] {
         assert!(v["machine"].get(k).is_some(), "machine.{k}");
     }
+    assert_eq!(v["machine"]["label"], "test box");
     // The heap's default limit is in force and recorded: half the machine.
     let cap = v["settings"]["max_heap_bytes"]
         .as_u64()
@@ -245,17 +296,17 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
     );
     assert_fails(
         &["run", "--threads", "0", "--out", o],
-        "--threads: 0 is out of range",
+        "'--threads <LIST>': 0 is out of range: allowed 1..=1024",
         &out,
     );
     assert_fails(
         &["run", "--threads", "100000", "--out", o],
-        "--threads",
+        "'--threads <LIST>': 100000 is out of range: allowed 1..=1024",
         &out,
     );
     assert_fails(
         &["run", "--policy", "gilless", "--out", o],
-        "unknown policy \"gilless\"",
+        "invalid value 'gilless' for '--policy <POLICY,...>' [possible values: all, gil, pool-locks, biased]",
         &out,
     );
     assert_fails(
@@ -267,17 +318,17 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
     // Too short to measure anything: refused, with the range.
     assert_fails(
         &["run", "--duration", "1e-9", "--out", o],
-        "--duration: 0.000000001 is out of range: allowed 0.01..=3600 seconds",
+        "'--duration <SECS>': 0.000000001 is out of range: allowed 0.01..=3600 seconds",
         &out,
     );
     assert_fails(
         &["run", "--max-heap", "0", "--out", o],
-        "--max-heap: 0 is out of range: allowed at least 1048576 bytes",
+        "'--max-heap <SIZE>': 0 is out of range: allowed at least 1048576 bytes",
         &out,
     );
     assert_fails(
         &["run", "--max-heap", "lots", "--out", o],
-        "--max-heap: \"lots\" is not a size",
+        "'--max-heap <SIZE>': \"lots\" is not a size",
         &out,
     );
     // A fault for a worker that no configuration has.
@@ -308,7 +359,22 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
         &out,
     );
     // A flag that does not exist: clap's message, in one line.
-    assert_fails(&["run", "--thread", "2", "--out", o], "--thread", &out);
+    assert_fails(
+        &["run", "--thread", "2", "--out", o],
+        "unexpected argument '--thread' found (tip: a similar argument exists: '--threads')",
+        &out,
+    );
+    assert_fails(
+        &["run", "--repeat", "0", "--out", o],
+        "'--repeat <REPEAT>': 0 is not in 1..=1000",
+        &out,
+    );
+    assert_fails(
+        &["run", "--gc", "nope", "--out", o],
+        "[possible values: pool-walk, generational]",
+        &out,
+    );
+    assert_fails(&["trees", "99"], "99 is not in 4..=24", &out);
     // Scenario errors on fields the schema keeps as plain values carry
     // their line too.
     let bad_name = scen("badname.toml", &good.replace("\"g\"", "\"g g\""));

@@ -25,6 +25,7 @@
 
 mod build;
 pub mod compare;
+pub mod console;
 mod csv;
 mod doc;
 mod field;

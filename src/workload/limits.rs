@@ -7,6 +7,18 @@
 //! as a Python program would see it. `--max-heap` overrides it; the limit in
 //! force is recorded in `results.json` (`settings.max_heap_bytes`).
 
+/// The most threads a configuration may start: beyond this the machine
+/// measures its scheduler, not the heap.
+pub const MAX_THREADS: usize = 1024;
+/// The most repeats of a suite.
+pub const MAX_REPEATS: usize = 1000;
+/// The most marking workers of the collector.
+pub const MAX_MARK_WORKERS: usize = 1024;
+/// The longest GIL switch interval, in microseconds (one second).
+pub const MAX_SWITCH_INTERVAL_US: u64 = 1_000_000;
+/// The most thread counts in one suite.
+pub const MAX_THREAD_COUNTS: usize = 64;
+
 /// The smallest limit: one arena (1 MiB), the allocator's unit of memory
 /// from the OS; below it no heap can hold anything.
 pub const MIN_HEAP_LIMIT: u64 = 1 << 20;

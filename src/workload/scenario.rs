@@ -10,33 +10,11 @@
 //! out-of-range values are errors that name the file, the line, the field and
 //! the allowed range.
 
+pub use super::driver::Driver;
+use super::validate;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use toml::Spanned;
-
-/// The program shapes the runner knows.
-pub const DRIVERS: &[(&str, &str)] = &[
-    (
-        "mix",
-        "a weighted mix of heap operations on a per-thread working set (and shared objects)",
-    ),
-    (
-        "producer-consumer",
-        "producers build objects, hand them through channels, consumers drop them",
-    ),
-    (
-        "binary-trees",
-        "the Benchmarks Game program: build, check and free complete binary trees",
-    ),
-    (
-        "mixed-server",
-        "requests build dict-like structures, read a shared cache, do interpreter and I/O work",
-    ),
-    (
-        "convoy",
-        "one thread sleeps 1 ms and wakes to do a little work, beside CPU-bound threads",
-    ),
-];
 
 /// The operations of the `mix` driver (keys of `[mix]`).
 pub const OPS: &[(&str, &str)] = &[
@@ -84,7 +62,7 @@ pub struct ScenarioError {
 pub struct Scenario {
     pub name: String,
     pub description: String,
-    pub driver: Spanned<String>,
+    pub driver: Spanned<Driver>,
     #[serde(default = "default_seed")]
     pub seed: u64,
     #[serde(default)]
@@ -211,64 +189,6 @@ pub struct Params {
     pub request_entries: Option<Spanned<u64>>,
 }
 
-/// Where the fields that [`Scenario`] keeps as plain values stand in the
-/// text, so that their errors name a line too.
-#[derive(Deserialize)]
-struct Places {
-    name: Spanned<String>,
-    description: Spanned<String>,
-    mix: Option<Spanned<toml::Table>>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
-}
-
-struct Checker<'a> {
-    file: &'a str,
-    text: &'a str,
-}
-
-impl Checker<'_> {
-    fn err<T>(
-        &self,
-        span: Option<std::ops::Range<usize>>,
-        message: String,
-    ) -> Result<T, ScenarioError> {
-        Err(ScenarioError {
-            file: self.file.to_string(),
-            line: span
-                .filter(|s| s.end > 0)
-                .map(|s| line_of(self.text, s.start)),
-            message,
-        })
-    }
-
-    fn range_u64(
-        &self,
-        field: &str,
-        v: &Option<Spanned<u64>>,
-        lo: u64,
-        hi: u64,
-        unit: &str,
-    ) -> Result<(), ScenarioError> {
-        if let Some(s) = v {
-            let x = *s.get_ref();
-            if x < lo || x > hi {
-                return self.err(
-                    Some(s.span()),
-                    format!("{field} = {x} is out of range: allowed {lo}..={hi}{unit}"),
-                );
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Limits that keep a scenario meaningful on one machine.
 ///
 /// The shortest measured window: the runner polls the phase every 5 ms and
@@ -278,6 +198,10 @@ pub const MIN_DURATION_SECS: f64 = 0.01;
 pub const MAX_DURATION_SECS: f64 = 3600.0;
 pub const MAX_WARMUP_SECS: f64 = 600.0;
 pub const MAX_WORK_NS: u64 = 10_000_000;
+/// binary-trees' argument: the program's own minimum depth (4) up to a
+/// depth whose trees (2^25 nodes) still fit a few GiB.
+pub const MIN_TREE_DEPTH: u64 = 4;
+pub const MAX_TREE_DEPTH: u64 = 24;
 
 /// Limits on what a scenario file may make the lab hold in memory: input
 /// never decides how much memory the parser or the drivers take. The file
@@ -305,7 +229,7 @@ impl Scenario {
             });
         }
         let toml_error = |e: toml::de::Error| {
-            let line = e.span().map(|sp| line_of(text, sp.start));
+            let line = e.span().map(|sp| validate::line_of(text, sp.start));
             ScenarioError {
                 file: file.to_string(),
                 line,
@@ -315,9 +239,9 @@ impl Scenario {
         let mut s: Scenario = toml::from_str(text).map_err(toml_error)?;
         // The same text again, for the places of the fields that the schema
         // keeps as plain values (cheap: the file is at most 64 KiB).
-        let places: Places = toml::from_str(text).map_err(toml_error)?;
+        let places: validate::Places = toml::from_str(text).map_err(toml_error)?;
         s.file = file.to_string();
-        s.validate(text, &places)?;
+        validate::validate(&s, text, &places)?;
         Ok(s)
     }
 
@@ -344,228 +268,8 @@ impl Scenario {
         Scenario::parse(&text, &file)
     }
 
-    fn validate(&self, text: &str, places: &Places) -> Result<(), ScenarioError> {
-        let c = Checker {
-            file: &self.file,
-            text,
-        };
-        let name_chars = self.name.chars().count();
-        if self.name.is_empty()
-            || name_chars > MAX_NAME_CHARS
-            || !self
-                .name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-        {
-            return c.err(
-                Some(places.name.span()),
-                format!(
-                    "name = {:?}: use 1..={MAX_NAME_CHARS} letters, digits, '-' and '_'",
-                    self.name
-                ),
-            );
-        }
-        let description_chars = self.description.chars().count();
-        if description_chars > MAX_DESCRIPTION_CHARS || self.description.contains('\n') {
-            return c.err(
-                Some(places.description.span()),
-                format!(
-                    "description has {description_chars} characters: allowed one line of \
-                     at most {MAX_DESCRIPTION_CHARS}"
-                ),
-            );
-        }
-        let driver = self.driver.get_ref().as_str();
-        if !DRIVERS.iter().any(|(d, _)| *d == driver) {
-            let known: Vec<_> = DRIVERS.iter().map(|(d, _)| *d).collect();
-            return c.err(
-                Some(self.driver.span()),
-                format!(
-                    "driver = {driver:?} is not a driver: allowed {}",
-                    known.join(", ")
-                ),
-            );
-        }
-        if let Some(d) = &self.run.duration_secs {
-            let x = *d.get_ref();
-            if !(MIN_DURATION_SECS..=MAX_DURATION_SECS).contains(&x) {
-                return c.err(
-                    Some(d.span()),
-                    format!(
-                        "run.duration_secs = {x} is out of range: allowed \
-                         {MIN_DURATION_SECS}..={MAX_DURATION_SECS} seconds"
-                    ),
-                );
-            }
-        }
-        if let Some(d) = &self.run.warmup_secs {
-            let x = *d.get_ref();
-            if !(0.0..=MAX_WARMUP_SECS).contains(&x) {
-                return c.err(
-                    Some(d.span()),
-                    format!("run.warmup_secs = {x} is out of range: allowed 0..={MAX_WARMUP_SECS} seconds"),
-                );
-            }
-        }
-        if self.run.duration_secs.is_some() && self.run.ops_per_thread.is_some() {
-            return c.err(
-                self.run.ops_per_thread.as_ref().map(|s| s.span()),
-                "run.duration_secs and run.ops_per_thread are exclusive: give one".into(),
-            );
-        }
-        c.range_u64(
-            "run.ops_per_thread",
-            &self.run.ops_per_thread,
-            1,
-            10_000_000_000,
-            " operations",
-        )?;
-        c.range_u64(
-            "run.sample_every",
-            &self.run.sample_every,
-            1,
-            1_000_000,
-            " operations",
-        )?;
-        c.range_u64(
-            "work.bytecode_ns",
-            &self.work.bytecode_ns,
-            0,
-            MAX_WORK_NS,
-            " ns",
-        )?;
-        c.range_u64(
-            "work.native_ns",
-            &self.work.native_ns,
-            0,
-            MAX_WORK_NS,
-            " ns",
-        )?;
-        let sizes = self.sizes.leaf.get_ref();
-        if sizes.len() > MAX_LEAF_SIZES {
-            return c.err(
-                Some(self.sizes.leaf.span()),
-                format!(
-                    "sizes.leaf has {} entries: allowed 1..={MAX_LEAF_SIZES}",
-                    sizes.len()
-                ),
-            );
-        }
-        if sizes.is_empty() || sizes.iter().all(|(_, w)| *w == 0) {
-            return c.err(
-                Some(self.sizes.leaf.span()),
-                "sizes.leaf needs at least one [bytes, weight] with weight > 0".into(),
-            );
-        }
-        if let Some((b, _)) = sizes.iter().find(|(b, _)| *b > 1_000_000) {
-            return c.err(
-                Some(self.sizes.leaf.span()),
-                format!("sizes.leaf has a size of {b} bytes: allowed 0..=1000000"),
-            );
-        }
-        c.range_u64(
-            "sharing.shared_tuples",
-            &self.sharing.shared_tuples,
-            0,
-            1_000_000,
-            "",
-        )?;
-        c.range_u64(
-            "sharing.shared_lists",
-            &self.sharing.shared_lists,
-            0,
-            10_000,
-            "",
-        )?;
-        let p = &self.params;
-        c.range_u64(
-            "params.working_set",
-            &p.working_set,
-            1,
-            1_000_000,
-            " objects",
-        )?;
-        c.range_u64(
-            "params.max_list_len",
-            &p.max_list_len,
-            1,
-            1_000_000,
-            " items",
-        )?;
-        c.range_u64("params.cycle_len", &p.cycle_len, 1, 10_000, " containers")?;
-        c.range_u64("params.depth", &p.depth, 4, 24, "")?;
-        c.range_u64("params.batch", &p.batch, 1, 100_000, " objects")?;
-        c.range_u64(
-            "params.sleep_us",
-            &p.sleep_us,
-            10,
-            1_000_000,
-            " microseconds",
-        )?;
-        c.range_u64(
-            "params.request_entries",
-            &p.request_entries,
-            1,
-            10_000,
-            " entries",
-        )?;
-        // Parameters a driver does not use are mistakes, not silence.
-        let used: &[&str] = match driver {
-            "mix" => &["working_set", "max_list_len", "cycle_len"],
-            "producer-consumer" => &["batch"],
-            "binary-trees" => &["depth"],
-            "mixed-server" => &["request_entries"],
-            "convoy" => &["sleep_us"],
-            _ => &[],
-        };
-        let given = [
-            ("working_set", p.working_set.as_ref().map(|s| s.span())),
-            ("max_list_len", p.max_list_len.as_ref().map(|s| s.span())),
-            ("cycle_len", p.cycle_len.as_ref().map(|s| s.span())),
-            ("depth", p.depth.as_ref().map(|s| s.span())),
-            ("batch", p.batch.as_ref().map(|s| s.span())),
-            ("sleep_us", p.sleep_us.as_ref().map(|s| s.span())),
-            (
-                "request_entries",
-                p.request_entries.as_ref().map(|s| s.span()),
-            ),
-        ];
-        for (name, span) in given {
-            if let Some(span) = span {
-                if !used.contains(&name) {
-                    return c.err(
-                        Some(span),
-                        format!(
-                            "params.{name} is not used by driver {driver:?} (it uses: {})",
-                            used.join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-        // The [mix] table's line where there is one, else the driver's.
-        let mix_span = places
-            .mix
-            .as_ref()
-            .map(|m| m.span())
-            .unwrap_or_else(|| self.driver.span());
-        if driver == "mix" && self.weights().iter().all(|(_, w)| *w == 0) {
-            return c.err(
-                Some(mix_span),
-                "driver \"mix\" needs a [mix] table with at least one weight > 0".into(),
-            );
-        }
-        if driver != "mix" && self.weights().iter().any(|(_, w)| *w > 0) {
-            return c.err(
-                Some(mix_span),
-                format!("[mix] weights are only used by driver \"mix\", not {driver:?}"),
-            );
-        }
-        Ok(())
-    }
-
-    pub fn driver(&self) -> &str {
-        self.driver.get_ref()
+    pub fn driver(&self) -> Driver {
+        *self.driver.get_ref()
     }
 
     /// The `[mix]` weights, in `OPS` order.
@@ -637,40 +341,8 @@ impl Scenario {
 
     /// The role whose latency is this scenario's headline, and all roles.
     pub fn roles(&self) -> (Option<&'static str>, &'static [&'static str]) {
-        match self.driver() {
-            "convoy" => (Some("sleeper"), &["sleeper", "cpu"]),
-            "producer-consumer" => (None, &["producer", "consumer"]),
-            "mixed-server" => (Some("request"), &["request"]),
-            _ => (None, &[]),
-        }
+        self.driver().roles()
     }
-}
-
-/// The scenario files of a directory, sorted by name.
-pub fn catalogue(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
-    let rd = std::fs::read_dir(dir).map_err(|e| ScenarioError {
-        file: dir.display().to_string(),
-        line: None,
-        message: format!("cannot read the workloads directory: {e}"),
-    })?;
-    let mut paths: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
-    let mut out: Vec<Scenario> = Vec::new();
-    for p in paths {
-        let s = Scenario::load(&p)?;
-        if let Some(prev) = out.iter().find(|o| o.name == s.name) {
-            return Err(ScenarioError {
-                file: s.file.clone(),
-                line: None,
-                message: format!("name {:?} is already used by {}", s.name, prev.file),
-            });
-        }
-        out.push(s);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -691,7 +363,7 @@ drop = 10
     #[test]
     fn parses_a_good_file() {
         let s = Scenario::parse(OK, "t.toml").unwrap();
-        assert_eq!(s.driver(), "mix");
+        assert_eq!(s.driver(), Driver::Mix);
         assert_eq!(s.weights()[0], ("alloc_leaf", 10));
     }
 
