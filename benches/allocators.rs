@@ -7,7 +7,7 @@
 //!   allocator of this binary, so criterion and the rest of the process
 //!   still use the system allocator and nothing else changes.
 //! - `heaplab-raw`: the raw class-table path, `ClassPools::alloc` / `free`
-//!   with an `ArenaSource` and a `MemoryBudget`: obmalloc's pools and blocks
+//!   with an `alloc::Memory`: obmalloc's pools and blocks
 //!   with no object header, no reference count and no policy. Each thread has
 //!   its own class table and `RemoteInbox` over one shared arena source,
 //!   which is the allocator `biased` runs on: the owner frees with no
@@ -62,9 +62,8 @@ use common::{consume, micro, recv_spin, run_timed, send_spin, Rng, CHECKPOINT_EV
 use criterion::{criterion_group, BenchmarkGroup, BenchmarkId, Criterion};
 use criterion::{measurement::WallTime, Throughput};
 use crossbeam_channel::{bounded, unbounded};
-use heaplab::alloc::pool::ClassTable;
 use heaplab::alloc::{
-    pool_of, remote_free_block, size_class, ArenaSource, Domain, MemoryBudget, RemoteInbox,
+    pool_of, remote_free_block, size_class, ClassTable, Domain, Memory, RemoteInbox,
 };
 use heaplab::object::header_bytes;
 use heaplab::policy::PolicyName;
@@ -168,22 +167,15 @@ impl<G: GlobalAlloc> AllocHandle for GlobalHandle<G> {
     }
 }
 
-/// heaplab's class tables over one arena source, without a heap.
+/// heaplab's class tables over one heap's memory, without a heap.
 struct ClassTableAlloc {
-    // Field order is drop order: the arena source refers to the budget.
-    arenas: ArenaSource,
-    _budget: Box<MemoryBudget>,
+    mem: Memory,
 }
 
 impl ClassTableAlloc {
     fn new() -> Self {
-        let budget = Box::new(MemoryBudget::new(None));
-        // SAFETY: the budget is boxed (its address is stable) and, by field
-        // order, dropped after the arena source.
-        let arenas = unsafe { ArenaSource::new(&*budget) };
         ClassTableAlloc {
-            arenas,
-            _budget: budget,
+            mem: Memory::new(None),
         }
     }
 }
@@ -193,7 +185,7 @@ impl Contender for ClassTableAlloc {
     type Handle<'a> = ClassTableHandle<'a>;
     fn handle(&self) -> ClassTableHandle<'_> {
         ClassTableHandle {
-            arenas: &self.arenas,
+            mem: &self.mem,
             table: ClassTable::default(),
             inbox: Box::default(),
         }
@@ -202,7 +194,7 @@ impl Contender for ClassTableAlloc {
 
 /// One thread's class table and inbox, as a thread heap of `biased` has.
 struct ClassTableHandle<'a> {
-    arenas: &'a ArenaSource,
+    mem: &'a Memory,
     table: ClassTable,
     /// Boxed: pools keep its address, so it must not move with the handle.
     inbox: Box<RemoteInbox>,
@@ -217,7 +209,7 @@ impl ClassTableHandle<'_> {
     #[inline(never)]
     fn reclaim(&mut self) {
         // SAFETY: we own this table and this is its inbox.
-        unsafe { self.table.drain_inbox(&self.inbox, self.arenas) };
+        unsafe { self.table.drain_inbox(&self.inbox, self.mem) };
     }
 }
 
@@ -231,7 +223,7 @@ impl AllocHandle for ClassTableHandle<'_> {
         // SAFETY: this handle owns its class table and is used by one thread
         // only; the inbox is this table's and outlives its pools (the handle
         // drains and releases them before the box is dropped).
-        unsafe { self.table.classes[OBJ][c].alloc(Domain::Object, c, self.arenas, &*self.inbox) }
+        unsafe { self.table.classes[OBJ][c].alloc(Domain::Object, c, self.mem, &*self.inbox) }
             .expect("no memory limit is set")
     }
 
@@ -243,7 +235,7 @@ impl AllocHandle for ClassTableHandle<'_> {
         // through a channel, which ordered the header's writes before us.
         unsafe {
             if ptr::eq((*pool_of(p)).inbox, &*self.inbox) {
-                self.table.classes[OBJ][size_class(size)].free(p, self.arenas)
+                self.table.classes[OBJ][size_class(size)].free(p, self.mem)
             } else {
                 remote_free_block(p)
             }
@@ -265,7 +257,7 @@ impl Drop for ClassTableHandle<'_> {
         );
         // SAFETY: we own the table; every block is back, so every pool is
         // empty and goes back to the arena source.
-        unsafe { self.table.release_empty(self.arenas) };
+        unsafe { self.table.release_empty(self.mem) };
     }
 }
 

@@ -13,9 +13,7 @@
 //! once the outermost deallocation returns, so dropping a chain of a million
 //! objects uses a few frames of stack.
 
-use crate::alloc::{
-    size_class, ArenaSource, Domain, LargeList, MemoryBudget, OutOfMemory, MAX_SMALL,
-};
+use crate::alloc::{size_class, Domain, Memory, OutOfMemory, MAX_SMALL};
 use crate::gc::{GcConfig, GcState};
 use crate::object::{
     gc_bits, header_bytes, leaf_size, list_size, tuple_items, tuple_size, Kind, ListObj, ObjHeader,
@@ -51,29 +49,6 @@ impl Default for HeapConfig {
             switch_interval: Duration::from_millis(5),
             gc: GcConfig::default(),
             max_heap: None,
-        }
-    }
-}
-
-/// The memory a heap owns.
-pub struct MemCore {
-    // Field order is drop order: the arena source and the large list refer to
-    // the budget, so it goes last.
-    pub arenas: ArenaSource,
-    pub large: LargeList,
-    pub budget: Box<MemoryBudget>,
-}
-
-impl MemCore {
-    fn new(limit: Option<usize>) -> Self {
-        let budget = Box::new(MemoryBudget::new(limit));
-        let bp: *const MemoryBudget = &*budget;
-        MemCore {
-            // SAFETY: the budget is boxed (stable) and dropped after both.
-            arenas: unsafe { ArenaSource::new(bp) },
-            // SAFETY: as above.
-            large: unsafe { LargeList::new(bp) },
-            budget,
         }
     }
 }
@@ -157,7 +132,7 @@ pub struct ThreadState<P: Policy> {
 /// A heap of reference-counted objects under lock policy `P`.
 pub struct Heap<P: Policy> {
     pub(crate) shared: P::Shared,
-    pub(crate) mem: MemCore,
+    pub(crate) mem: Memory,
     pub(crate) park: ParkTable,
     pending: Mutex<Vec<usize>>,
     pending_flag: AtomicBool,
@@ -196,7 +171,7 @@ impl<P: Policy> Heap<P> {
         config.gc.validate::<P>()?;
         Ok(Heap {
             shared: P::new_shared(&config)?,
-            mem: MemCore::new(config.max_heap),
+            mem: Memory::new(config.max_heap),
             park: ParkTable::new(),
             pending: Mutex::new(Vec::new()),
             pending_flag: AtomicBool::new(false),
@@ -220,7 +195,7 @@ impl<P: Policy> Heap<P> {
         P::NAME
     }
 
-    pub fn mem(&self) -> &MemCore {
+    pub fn mem(&self) -> &Memory {
         &self.mem
     }
 
@@ -384,7 +359,7 @@ impl<P: Policy> Heap<P> {
             LiveCounters::bump(&live.requested_bytes, -(size as i64));
             if class == LARGE {
                 LiveCounters::bump(&live.block_bytes, -(size as i64));
-                self.mem.large.free(obj as *mut u8);
+                self.mem.free_large(obj as *mut u8);
             } else {
                 LiveCounters::bump(
                     &live.block_bytes,
@@ -425,8 +400,7 @@ impl<P: Policy> Heap<P> {
             } else {
                 let b = self
                     .mem
-                    .large
-                    .alloc(size, Domain::Object)
+                    .alloc_large(size, Domain::Object)
                     .map_err(HeapError::from)?;
                 LiveCounters::bump(&live.block_bytes, size as i64);
                 (b, LARGE)
@@ -457,8 +431,7 @@ impl<P: Policy> Heap<P> {
                 .map_err(HeapError::from)
             } else {
                 self.mem
-                    .large
-                    .alloc(size, Domain::Raw)
+                    .alloc_large(size, Domain::Raw)
                     .map_err(HeapError::from)
             }
         }
@@ -470,7 +443,7 @@ impl<P: Policy> Heap<P> {
             if size <= MAX_SMALL {
                 P::free_block(&self.shared, &self.mem, &mut (*ts).local, block)
             } else {
-                self.mem.large.free(block)
+                self.mem.free_large(block)
             }
         }
     }
@@ -519,10 +492,10 @@ impl<P: Policy> Heap<P> {
     /// Memory figures now (approximate while threads run).
     pub fn memory(&self) -> MemoryFigures {
         let mut f = MemoryFigures {
-            bytes_reserved: self.mem.budget.reserved() as u64,
-            bytes_reserved_peak: self.mem.budget.reserved_peak() as u64,
-            arenas: self.mem.arenas.stats(),
-            large_objects: self.mem.large.count() as u64,
+            bytes_reserved: self.mem.budget().reserved() as u64,
+            bytes_reserved_peak: self.mem.budget().reserved_peak() as u64,
+            arenas: self.mem.arena_stats(),
+            large_objects: self.mem.large().count() as u64,
             ..Default::default()
         };
         for l in self.live.lock().iter() {

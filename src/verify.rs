@@ -62,10 +62,10 @@ impl VerifyReport {
 impl<P: Policy> Heap<P> {
     /// Checks the heap's integrity. The heap must be quiescent.
     pub fn verify(&self) -> Result<VerifyReport, String> {
-        self.mem.arenas.check()?;
+        self.mem.arenas().check()?;
         let from_tables = P::blocks_in_use(&self.shared, &self.mem);
         // SAFETY: the caller keeps the heap quiescent.
-        let scans = unsafe { scan_all(&self.mem)? };
+        let scans = unsafe { scan_all(self.mem.arenas())? };
         let mut rep = VerifyReport {
             blocks_per_class: vec![0; crate::alloc::NUM_CLASSES],
             pools_per_class: vec![0; crate::alloc::NUM_CLASSES],
@@ -94,7 +94,7 @@ impl<P: Policy> Heap<P> {
             ));
         }
         let mut large_sizes = HashMap::new();
-        self.mem.large.for_each(|b, size, d| {
+        self.mem.large().for_each(|b, size, d| {
             rep.large_blocks += 1;
             match d {
                 Domain::Object => objects.push(b as *mut ObjHeader<P>),

@@ -5,7 +5,8 @@
 //! leak check and the collector's pool walk see large objects and large item
 //! arrays as well. The list has its own lock: large requests are rare.
 
-use super::{Domain, MemoryBudget, OutOfMemory, ALIGNMENT};
+use super::budget::{MemoryBudget, OutOfMemory};
+use super::{Domain, ALIGNMENT};
 use crate::sync::{AtomicUsize, Mutex, Ordering::Relaxed};
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr;
@@ -25,35 +26,27 @@ struct ListHead(*mut LargeHeader);
 // SAFETY: the list is only touched under its mutex.
 unsafe impl Send for ListHead {}
 
-/// All large blocks of one heap.
+/// All large blocks of one heap. The budget they are reserved from is passed
+/// in by the owner ([`super::Memory`]).
 pub struct LargeList {
     head: Mutex<ListHead>,
-    budget: *const MemoryBudget,
     count: AtomicUsize,
     bytes: AtomicUsize,
 }
 
-// SAFETY: `budget` outlives the list (the heap owns both); the rest is locked
-// or atomic.
-unsafe impl Send for LargeList {}
-// SAFETY: as above.
-unsafe impl Sync for LargeList {}
+impl Default for LargeList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl LargeList {
-    /// # Safety
-    /// `budget` must outlive the list.
-    pub unsafe fn new(budget: *const MemoryBudget) -> Self {
+    pub fn new() -> Self {
         LargeList {
             head: Mutex::new(ListHead(ptr::null_mut())),
-            budget,
             count: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
         }
-    }
-
-    fn budget(&self) -> &MemoryBudget {
-        // SAFETY: the constructor's contract.
-        unsafe { &*self.budget }
     }
 
     fn layout(size: usize) -> Layout {
@@ -61,17 +54,22 @@ impl LargeList {
     }
 
     /// Allocates `size` bytes (uninitialised) and links them.
-    pub fn alloc(&self, size: usize, domain: Domain) -> Result<*mut u8, OutOfMemory> {
+    pub fn alloc(
+        &self,
+        size: usize,
+        domain: Domain,
+        budget: &MemoryBudget,
+    ) -> Result<*mut u8, OutOfMemory> {
         let total = HEADER + size;
-        self.budget().reserve(total)?;
+        budget.reserve(total)?;
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc(Self::layout(size)) } as *mut LargeHeader;
         if raw.is_null() {
-            self.budget().release(total);
+            budget.release(total);
             return Err(OutOfMemory {
                 requested: total,
-                reserved: self.budget().reserved(),
-                limit: self.budget().limit().unwrap_or(usize::MAX),
+                reserved: budget.reserved(),
+                limit: budget.limit().unwrap_or(usize::MAX),
             });
         }
         let mut head = self.head.lock();
@@ -100,7 +98,17 @@ impl LargeList {
     ///
     /// # Safety
     /// `block` came from `alloc` of this list and is not used any more.
-    pub unsafe fn free(&self, block: *mut u8) {
+    pub unsafe fn free(&self, block: *mut u8, budget: &MemoryBudget) {
+        // SAFETY: forwarded.
+        let size = unsafe { self.unlink_and_free(block) };
+        budget.release(HEADER + size);
+    }
+
+    /// Unlinks and frees a block; returns its size.
+    ///
+    /// # Safety
+    /// As for [`LargeList::free`].
+    unsafe fn unlink_and_free(&self, block: *mut u8) -> usize {
         // SAFETY: the header sits right before the block.
         let h = unsafe { block.sub(HEADER) } as *mut LargeHeader;
         let size;
@@ -122,9 +130,9 @@ impl LargeList {
         }
         // SAFETY: unlinked; allocated with this layout.
         unsafe { dealloc(h as *mut u8, Self::layout(size)) };
-        self.budget().release(HEADER + size);
         self.count.fetch_sub(1, Relaxed);
         self.bytes.fetch_sub(size, Relaxed);
+        size
     }
 
     /// Size of a large block.
@@ -160,11 +168,12 @@ impl LargeList {
 
 impl Drop for LargeList {
     fn drop(&mut self) {
+        // The budget goes with the heap: blocks are freed without it.
         let mut blocks = Vec::new();
         self.for_each(|b, _, _| blocks.push(b));
         for b in blocks {
             // SAFETY: the heap is being dropped; nothing uses its blocks.
-            unsafe { self.free(b) };
+            unsafe { self.unlink_and_free(b) };
         }
     }
 }

@@ -17,13 +17,14 @@
 //! A `used` pool is on its class table's doubly linked `usable` list; a `full`
 //! pool is on no list (nothing to allocate from it) until a block comes back.
 //!
-//! Fields and who may touch them:
-//! - `free`, `bump`, `used`, `next`, `prev`, `linked`: the pool's owner only
-//!   (the class table that holds it: under the GIL's protection, under its
-//!   class lock, or its owning thread).
-//! - `class`, `domain`, `block_size`, `limit`, `inbox`: written once when the
-//!   pool is taken from the arena, read by anyone holding a block of it.
-//! - `remote_free`, `remote_next`: shared (the `biased` policy's remote frees).
+//! Who may touch which header field is written at [`super::pool_header`];
+//! in short, the owner's fields are reached through the raw pointer one at a
+//! time, never through a reference to the whole header.
+//!
+//! The invariant of a pool in use: blocks handed out and not yet freed back
+//! to the owner (`used`) + blocks on the local free list + blocks never
+//! bumped = capacity, where `used` still counts blocks on the remote stack
+//! until the owner takes them back (the verifier checks it).
 //!
 //! Remote frees (mimalloc's `thread_free`): a thread that frees a block of a
 //! pool it does not own pushes the block onto the pool's atomic `remote_free`
@@ -33,84 +34,12 @@
 //! the pool's stack in one swap: so a pool is on the inbox at most once, and a
 //! pusher never rewrites `remote_next` while the owner still needs it.
 
-use super::arena::ArenaSource;
+use super::memory::Memory;
+use super::pool_header::{pool_of, FreeBlock, PoolHeader, RemoteInbox, FIRST_BLOCK};
 use super::vg;
-use super::{class_block_size, Domain, OutOfMemory, ALIGNMENT, NUM_CLASSES, POOL_SIZE};
+use super::{class_block_size, Domain, OutOfMemory, NUM_CLASSES, POOL_SIZE};
 use crate::sync::{AtomicPtr, Ordering};
 use std::ptr;
-
-/// `class` of a pool that is not in use (on its arena's free stack).
-pub const POOL_UNUSED: u8 = u8::MAX;
-
-/// A free block's first word: the next free block.
-#[repr(C)]
-pub struct FreeBlock {
-    pub next: *mut FreeBlock,
-}
-
-/// The header at the start of every pool.
-#[repr(C)]
-pub struct PoolHeader {
-    /// Owner-only: local free list.
-    pub free: *mut FreeBlock,
-    /// Owner-only: offset of the next never-used block.
-    pub bump: u32,
-    /// Offset past the last whole block.
-    pub limit: u32,
-    /// Owner-only: blocks handed out and not freed back to the owner (blocks
-    /// on `remote_free` still count until the owner takes them).
-    pub used: u32,
-    /// Block size in bytes.
-    pub block_size: u32,
-    /// Size class, or `POOL_UNUSED`.
-    pub class: u8,
-    /// `Domain` as u8.
-    pub domain: u8,
-    /// Owner-only: on its class table's usable list.
-    pub linked: bool,
-    /// The arena slot this pool belongs to (written by the arena source).
-    pub arena_slot: u32,
-    /// Owner-only: usable-list links (also the arena's free-stack link).
-    pub next: *mut PoolHeader,
-    pub prev: *mut PoolHeader,
-    /// The owning thread heap's inbox (`biased`), or null for shared pools.
-    pub inbox: *const RemoteInbox,
-    /// Shared: blocks freed by other threads.
-    pub remote_free: AtomicPtr<FreeBlock>,
-    /// Shared: link on the owner's inbox.
-    pub remote_next: AtomicPtr<PoolHeader>,
-}
-
-/// Offset of the first block in a pool.
-pub const FIRST_BLOCK: usize =
-    (std::mem::size_of::<PoolHeader>() + ALIGNMENT - 1) & !(ALIGNMENT - 1);
-
-/// The pool a block lives in.
-#[inline(always)]
-pub fn pool_of(block: *const u8) -> *mut PoolHeader {
-    (block as usize & !(POOL_SIZE - 1)) as *mut PoolHeader
-}
-
-/// Pools with blocks freed by other threads, waiting for their owner.
-pub struct RemoteInbox {
-    pools: AtomicPtr<PoolHeader>,
-}
-
-impl Default for RemoteInbox {
-    fn default() -> Self {
-        RemoteInbox {
-            pools: AtomicPtr::new(ptr::null_mut()),
-        }
-    }
-}
-
-impl RemoteInbox {
-    /// True when some pool waits (a cheap check for the owner's slow path).
-    #[inline]
-    pub fn has_work(&self) -> bool {
-        !self.pools.load(Ordering::Relaxed).is_null()
-    }
-}
 
 /// Frees `block` from a thread that does not own its pool: pushes it onto
 /// the pool's remote stack, and the pool onto its owner's inbox when the
@@ -123,21 +52,19 @@ pub unsafe fn remote_free(block: *mut u8) {
     let pool = pool_of(block);
     let fb = block as *mut FreeBlock;
     // SAFETY: a live block's pool header is initialised and stays in place
-    // while the block is live (a pool holding a live block is never released).
-    let header = unsafe { &*pool };
+    // while the block is live (a pool holding a live block is never
+    // released); we borrow only the shared atomic field.
+    let remote_free = unsafe { &(*pool).remote_free };
     vg::free_like(block);
-    let mut head = header.remote_free.load(Ordering::Relaxed);
+    let mut head = remote_free.load(Ordering::Relaxed);
     loop {
         vg::open_link(block);
         // SAFETY: the block is ours until the CAS below publishes it.
         unsafe { (*fb).next = head };
         vg::close_link(block);
-        match header.remote_free.compare_exchange_weak(
-            head,
-            fb,
-            Ordering::Release,
-            Ordering::Relaxed,
-        ) {
+        // Release: the owner that swaps the stack out (Acquire) sees the
+        // link we just wrote.
+        match remote_free.compare_exchange_weak(head, fb, Ordering::Release, Ordering::Relaxed) {
             Ok(_) => break,
             Err(seen) => head = seen,
         }
@@ -145,20 +72,10 @@ pub unsafe fn remote_free(block: *mut u8) {
     if head.is_null() {
         // The stack went from empty to non-empty: tell the owner. Until this
         // push lands the owner cannot see our block, so the pool stays alive.
-        // SAFETY: the inbox lives as long as the heap (thread heaps are never
-        // freed before the heap).
-        let inbox = unsafe { &*header.inbox };
-        let mut top = inbox.pools.load(Ordering::Relaxed);
-        loop {
-            header.remote_next.store(top, Ordering::Relaxed);
-            match inbox
-                .pools
-                .compare_exchange_weak(top, pool, Ordering::Release, Ordering::Relaxed)
-            {
-                Ok(_) => break,
-                Err(seen) => top = seen,
-            }
-        }
+        // SAFETY: `inbox` is write-once and the inbox lives as long as the
+        // heap (thread heaps are never freed before the heap); the pool was
+        // on no inbox, since its stack was empty.
+        unsafe { (*(*pool).inbox).push(pool) };
     }
 }
 
@@ -204,31 +121,31 @@ impl ClassPools {
         &mut self,
         domain: Domain,
         class: usize,
-        arenas: &ArenaSource,
+        mem: &Memory,
         inbox: *const RemoteInbox,
     ) -> Result<*mut u8, OutOfMemory> {
         let p = self.usable;
         if p.is_null() {
             // SAFETY: forwarded contract.
-            return unsafe { self.alloc_from_new_pool(domain, class, arenas, inbox) };
+            return unsafe { self.alloc_from_new_pool(domain, class, mem, inbox) };
         }
-        // SAFETY: pools on the usable list are owned by us and initialised.
+        // SAFETY: pools on the usable list are owned by us and initialised;
+        // fields are reached through the raw pointer (see pool_header).
         unsafe {
-            let pool = &mut *p;
-            let block = if !pool.free.is_null() {
-                let b = pool.free;
+            let block = if !(*p).free.is_null() {
+                let b = (*p).free;
                 vg::open_link(b as *const u8);
-                pool.free = (*b).next;
+                (*p).free = (*b).next;
                 b as *mut u8
             } else {
-                let b = (p as *mut u8).add(pool.bump as usize);
-                pool.bump += pool.block_size;
+                let b = (p as *mut u8).add((*p).bump as usize);
+                (*p).bump += (*p).block_size;
                 b
             };
-            vg::malloc_like(block, pool.block_size as usize);
-            pool.used += 1;
+            vg::malloc_like(block, (*p).block_size as usize);
+            (*p).used += 1;
             self.blocks_in_use += 1;
-            if pool.free.is_null() && pool.bump + pool.block_size > pool.limit {
+            if (*p).free.is_null() && (*p).bump + (*p).block_size > (*p).limit {
                 // Full: off the usable list until a block comes back.
                 self.unlink(p);
             }
@@ -242,10 +159,10 @@ impl ClassPools {
         &mut self,
         domain: Domain,
         class: usize,
-        arenas: &ArenaSource,
+        mem: &Memory,
         inbox: *const RemoteInbox,
     ) -> Result<*mut u8, OutOfMemory> {
-        let p = arenas.take_pool()?;
+        let p = mem.take_pool()?;
         let bs = class_block_size(class);
         let capacity = (POOL_SIZE - FIRST_BLOCK) / bs;
         // SAFETY: the arena source handed us an unused pool; we initialise
@@ -268,7 +185,7 @@ impl ClassPools {
         self.pools += 1;
         self.link(p);
         // SAFETY: the pool is now initialised and on our list.
-        unsafe { self.alloc(domain, class, arenas, inbox) }
+        unsafe { self.alloc(domain, class, mem, inbox) }
     }
 
     /// Frees a block of one of this table's pools, by its owner.
@@ -276,23 +193,23 @@ impl ClassPools {
     /// # Safety
     /// The caller owns this table; `block` is a live block of one of its pools.
     #[inline(always)]
-    pub unsafe fn free(&mut self, block: *mut u8, arenas: &ArenaSource) {
+    pub unsafe fn free(&mut self, block: *mut u8, mem: &Memory) {
         let p = pool_of(block);
-        // SAFETY: the block's pool is ours and initialised.
+        // SAFETY: the block's pool is ours and initialised; fields through
+        // the raw pointer (see pool_header).
         unsafe {
-            let pool = &mut *p;
             let fb = block as *mut FreeBlock;
             vg::free_like(block);
             vg::open_link(block);
-            (*fb).next = pool.free;
+            (*fb).next = (*p).free;
             vg::close_link(block);
-            pool.free = fb;
-            pool.used -= 1;
+            (*p).free = fb;
+            (*p).used -= 1;
             self.blocks_in_use -= 1;
-            if !pool.linked {
+            if !(*p).linked {
                 self.link(p);
-            } else if pool.used == 0 {
-                self.maybe_release(p, arenas);
+            } else if (*p).used == 0 {
+                self.maybe_release(p, mem);
             }
         }
     }
@@ -307,36 +224,35 @@ impl ClassPools {
         &mut self,
         p: *mut PoolHeader,
         list: *mut FreeBlock,
-        arenas: &ArenaSource,
+        mem: &Memory,
     ) {
         // SAFETY: the caller's contract; every block on `list` belongs to `p`.
         unsafe {
-            let pool = &mut *p;
             let mut b = list;
             let mut n = 0u32;
             while !b.is_null() {
                 vg::open_link(b as *const u8);
                 let next = (*b).next;
-                (*b).next = pool.free;
+                (*b).next = (*p).free;
                 vg::close_link(b as *const u8);
-                pool.free = b;
+                (*p).free = b;
                 b = next;
                 n += 1;
             }
-            pool.used -= n;
+            (*p).used -= n;
             self.blocks_in_use -= n as usize;
-            if !pool.linked {
+            if !(*p).linked {
                 self.link(p);
             }
-            if pool.used == 0 {
-                self.maybe_release(p, arenas);
+            if (*p).used == 0 {
+                self.maybe_release(p, mem);
             }
         }
     }
 
     /// An emptied pool goes back to the arena unless it is the only usable
     /// pool of its class (then it stays, so alloc/free at a boundary is cheap).
-    unsafe fn maybe_release(&mut self, p: *mut PoolHeader, arenas: &ArenaSource) {
+    unsafe fn maybe_release(&mut self, p: *mut PoolHeader, mem: &Memory) {
         // SAFETY: `p` is ours and on our list.
         unsafe {
             if self.usable == p && (*p).next.is_null() {
@@ -344,7 +260,7 @@ impl ClassPools {
             }
             self.unlink(p);
             self.pools -= 1;
-            arenas.give_back_pool(p);
+            mem.give_back_pool(p);
         }
     }
 
@@ -353,7 +269,7 @@ impl ClassPools {
     ///
     /// # Safety
     /// The caller owns this table.
-    pub unsafe fn release_empty(&mut self, arenas: &ArenaSource) {
+    pub unsafe fn release_empty(&mut self, mem: &Memory) {
         let mut p = self.usable;
         while !p.is_null() {
             // SAFETY: pools on our list are ours.
@@ -362,7 +278,7 @@ impl ClassPools {
                 if (*p).used == 0 {
                     self.unlink(p);
                     self.pools -= 1;
-                    arenas.give_back_pool(p);
+                    mem.give_back_pool(p);
                 }
                 p = next;
             }
@@ -426,18 +342,21 @@ impl ClassTable {
     /// # Safety
     /// The caller owns this table and `inbox` is its inbox.
     #[cold]
-    pub unsafe fn drain_inbox(&mut self, inbox: &RemoteInbox, arenas: &ArenaSource) -> usize {
-        let mut p = inbox.pools.swap(ptr::null_mut(), Ordering::Acquire);
+    pub unsafe fn drain_inbox(&mut self, inbox: &RemoteInbox, mem: &Memory) -> usize {
+        let mut p = inbox.take_all();
         let mut pools = 0;
         while !p.is_null() {
             // SAFETY: pools on our inbox are ours; read the link before taking
             // the stack (see the module docs).
             unsafe {
+                // Relaxed: `take_all`'s Acquire already made the link visible.
                 let next = (*p).remote_next.load(Ordering::Relaxed);
+                // Acquire: pairs with each pusher's Release, so the links of
+                // every block on the stack are visible.
                 let list = (*p).remote_free.swap(ptr::null_mut(), Ordering::Acquire);
                 let d = (*p).domain as usize;
                 let c = (*p).class as usize;
-                self.classes[d][c].take_back_remote(p, list, arenas);
+                self.classes[d][c].take_back_remote(p, list, mem);
                 p = next;
             }
             pools += 1;
@@ -451,10 +370,10 @@ impl ClassTable {
 
     /// # Safety
     /// The caller owns this table.
-    pub unsafe fn release_empty(&mut self, arenas: &ArenaSource) {
+    pub unsafe fn release_empty(&mut self, mem: &Memory) {
         for c in self.classes.iter_mut().flatten() {
             // SAFETY: forwarded.
-            unsafe { c.release_empty(arenas) };
+            unsafe { c.release_empty(mem) };
         }
     }
 }

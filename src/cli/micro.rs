@@ -35,21 +35,21 @@ fn micro_typed<P: heaplab::Policy>(op: MicroOp, iters: u64) -> CliResult {
         }
         MicroOp::RawAllocFree => {
             let mut table = ClassPools::default();
-            let arenas = &h.mem().arenas;
+            let mem = h.mem();
             // SAFETY: a private class table of this thread; blocks are freed
             // right away and the empty pools given back before it is dropped.
             unsafe {
                 let keep = table
-                    .alloc(Domain::Raw, 1, arenas, std::ptr::null())
+                    .alloc(Domain::Raw, 1, mem, std::ptr::null())
                     .map_err(|e| format!("{e:?}"))?;
                 for _ in 0..iters {
                     let b = table
-                        .alloc(Domain::Raw, 1, arenas, std::ptr::null())
+                        .alloc(Domain::Raw, 1, mem, std::ptr::null())
                         .map_err(|e| format!("{e:?}"))?;
-                    table.free(std::hint::black_box(b), arenas);
+                    table.free(std::hint::black_box(b), mem);
                 }
-                table.free(keep, arenas);
-                table.release_empty(arenas);
+                table.free(keep, mem);
+                table.release_empty(mem);
             }
         }
         MicroOp::IncrefDecref => {

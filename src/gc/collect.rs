@@ -239,12 +239,12 @@ impl<P: Policy> Heap<P> {
         match self.gc.config.mode {
             GcMode::PoolWalk => {
                 // SAFETY: the world is stopped.
-                let scans = unsafe { scan_all(&self.mem) }
+                let scans = unsafe { scan_all(self.mem.arenas()) }
                     .unwrap_or_else(|e| panic!("heap corrupted: {e}"));
                 for s in scans.iter().filter(|s| s.domain == Domain::Object) {
                     s.for_each_live(|b| keep(b as *mut ObjHeader<P>, &mut out));
                 }
-                self.mem.large.for_each(|b, _, d| {
+                self.mem.large().for_each(|b, _, d| {
                     if d == Domain::Object {
                         keep(b as *mut ObjHeader<P>, &mut out)
                     }

@@ -41,8 +41,9 @@ use super::objlock::ParkingObjLock;
 use super::world::{ThreadStateWord, World};
 use super::{Policy, RcCounters};
 use crate::alloc::pool::ClassTable;
+use crate::alloc::Memory;
 use crate::alloc::{pool_of, remote_free_block, Domain, OutOfMemory, RemoteInbox};
-use crate::heap::{HeapConfig, MemCore};
+use crate::heap::HeapConfig;
 use crate::object::ObjHeader;
 use crate::sync::{
     AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize, Mutex, Ordering, UnsafeCell,
@@ -240,7 +241,7 @@ unsafe impl Policy for Biased {
         })
     }
 
-    fn attach(shared: &BiasedShared, _mem: &MemCore) -> BiasedLocal {
+    fn attach(shared: &BiasedShared, _mem: &Memory) -> BiasedLocal {
         let pick = || {
             let mut reg = shared.registry.lock();
             if let Some(id) = reg.dead.pop() {
@@ -297,7 +298,7 @@ unsafe impl Policy for Biased {
 
     fn detach_for_good(
         shared: &BiasedShared,
-        _mem: &MemCore,
+        _mem: &Memory,
         local: &mut BiasedLocal,
         on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     ) {
@@ -352,7 +353,7 @@ unsafe impl Policy for Biased {
 
     fn checkpoint_slow(
         shared: &BiasedShared,
-        _mem: &MemCore,
+        _mem: &Memory,
         local: &mut BiasedLocal,
         on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     ) {
@@ -375,7 +376,7 @@ unsafe impl Policy for Biased {
     #[inline(always)]
     unsafe fn alloc_block(
         _shared: &BiasedShared,
-        mem: &MemCore,
+        mem: &Memory,
         local: &mut BiasedLocal,
         domain: Domain,
         class: usize,
@@ -387,16 +388,16 @@ unsafe impl Policy for Biased {
             let table = &mut *t;
             let cp = &mut table.classes[domain.index()][class];
             if !cp.has_usable() && slot.inbox.has_work() {
-                table.drain_inbox(&slot.inbox, &mem.arenas);
+                table.drain_inbox(&slot.inbox, mem);
             }
-            table.classes[domain.index()][class].alloc(domain, class, &mem.arenas, &slot.inbox)
+            table.classes[domain.index()][class].alloc(domain, class, mem, &slot.inbox)
         })
     }
 
     #[inline(always)]
     unsafe fn free_block(
         _shared: &BiasedShared,
-        mem: &MemCore,
+        mem: &Memory,
         local: &mut BiasedLocal,
         block: *mut u8,
     ) {
@@ -415,7 +416,7 @@ unsafe impl Policy for Biased {
         if ptr::eq(inbox, &slot.inbox) {
             // SAFETY: our pool, our table.
             slot.table
-                .with_mut(|t| unsafe { (*t).classes[d][c].free(block, &mem.arenas) })
+                .with_mut(|t| unsafe { (*t).classes[d][c].free(block, mem) })
         } else {
             local.counters.remote_frees += 1;
             // SAFETY: another slot's live block that nobody uses any more.
@@ -492,7 +493,7 @@ unsafe impl Policy for Biased {
 
     fn prepare_collection(
         shared: &BiasedShared,
-        _mem: &MemCore,
+        _mem: &Memory,
         local: &mut BiasedLocal,
         on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     ) {
@@ -506,25 +507,25 @@ unsafe impl Policy for Biased {
         local.counters
     }
 
-    fn blocks_in_use(shared: &BiasedShared, mem: &MemCore) -> usize {
+    fn blocks_in_use(shared: &BiasedShared, mem: &Memory) -> usize {
         let mut n = 0;
         shared.for_each_slot(|slot| {
             // SAFETY: the caller guarantees quiescence, so every table may be
             // touched; draining first makes remote frees count as freed.
             slot.table.with_mut(|t| unsafe {
-                (*t).drain_inbox(&slot.inbox, &mem.arenas);
+                (*t).drain_inbox(&slot.inbox, mem);
                 n += (*t).blocks_in_use();
             })
         });
         n
     }
 
-    fn release_empty_pools(shared: &BiasedShared, mem: &MemCore) {
+    fn release_empty_pools(shared: &BiasedShared, mem: &Memory) {
         shared.for_each_slot(|slot| {
             // SAFETY: quiescent (the caller's contract).
             slot.table.with_mut(|t| unsafe {
-                (*t).drain_inbox(&slot.inbox, &mem.arenas);
-                (*t).release_empty(&mem.arenas);
+                (*t).drain_inbox(&slot.inbox, mem);
+                (*t).release_empty(mem);
             })
         });
     }

@@ -19,8 +19,9 @@
 
 use super::{ObjLock, Policy, RcCounters};
 use crate::alloc::pool::ClassTable;
+use crate::alloc::Memory;
 use crate::alloc::{Domain, OutOfMemory};
-use crate::heap::{HeapConfig, MemCore};
+use crate::heap::HeapConfig;
 use crate::object::ObjHeader;
 use crate::policy::objlock::NoLock;
 use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, UnsafeCell};
@@ -232,7 +233,7 @@ unsafe impl Policy for Gil {
         })
     }
 
-    fn attach(shared: &GilShared, _mem: &MemCore) -> GilLocal {
+    fn attach(shared: &GilShared, _mem: &Memory) -> GilLocal {
         let tid = shared.next_tid.fetch_add(1, Ordering::Relaxed);
         shared.gil.take(tid);
         GilLocal {
@@ -244,7 +245,7 @@ unsafe impl Policy for Gil {
 
     fn detach_for_good(
         shared: &GilShared,
-        _mem: &MemCore,
+        _mem: &Memory,
         local: &mut GilLocal,
         _on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     ) {
@@ -271,7 +272,7 @@ unsafe impl Policy for Gil {
 
     fn checkpoint_slow(
         shared: &GilShared,
-        _mem: &MemCore,
+        _mem: &Memory,
         local: &mut GilLocal,
         _on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     ) {
@@ -288,7 +289,7 @@ unsafe impl Policy for Gil {
     #[inline(always)]
     unsafe fn alloc_block(
         shared: &GilShared,
-        mem: &MemCore,
+        mem: &Memory,
         local: &mut GilLocal,
         domain: Domain,
         class: usize,
@@ -299,20 +300,19 @@ unsafe impl Policy for Gil {
             shared.table().classes[domain.index()][class].alloc(
                 domain,
                 class,
-                &mem.arenas,
+                mem,
                 std::ptr::null(),
             )
         }
     }
 
     #[inline(always)]
-    unsafe fn free_block(shared: &GilShared, mem: &MemCore, local: &mut GilLocal, block: *mut u8) {
+    unsafe fn free_block(shared: &GilShared, mem: &Memory, local: &mut GilLocal, block: *mut u8) {
         debug_assert!(Self::may_write(shared, local), "heap write without the GIL");
         // SAFETY: we hold the GIL; the block is one of the shared table's.
         unsafe {
-            let pool = crate::alloc::pool_of(block);
-            let (d, c) = ((*pool).domain as usize, (*pool).class as usize);
-            shared.table().classes[d][c].free(block, &mem.arenas)
+            let (d, c) = crate::alloc::PoolHeader::class_of(block);
+            shared.table().classes[d][c].free(block, mem)
         }
     }
 
@@ -366,7 +366,7 @@ unsafe impl Policy for Gil {
 
     fn prepare_collection(
         _shared: &GilShared,
-        _mem: &MemCore,
+        _mem: &Memory,
         _local: &mut GilLocal,
         _on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     ) {
@@ -376,14 +376,14 @@ unsafe impl Policy for Gil {
         local.counters
     }
 
-    fn blocks_in_use(shared: &GilShared, _mem: &MemCore) -> usize {
+    fn blocks_in_use(shared: &GilShared, _mem: &Memory) -> usize {
         // SAFETY: the caller guarantees quiescence.
         unsafe { shared.table().blocks_in_use() }
     }
 
-    fn release_empty_pools(shared: &GilShared, mem: &MemCore) {
+    fn release_empty_pools(shared: &GilShared, mem: &Memory) {
         // SAFETY: the caller guarantees quiescence.
-        unsafe { shared.table().release_empty(&mem.arenas) }
+        unsafe { shared.table().release_empty(mem) }
     }
 
     fn gil_stats(shared: &GilShared) -> Option<GilStats> {

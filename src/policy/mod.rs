@@ -28,8 +28,9 @@ pub use gil::Gil;
 pub use objlock::{NoLock, ObjLock, ParkingObjLock};
 pub use pool_locks::PoolLocks;
 
+use crate::alloc::Memory;
 use crate::alloc::{Domain, OutOfMemory};
-use crate::heap::{HeapConfig, MemCore};
+use crate::heap::HeapConfig;
 use crate::object::ObjHeader;
 
 /// Per-thread counters that a policy keeps without atomics and the heap sums.
@@ -100,13 +101,13 @@ pub unsafe trait Policy: 'static + Send + Sync + Sized {
 
     /// Registers a new thread and attaches it (waits for the GIL, or for a
     /// stopped world to restart).
-    fn attach(shared: &Self::Shared, mem: &MemCore) -> Self::Local;
+    fn attach(shared: &Self::Shared, mem: &Memory) -> Self::Local;
     /// Detaches for good: the thread will not touch the heap again. Objects
     /// found dead on the way out (a last merge) go to `on_dead` while the
     /// thread is still attached.
     fn detach_for_good(
         shared: &Self::Shared,
-        mem: &MemCore,
+        mem: &Memory,
         local: &mut Self::Local,
         on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     );
@@ -121,7 +122,7 @@ pub unsafe trait Policy: 'static + Send + Sync + Sized {
     /// stopped world, merge queued objects (those found dead go to `on_dead`).
     fn checkpoint_slow(
         shared: &Self::Shared,
-        mem: &MemCore,
+        mem: &Memory,
         local: &mut Self::Local,
         on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     );
@@ -138,7 +139,7 @@ pub unsafe trait Policy: 'static + Send + Sync + Sized {
     /// The thread is attached; `class` < NUM_CLASSES.
     unsafe fn alloc_block(
         shared: &Self::Shared,
-        mem: &MemCore,
+        mem: &Memory,
         local: &mut Self::Local,
         domain: Domain,
         class: usize,
@@ -148,7 +149,7 @@ pub unsafe trait Policy: 'static + Send + Sync + Sized {
     /// and is not used any more.
     unsafe fn free_block(
         shared: &Self::Shared,
-        mem: &MemCore,
+        mem: &Memory,
         local: &mut Self::Local,
         block: *mut u8,
     );
@@ -178,7 +179,7 @@ pub unsafe trait Policy: 'static + Send + Sync + Sized {
     /// `rc_total` is exact; objects found dead go to `on_dead`.
     fn prepare_collection(
         shared: &Self::Shared,
-        mem: &MemCore,
+        mem: &Memory,
         local: &mut Self::Local,
         on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     );
@@ -187,9 +188,9 @@ pub unsafe trait Policy: 'static + Send + Sync + Sized {
     fn counters(local: &Self::Local) -> RcCounters;
     /// Blocks in use as seen by this policy's class tables (after draining
     /// remote frees where needed; world quiescent).
-    fn blocks_in_use(shared: &Self::Shared, mem: &MemCore) -> usize;
+    fn blocks_in_use(shared: &Self::Shared, mem: &Memory) -> usize;
     /// Gives empty pools back to the arenas (world quiescent).
-    fn release_empty_pools(shared: &Self::Shared, mem: &MemCore);
+    fn release_empty_pools(shared: &Self::Shared, mem: &Memory);
     /// GIL statistics where the policy has a GIL.
     fn gil_stats(_shared: &Self::Shared) -> Option<gil::GilStats> {
         None

@@ -11,10 +11,11 @@
 use super::objlock::ParkingObjLock;
 use super::world::{ThreadStateWord, World};
 use super::{Policy, RcCounters};
-use crate::alloc::{pool_of, ClassPools, Domain, OutOfMemory, NUM_CLASSES, NUM_DOMAINS};
-use crate::heap::{HeapConfig, MemCore};
+use crate::alloc::Memory;
+use crate::alloc::{ClassPools, Domain, OutOfMemory, PoolHeader, NUM_CLASSES, NUM_DOMAINS};
+use crate::heap::HeapConfig;
 use crate::object::ObjHeader;
-use crate::sync::{fence, AtomicIsize, AtomicUsize, CachePadded, Mutex, Ordering};
+use crate::sync::{AtomicIsize, AtomicUsize, CachePadded, Mutex, Ordering};
 
 /// The `pool-locks` policy.
 pub struct PoolLocks;
@@ -69,7 +70,7 @@ unsafe impl Policy for PoolLocks {
         })
     }
 
-    fn attach(shared: &PoolLocksShared, _mem: &MemCore) -> PoolLocksLocal {
+    fn attach(shared: &PoolLocksShared, _mem: &Memory) -> PoolLocksLocal {
         let word = Box::new(ThreadStateWord::default());
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let wp: *const ThreadStateWord = &*word;
@@ -86,7 +87,7 @@ unsafe impl Policy for PoolLocks {
 
     fn detach_for_good(
         shared: &PoolLocksShared,
-        _mem: &MemCore,
+        _mem: &Memory,
         local: &mut PoolLocksLocal,
         _on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     ) {
@@ -108,7 +109,7 @@ unsafe impl Policy for PoolLocks {
 
     fn checkpoint_slow(
         shared: &PoolLocksShared,
-        _mem: &MemCore,
+        _mem: &Memory,
         local: &mut PoolLocksLocal,
         _on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     ) {
@@ -126,32 +127,32 @@ unsafe impl Policy for PoolLocks {
     #[inline(always)]
     unsafe fn alloc_block(
         shared: &PoolLocksShared,
-        mem: &MemCore,
+        mem: &Memory,
         _local: &mut PoolLocksLocal,
         domain: Domain,
         class: usize,
     ) -> Result<*mut u8, OutOfMemory> {
         let mut guard = shared.class(domain.index(), class).lock();
         // SAFETY: we hold the class lock, which owns the class's pools.
-        unsafe { guard.alloc(domain, class, &mem.arenas, std::ptr::null()) }
+        unsafe { guard.alloc(domain, class, mem, std::ptr::null()) }
     }
 
     #[inline(always)]
     unsafe fn free_block(
         shared: &PoolLocksShared,
-        mem: &MemCore,
+        mem: &Memory,
         _local: &mut PoolLocksLocal,
         block: *mut u8,
     ) {
         // SAFETY: a live block's pool header is initialised; class and domain
-        // never change while the block is live.
-        let (d, c) = unsafe {
-            let p = pool_of(block);
-            ((*p).domain as usize, (*p).class as usize)
-        };
+        // are write-once. They are read without the class lock (we do not
+        // know which lock yet) while the lock's holder may be writing the
+        // owner's fields of the same header: `class_of` reads the two fields
+        // alone, never the whole header.
+        let (d, c) = unsafe { PoolHeader::class_of(block) };
         let mut guard = shared.class(d, c).lock();
         // SAFETY: we hold the lock of the block's class.
-        unsafe { guard.free(block, &mem.arenas) }
+        unsafe { guard.free(block, mem) }
     }
 
     #[inline(always)]
@@ -191,9 +192,16 @@ unsafe impl Policy for PoolLocks {
             return false;
         }
         local.counters.atomic_ops += 1;
+        // Release: our earlier uses of the object happen-before whichever
+        // thread takes the count to zero and frees it.
         if rc.fetch_sub(1, Ordering::Release) == 1 {
-            // Every other thread's last use happens-before the free.
-            fence(Ordering::Acquire);
+            // Acquire: every other thread's release decrement is in the
+            // release sequence our decrement read from, so their last uses
+            // happen-before the free. `Arc` uses `fence(Acquire)` here; an
+            // acquire load of the count (now 0, written by our own RMW) gives
+            // the same edge, costs the same on x86 and ARM's load-acquire,
+            // and is what ThreadSanitizer can see (it does not model fences).
+            let _ = rc.load(Ordering::Acquire);
             return true;
         }
         false
@@ -205,7 +213,7 @@ unsafe impl Policy for PoolLocks {
 
     fn prepare_collection(
         _shared: &PoolLocksShared,
-        _mem: &MemCore,
+        _mem: &Memory,
         _local: &mut PoolLocksLocal,
         _on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
     ) {
@@ -215,14 +223,14 @@ unsafe impl Policy for PoolLocks {
         local.counters
     }
 
-    fn blocks_in_use(shared: &PoolLocksShared, _mem: &MemCore) -> usize {
+    fn blocks_in_use(shared: &PoolLocksShared, _mem: &Memory) -> usize {
         shared.classes.iter().map(|c| c.lock().blocks_in_use).sum()
     }
 
-    fn release_empty_pools(shared: &PoolLocksShared, mem: &MemCore) {
+    fn release_empty_pools(shared: &PoolLocksShared, mem: &Memory) {
         for c in shared.classes.iter() {
             // SAFETY: we hold the class lock.
-            unsafe { c.lock().release_empty(&mem.arenas) };
+            unsafe { c.lock().release_empty(mem) };
         }
     }
 }
