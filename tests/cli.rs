@@ -610,3 +610,230 @@ fn an_interrupted_run_ends_the_progress_line() {
         );
     }
 }
+
+fn heaplab_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heaplab"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run heaplab")
+}
+
+/// An installed binary run from an empty directory has its catalogue: the
+/// scenarios are built in.
+#[test]
+fn the_catalogue_is_built_in_and_a_workloads_directory_extends_it() {
+    let empty = tmpdir("empty");
+    let o = heaplab_in(&empty, &["list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Scenarios (built in):"), "{out}");
+    for name in [
+        "alloc-churn",
+        "binary-trees",
+        "convoy",
+        "shared-read-immortal",
+    ] {
+        assert!(out.contains(name), "{name}: {out}");
+    }
+    let o = heaplab_in(
+        &empty,
+        &[
+            "run",
+            "--quick",
+            "--workload",
+            "alloc-churn",
+            "--policy",
+            "gil",
+            "--threads",
+            "1",
+            "--no-python",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(empty.join("results/latest/results.json").is_file());
+    assert!(empty.join("results/latest/report.html").is_file());
+
+    // A ./workloads directory overrides a built-in scenario and adds one.
+    let dir = empty.join("workloads");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mine = "name = \"my-churn\"\ndescription = \"mine\"\ndriver = \"mix\"\n[mix]\nalloc_leaf = 1\ndrop = 1\n";
+    std::fs::write(dir.join("mine.toml"), mine).unwrap();
+    std::fs::write(
+        dir.join("convoy.toml"),
+        "name = \"convoy\"\ndescription = \"my convoy\"\ndriver = \"convoy\"\n",
+    )
+    .unwrap();
+    let o = heaplab_in(&empty, &["list"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("my-churn") && out.contains("[workloads/mine.toml]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("my convoy") && out.contains("[workloads/convoy.toml]"),
+        "{out}"
+    );
+    assert!(out.contains("alloc-churn"), "the built-in ones stay: {out}");
+}
+
+/// The end of a run names each failed configuration with its reason on
+/// stderr; `--quiet` prints nothing else, `--json` a digest for scripts.
+#[test]
+fn failed_configurations_are_named_with_their_reason_and_scripts_get_json() {
+    let dir = tmpdir("failing");
+    let big = dir.join("big.toml");
+    std::fs::write(
+        &big,
+        "name = \"big\"\ndescription = \"fills any small heap\"\ndriver = \"mix\"\n\
+         [mix]\nalloc_leaf = 1\n[params]\nworking_set = 1000000\n[sizes]\nleaf = [[400, 1]]\n",
+    )
+    .unwrap();
+    let args = |extra: &[&'static str]| {
+        let mut v: Vec<String> = [
+            "run",
+            "--workload",
+            big.to_str().unwrap(),
+            "--policy",
+            "gil,biased",
+            "--threads",
+            "1",
+            "--duration",
+            "0.05",
+            "--warmup",
+            "0",
+            "--repeat",
+            "1",
+            "--max-heap",
+            "1M",
+            "--out",
+            dir.join("out").to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |extra: &[&'static str]| {
+        let a = args(extra);
+        heaplab(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    let o = run(&["--quiet"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        o.stdout.is_empty(),
+        "--quiet: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let e = stderr(&o);
+    let lines: Vec<&str> = e.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 2, "one line per failed configuration:\n{e}");
+    for (line, policy) in lines.iter().zip(["gil", "biased"]) {
+        assert!(
+            line.starts_with(&format!(
+                "heaplab: FAILED big {policy} x1: 1 of 1 repeats: "
+            )) && line.contains("MemoryError"),
+            "{line}"
+        );
+    }
+
+    let o = run(&["--quiet", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["failed_configurations"], 2);
+    assert!(v["results"].as_str().unwrap().ends_with("results.json"));
+    assert_eq!(v["reports"].as_array().unwrap().len(), 3);
+    let configs = v["configurations"].as_array().unwrap();
+    assert_eq!(configs.len(), 2);
+    for c in configs {
+        assert_eq!(c["ok"], 0);
+        assert!(
+            c["ops_per_sec"].is_null(),
+            "no number for a failed one: {c}"
+        );
+        assert!(
+            c["failures"][0].as_str().unwrap().contains("MemoryError"),
+            "{c}"
+        );
+    }
+    // The heap limit given is the one recorded.
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(v["results"].as_str().unwrap()).unwrap())
+            .unwrap();
+    assert_eq!(results["settings"]["max_heap_bytes"], 1 << 20);
+}
+
+/// `report DIR` never replaces reports unasked: `--out` writes elsewhere,
+/// `--force` replaces.
+#[test]
+fn report_writes_elsewhere_or_replaces_only_when_asked() {
+    let dir = tmpdir("rerender");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small.json");
+    std::fs::copy(&fixture, dir.join("results.json")).unwrap();
+    std::fs::write(dir.join("report.md"), "committed").unwrap();
+    let d = dir.to_str().unwrap();
+
+    let o = heaplab(&["report", d]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("report.md exists: give --out DIR to write elsewhere, or --force to replace it"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("report.md")).unwrap(),
+        "committed"
+    );
+
+    let elsewhere = dir.join("elsewhere");
+    let o = heaplab(&["report", d, "--out", elsewhere.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for name in ["report.md", "report.html", "runs.csv"] {
+        assert!(elsewhere.join(name).is_file(), "{name}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("report.md")).unwrap(),
+        "committed"
+    );
+
+    let o = heaplab(&["report", d, "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(
+        std::fs::read_to_string(dir.join("report.md")).unwrap(),
+        "committed"
+    );
+}
+
+#[test]
+fn completions_for_known_shells_and_one_line_for_an_unknown_one() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let o = heaplab(&["completions", shell]);
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        let script = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            script.contains("heaplab") && script.contains("policy"),
+            "{shell}"
+        );
+        // The values of the core's lists are completed where the shell's
+        // script lists values (elvish's and PowerShell's complete flags only).
+        if ["bash", "zsh", "fish"].contains(&shell) {
+            assert!(
+                script.contains("pool-locks") && script.contains("generational"),
+                "{shell}"
+            );
+        }
+    }
+    let o = heaplab(&["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.contains("invalid value 'tcsh'")
+            && e.contains("[possible values: bash, elvish, fish, powershell, zsh]"),
+        "{e}"
+    );
+}

@@ -1,5 +1,6 @@
 //! The small commands: `list`, `report`, `compare`, `trees`.
 
+use super::outputs::REPORTS;
 use super::CliResult;
 use heaplab::results::{Results, Status};
 use heaplab::workload::scenario::{MAX_TREE_DEPTH, MIN_TREE_DEPTH};
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 
 /// `heaplab list`: policies, drivers, collector modes and scenarios (those
 /// of one driver with `--driver`).
-pub fn list(workloads_dir: &Path, driver: Option<Driver>) -> CliResult {
+pub fn list(workloads_dir: Option<&Path>, driver: Option<Driver>) -> CliResult {
     println!("Policies:");
     for p in PolicyName::ALL {
         println!("  {:<18} {}", p.as_str(), p.summary());
@@ -22,25 +23,47 @@ pub fn list(workloads_dir: &Path, driver: Option<Driver>) -> CliResult {
     {
         println!("  {:<18} {}", d.as_str(), d.summary());
     }
-    let catalogue = Catalogue::from_dir(workloads_dir).map_err(|e| e.to_string())?;
-    println!("\nScenarios ({}):", workloads_dir.display());
+    let catalogue = Catalogue::load(workloads_dir).map_err(|e| e.to_string())?;
+    match workloads_dir {
+        Some(dir) => println!(
+            "\nScenarios (built in; {} overrides and extends them):",
+            dir.display()
+        ),
+        None => println!("\nScenarios (built in):"),
+    }
     for s in &catalogue.scenarios {
         if driver.is_none_or(|d| d == s.driver()) {
-            println!("  {:<22} {}", s.name, s.description);
+            let from = if Catalogue::is_builtin(s) {
+                String::new()
+            } else {
+                format!(" [{}]", s.file)
+            };
+            println!("  {:<22} {}{from}", s.name, s.description);
         }
     }
     println!("\nCollector modes: pool-walk (every policy), generational (gil only)");
     Ok(ExitCode::SUCCESS)
 }
 
-/// `heaplab report DIR`: renders the reports of a stored run.
-pub fn report(dir: &Path) -> CliResult {
+/// `heaplab report DIR [--out OUT] [--force]`: renders the reports of a
+/// stored run, beside it or into OUT; reports already there are replaced
+/// only with `--force` (they may be the committed ones).
+pub fn report(dir: &Path, out: Option<&Path>, force: bool) -> CliResult {
     let r = Results::load(dir).map_err(|e| e.to_string())?;
-    let out = if dir.is_dir() {
+    let beside = if dir.is_dir() {
         dir.to_path_buf()
     } else {
         dir.parent().unwrap_or(Path::new(".")).to_path_buf()
     };
+    let out = out.map(Path::to_path_buf).unwrap_or(beside);
+    if !force {
+        if let Some(taken) = REPORTS.iter().map(|n| out.join(n)).find(|p| p.exists()) {
+            return Err(format!(
+                "report: {} exists: give --out DIR to write elsewhere, or --force to replace it",
+                taken.display()
+            ));
+        }
+    }
     for w in heaplab::report::write_reports(&out, &r).map_err(|e| e.to_string())? {
         println!("{}", w.display());
     }

@@ -11,7 +11,19 @@ pub mod progress;
 pub mod run;
 pub mod values;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// The directory whose scenario files override and extend the built-in
+/// catalogue: the one given, or `./workloads` where there is one (so that
+/// in a checkout, edited files count), or none (an installed binary
+/// anywhere else runs its built-in catalogue).
+pub fn workloads_dir(given: Option<PathBuf>) -> Option<PathBuf> {
+    given.or_else(|| {
+        let local = PathBuf::from("workloads");
+        local.is_dir().then_some(local)
+    })
+}
 
 /// A command's outcome: its exit status, or an error printed in one line
 /// with exit status 2.

@@ -7,36 +7,86 @@ use super::outputs::OutputDir;
 use super::progress::Console;
 use super::values::{self, GcArg, PolicySel, Threads};
 use super::CliResult;
+use clap::Args;
 use heaplab::report::console;
 use heaplab::workload::catalogue::{select, Catalogue};
+use heaplab::workload::limits::{self, MAX_MARK_WORKERS, MAX_REPEATS, MAX_SWITCH_INTERVAL_US};
 use heaplab::workload::suite::{self, Suite};
-use heaplab::workload::{limits, RunSettings};
+use heaplab::workload::RunSettings;
 use heaplab::{GcMode, PolicyName};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// The parsed arguments of `run`.
-#[derive(Clone, Debug)]
+/// The arguments of `run` (and of the default suite).
+#[derive(Args, Clone, Debug)]
 pub struct RunOptions {
+    /// Policies, comma-separated.
+    #[arg(
+        long,
+        value_name = "POLICY,...",
+        default_value = "all",
+        value_delimiter = ','
+    )]
     pub policy: Vec<PolicySel>,
+    /// Scenarios: names from the catalogue or paths to .toml files, comma-separated, or `all`.
+    #[arg(long, value_name = "NAME|FILE,...", default_value = "all")]
     pub workload: String,
+    /// Thread counts, comma-separated, or `auto` (1, 2, ... cores, and 2 x cores).
+    #[arg(long, value_name = "LIST", default_value = "auto", value_parser = values::parse_threads)]
     pub threads: Threads,
+    /// Measured seconds per configuration, 0.01..=3600 (default: each scenario's own; 0.5 for the default suite).
+    #[arg(long, value_name = "SECS", value_parser = values::parse_duration)]
     pub duration: Option<f64>,
+    /// Warm-up seconds per configuration, 0..=600 (default: each scenario's own).
+    #[arg(long, value_name = "SECS", value_parser = values::parse_warmup)]
     pub warmup: Option<f64>,
+    /// Repeats, interleaved across configurations (A B C A B C).
+    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_REPEATS as u64))]
     pub repeat: usize,
+    /// How the collector finds containers.
+    #[arg(long, default_value = "pool-walk")]
     pub gc: GcArg,
+    /// The GIL's switch interval in microseconds.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=MAX_SWITCH_INTERVAL_US))]
     pub switch_interval_us: u64,
+    /// Heap memory limit: bytes or a size like 512M or 4G, at least 1M
+    /// (allocations past it raise MemoryError; default: half of the
+    /// machine's memory).
+    #[arg(long, value_name = "SIZE", value_parser = limits::parse_heap_limit)]
     pub max_heap: Option<u64>,
+    /// Switch automatic collection off (like gc.disable(); the final
+    /// collection of the leak check still runs).
+    #[arg(long)]
     pub no_gc: bool,
+    /// Marking workers of the collector while the world is stopped.
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_MARK_WORKERS as u64))]
     pub mark_workers: usize,
+    /// Output directory.
+    #[arg(long, default_value = "results/latest")]
     pub out: PathBuf,
+    /// Short durations and one repeat: a smoke run.
+    #[arg(long)]
     pub quick: bool,
-    pub workloads_dir: PathBuf,
+    /// Directory of scenario files that override and extend the built-in
+    /// catalogue (default: ./workloads if there is one).
+    #[arg(long, value_name = "DIR")]
+    pub workloads_dir: Option<PathBuf>,
+    /// Fault injection: WORKER:STEPS makes that worker panic after that many measured steps.
+    #[arg(long, value_name = "WORKER:STEPS", value_parser = values::parse_inject)]
     pub inject_panic: Option<(usize, u64)>,
+    /// A label for the machine block (e.g. "16-core sweep box").
+    #[arg(long)]
     pub machine_label: Option<String>,
+    /// Skip the same-shaped Python programs (CPython peers).
+    #[arg(long)]
     pub no_python: bool,
+    /// Print nothing but errors and the failed configurations (the exit
+    /// status tells the rest).
+    #[arg(long)]
     pub quiet: bool,
+    /// Print a JSON digest of the run on stdout instead of the summary table.
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -75,7 +125,8 @@ pub fn run(o: RunOptions) -> CliResult {
         }
     }
     let max_heap = o.max_heap.or_else(limits::default_heap_limit);
-    let catalogue = Catalogue::from_dir(&o.workloads_dir).map_err(|e| e.to_string())?;
+    let workloads_dir = super::workloads_dir(o.workloads_dir.clone());
+    let catalogue = Catalogue::load(workloads_dir.as_deref()).map_err(|e| e.to_string())?;
     let scenarios = select(&o.workload, &catalogue, &mut |line| {
         eprintln!("heaplab: {line}")
     })?;

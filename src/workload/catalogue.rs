@@ -1,9 +1,39 @@
 //! The scenario catalogue: the scenarios a run can name, and the selection
 //! of `--workload` (names from the catalogue, paths to scenario files, or
 //! `all`).
+//!
+//! The catalogue is built into the binary: the texts of `workloads/*.toml`
+//! are included at compile time ([`BUILTIN`]), so an installed `heaplab`
+//! runs its scenarios from any directory. A workloads directory (`./workloads`
+//! when there is one, or `--workloads-dir`) overrides a built-in scenario
+//! with a file of the same scenario name and extends the catalogue with new
+//! ones.
 
 use super::scenario::{Scenario, ScenarioError};
 use std::path::{Path, PathBuf};
+
+/// Where a built-in scenario says it came from, in errors and in `list`.
+pub const BUILTIN_PREFIX: &str = "<built-in>/";
+
+macro_rules! builtin {
+    ($file:literal) => {
+        ($file, include_str!(concat!("../../workloads/", $file)))
+    };
+}
+
+/// The scenario files of `workloads/`, as (file name, text), compiled in.
+/// A test checks that this list and the directory hold the same files.
+pub const BUILTIN: &[(&str, &str)] = &[
+    builtin!("alloc-churn.toml"),
+    builtin!("binary-trees.toml"),
+    builtin!("convoy.toml"),
+    builtin!("cyclic-garbage.toml"),
+    builtin!("list-mutation.toml"),
+    builtin!("mixed-server.toml"),
+    builtin!("producer-consumer.toml"),
+    builtin!("shared-read-immortal.toml"),
+    builtin!("shared-read.toml"),
+];
 
 /// The scenarios a run can name, each name once.
 #[derive(Clone, Debug, Default)]
@@ -12,6 +42,36 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
+    /// The scenarios built into the binary.
+    pub fn builtin() -> Result<Catalogue, ScenarioError> {
+        let mut scenarios: Vec<Scenario> = Vec::with_capacity(BUILTIN.len());
+        for (file, text) in BUILTIN {
+            let s = Scenario::parse(text, &format!("{BUILTIN_PREFIX}{file}"))?;
+            scenarios.push(s);
+        }
+        Ok(Catalogue { scenarios })
+    }
+
+    /// The built-in scenarios, overridden (same scenario name) and extended
+    /// by the files of `dir` where one is given.
+    pub fn load(dir: Option<&Path>) -> Result<Catalogue, ScenarioError> {
+        let mut catalogue = Catalogue::builtin()?;
+        if let Some(dir) = dir {
+            for s in self::catalogue(dir)? {
+                match catalogue.scenarios.iter_mut().find(|b| b.name == s.name) {
+                    Some(builtin) => *builtin = s,
+                    None => catalogue.scenarios.push(s),
+                }
+            }
+        }
+        Ok(catalogue)
+    }
+
+    /// Whether a scenario is the built-in one (not a file's).
+    pub fn is_builtin(s: &Scenario) -> bool {
+        s.file.starts_with(BUILTIN_PREFIX)
+    }
+
     /// The scenario files of a directory.
     pub fn from_dir(dir: &Path) -> Result<Catalogue, ScenarioError> {
         Ok(Catalogue {
@@ -96,4 +156,68 @@ pub fn select(
         out.push(s);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads")
+    }
+
+    #[test]
+    fn the_builtin_list_holds_every_file_of_the_workloads_directory() {
+        let mut files: Vec<String> = std::fs::read_dir(dir())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        files.sort();
+        let builtin: Vec<&str> = BUILTIN.iter().map(|(f, _)| *f).collect();
+        assert_eq!(builtin, files, "add the new file to BUILTIN");
+        for (file, text) in BUILTIN {
+            assert_eq!(
+                *text,
+                std::fs::read_to_string(dir().join(file)).unwrap(),
+                "{file}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_builtin_catalogue_is_the_directory_and_a_directory_overrides_and_extends_it() {
+        let builtin = Catalogue::builtin().unwrap();
+        let files = Catalogue::from_dir(&dir()).unwrap();
+        assert_eq!(builtin.names(), files.names());
+        assert!(builtin.scenarios.iter().all(Catalogue::is_builtin));
+
+        let d = std::env::temp_dir().join(format!("heaplab-catalogue-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let churn = BUILTIN
+            .iter()
+            .find(|(f, _)| *f == "alloc-churn.toml")
+            .unwrap()
+            .1;
+        std::fs::write(
+            d.join("mine.toml"),
+            churn.replace("name = \"alloc-churn\"", "name = \"my-churn\""),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("churn.toml"),
+            churn.replace("working_set = 128", "working_set = 7"),
+        )
+        .unwrap();
+        let c = Catalogue::load(Some(&d)).unwrap();
+        let _ = std::fs::remove_dir_all(&d);
+        assert_eq!(c.scenarios.len(), builtin.scenarios.len() + 1);
+        let overridden = c.find("alloc-churn").unwrap();
+        assert!(!Catalogue::is_builtin(overridden));
+        assert_eq!(overridden.param(&overridden.params.working_set, 0), 7);
+        assert!(c.find("my-churn").is_some());
+        assert!(Catalogue::is_builtin(c.find("convoy").unwrap()));
+    }
 }
