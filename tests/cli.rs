@@ -58,6 +58,14 @@ fn help_lists_every_policy_mode_and_driver() {
     for mode in ["pool-walk", "generational"] {
         assert!(help.contains(mode), "{mode}:\n{help}");
     }
+    // The ranges the help states are the ones the lab enforces.
+    use heaplab::workload::scenario::{MAX_DURATION_SECS, MAX_WARMUP_SECS, MIN_DURATION_SECS};
+    for range in [
+        format!("{MIN_DURATION_SECS}..={MAX_DURATION_SECS}"),
+        format!("0..={MAX_WARMUP_SECS}"),
+    ] {
+        assert!(help.contains(&range), "{range}:\n{help}");
+    }
     let o = heaplab(&["list", "--help"]);
     let help = String::from_utf8_lossy(&o.stdout);
     for d in heaplab::workload::Driver::ALL {
