@@ -178,7 +178,8 @@ pub fn machine() -> Machine {
         ),
         rustc: env!("HEAPLAB_RUSTC").to_string(),
         memory_bytes,
-        label: std::env::var("HEAPLAB_MACHINE_LABEL").unwrap_or_default(),
+        // The caller names the machine (`--machine-label`), explicitly.
+        label: String::new(),
     }
 }
 

@@ -24,7 +24,7 @@
 
 use super::drivers::{Fixture, Worker};
 use super::phase::{implausible, Phase, RunPhase, StepAction, WorkerWindow};
-use super::scenario::Scenario;
+use super::scenario::{Driver, Scenario};
 use crate::gc::GcMode;
 use crate::heap::{Heap, HeapConfig};
 use crate::metrics::{self, Spinner};
@@ -216,7 +216,9 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                         WorkerWindow::default()
                     };
                     let limit = match fixed_ops {
-                        Some(_) if s.driver() == "binary-trees" => w.trees_in_one_pass() as u64,
+                        Some(_) if s.driver() == Driver::BinaryTrees => {
+                            w.trees_in_one_pass() as u64
+                        }
                         Some(n) => n,
                         None => u64::MAX,
                     };
