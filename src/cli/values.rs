@@ -19,7 +19,7 @@ pub struct PolicyArg(pub PolicyName);
 impl ValueEnum for PolicyArg {
     fn value_variants<'a>() -> &'a [Self] {
         static ALL: OnceLock<Vec<PolicyArg>> = OnceLock::new();
-        ALL.get_or_init(|| PolicyName::ALL.into_iter().map(PolicyArg).collect())
+        ALL.get_or_init(|| PolicyName::EVERY.into_iter().map(PolicyArg).collect())
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
@@ -39,14 +39,15 @@ impl ValueEnum for PolicySel {
         static ALL: OnceLock<Vec<PolicySel>> = OnceLock::new();
         ALL.get_or_init(|| {
             std::iter::once(PolicySel::All)
-                .chain(PolicyName::ALL.into_iter().map(PolicySel::One))
+                .chain(PolicyName::EVERY.into_iter().map(PolicySel::One))
                 .collect()
         })
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(match self {
-            PolicySel::All => PossibleValue::new("all").help("every policy"),
+            PolicySel::All => PossibleValue::new("all")
+                .help("the policies the lab compares (not the breakdown steps)"),
             PolicySel::One(p) => PossibleValue::new(p.as_str()).help(p.summary()),
         })
     }
