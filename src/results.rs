@@ -5,6 +5,8 @@
 //! later. Bump [`SCHEMA_VERSION`] on any incompatible change: readers refuse
 //! other versions with a clear error.
 
+pub mod confidence;
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
