@@ -447,6 +447,11 @@ fn run(args: RunArgs) -> CliResult {
         heaplab: Build {
             version: env!("CARGO_PKG_VERSION").into(),
             commit: env!("HEAPLAB_COMMIT").into(),
+            dirty: match env!("HEAPLAB_DIRTY") {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
         },
         started,
         finished: now_utc(),
@@ -464,6 +469,13 @@ fn run(args: RunArgs) -> CliResult {
             },
             switch_interval_us: args.switch_interval_us,
             quick: args.quick,
+            command_line: std::env::args().collect(),
+            warmup_secs: warmup,
+            mark_workers: Some(args.mark_workers),
+            pinned: false,
+            precision_pct: None,
+            max_rounds: Some(repeats),
+            budget_secs: None,
         },
         floors,
         steal_ratio: metrics::steal_ratio(steal0, metrics::cpu_steal_jiffies()),
@@ -474,6 +486,9 @@ fn run(args: RunArgs) -> CliResult {
         runs,
         python,
         notes,
+        rounds: None,
+        noise: None,
+        instructions: None,
     };
     // Write to a temporary name, then rename: a run that fails half-way
     // never leaves a file that looks complete.

@@ -180,7 +180,7 @@ fn markdown_ratios_match_hand_computed_ones() {
             "`gil` ahead of `biased`",
             "1.05x",
             "1.05 M vs 1.00 M ops/s",
-            "a tie: within the repeats' spread (10.0%)"
+            "interval unknown (rounds not paired)"
         ]
     );
     // The worst scaling is gil on alloc-churn (45%): 950 k is 0.90x 1.05 M.
@@ -741,11 +741,13 @@ fn compare_reports_missing_and_failing_configurations() {
 
 #[test]
 fn load_gives_clear_errors_not_panics() {
-    let e = Results::load(&fixture("schema2.json")).unwrap_err();
-    assert!(matches!(e, ResultsError::Schema { found: 2, .. }), "{e}");
+    let e = Results::load(&fixture("schema3.json")).unwrap_err();
+    assert!(matches!(e, ResultsError::Schema { found: 3, .. }), "{e}");
     let msg = e.to_string();
     assert!(
-        msg.contains("schema2.json") && msg.contains("schema 2"),
+        msg.contains("schema3.json")
+            && msg.contains("field 'schema' is 3")
+            && msg.contains("schemas 1..=2"),
         "{msg}"
     );
 
@@ -950,8 +952,10 @@ fn html_opens_with_the_answer_and_folds_the_details() {
     assert!(heat < latency && latency < findings && findings < first_fold);
     // The heat map's cells carry their ratio as text and as a tooltip:
     // biased over gil at 2 threads on alloc-churn is 1.82 M / 950 k.
-    assert!(html
-        .contains("<title>alloc-churn, biased at 2 threads: 1.92x the throughput of gil</title>"));
+    assert!(html.contains(
+        "<title>alloc-churn, biased at 2 threads: 1.92x the throughput of gil; interval \
+         unknown (rounds not paired)</title>"
+    ));
     // Findings: one table per question (six in this run), no bullets.
     let end = findings + html[findings..].find("</section>").unwrap();
     let section = &html[findings..end];

@@ -129,6 +129,8 @@ fn failed(cfg: &Config<'_>, gc_mode: GcMode, header: usize, error: String) -> Ru
         leaked_blocks: 0,
         verified: false,
         output: Vec::new(),
+        latency_histogram: None,
+        noise: None,
     }
 }
 
@@ -391,6 +393,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                         ops: rops,
                         ops_per_sec: rrate,
                         latency_ns: metrics::latency(&h, sample_every),
+                        latency_histogram: None,
                     },
                 )
             })
@@ -471,6 +474,8 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
         leaked_blocks: leaked,
         verified,
         output,
+        latency_histogram: None,
+        noise: None,
     }
 }
 
@@ -507,5 +512,6 @@ pub fn workload_info(s: &Scenario) -> results::WorkloadInfo {
         description: s.description.clone(),
         headline_role: headline.map(String::from),
         roles: roles.iter().map(|r| r.to_string()).collect(),
+        text_hash: String::new(),
     }
 }
