@@ -151,6 +151,12 @@ pub struct Settings {
     /// The time budget of the rounds, seconds.
     #[serde(default)]
     pub budget_secs: Option<f64>,
+    /// The heap's memory limit in bytes (allocations past it raise
+    /// MemoryError): `--max-heap`, or by default half of the machine's
+    /// memory. `None` in files written before the limit was recorded, or
+    /// where the machine's memory was unknown and no limit was given.
+    #[serde(default)]
+    pub max_heap_bytes: Option<u64>,
 }
 
 /// Hardware floors measured at the start of the run (see LIMITS.md).

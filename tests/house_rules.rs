@@ -26,6 +26,8 @@ const LAYERS: &[&[&str]] = &[
     &["metrics"],
     &["workload"],
     &["report"],
+    // The binary's command modules (src/cli/, under main.rs).
+    &["cli"],
 ];
 
 /// The longest a source file may grow (DESIGN: "files under about 600 lines").
@@ -33,11 +35,7 @@ const MAX_LINES: usize = 650;
 
 /// Known violations being removed by work in progress (the CLI split of the
 /// architecture issue). Each entry must go; the list shrinks, never grows.
-const NOT_YET: &[&str] = &[
-    "main.rs",
-    "workload/drivers.rs",
-    "workload/scenario.rs",
-];
+const NOT_YET: &[&str] = &["workload/drivers.rs"];
 
 fn rank(module: &str) -> Option<usize> {
     LAYERS.iter().position(|l| l.contains(&module))

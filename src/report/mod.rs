@@ -40,6 +40,7 @@
 mod build;
 mod charts;
 pub mod compare;
+pub mod console;
 mod csv;
 mod doc;
 mod estimate;
