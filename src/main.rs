@@ -56,13 +56,20 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Compare two runs: ratios NEW/OLD; exits 1 when a throughput or p99 regresses beyond the threshold, 2 when the runs share no configuration.
+    /// Compare two runs: per configuration, NEW/OLD with Welch's t on log figures, Holm across configurations; exits 1 for a significant regression beyond the threshold, 2 when the runs share no configuration.
     Compare {
         old: PathBuf,
         new: PathBuf,
-        /// Regression threshold in percent.
+        /// Regression threshold in percent: a significant change must exceed it to count.
         #[arg(long, default_value_t = 5.0)]
         threshold: f64,
+        /// Output format.
+        #[arg(long, default_value = "text")]
+        format: cli::values::CompareFormat,
+        /// How the p-values of all configurations are adjusted together: holm
+        /// (any false alarm at most 5%) or fdr (false-discovery rate 5%).
+        #[arg(long, default_value = "holm")]
+        correction: cli::values::CorrectionArg,
     },
     /// Run one hot-path operation in a loop (for instruction counting with
     /// callgrind: see scripts/instr-counts.sh).
@@ -134,7 +141,9 @@ fn main() -> ExitCode {
             old,
             new,
             threshold,
-        }) => cli::commands::compare(&old, &new, threshold),
+            format,
+            correction,
+        }) => cli::commands::compare(&old, &new, threshold, format.0, correction.0),
         Some(Command::Trees {
             depth,
             policy,

@@ -78,7 +78,7 @@ impl Observer for Console {
         let bar = ProgressBar::new(configurations.len() as u64);
         bar.set_style(
             ProgressStyle::with_template(
-                "{elapsed_precise} {prefix} [{bar:30}] {pos}/{len} {msg}",
+                "{elapsed_precise} {prefix} [{bar:30}] {pos}/{len} ETA {eta} {msg}",
             )
             .expect("a valid template")
             .progress_chars("=> "),

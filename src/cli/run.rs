@@ -43,15 +43,17 @@ pub struct RunOptions {
     #[arg(long, value_name = "SECS", value_parser = values::parse_warmup)]
     pub warmup: Option<f64>,
     /// Base rounds: every configuration runs this many times, interleaved
-    /// (A B C A B C); 3 is the fewest a 95% interval needs.
-    #[arg(long, value_name = "ROUNDS", default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_REPEATS as u64))]
-    pub repeat: usize,
+    /// (A B C A B C); 3 is the fewest a 95% interval needs. Given alone,
+    /// exactly this many rounds (no adaptive ones: see --max-rounds).
+    /// Default: 3, then adaptive rounds.
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_REPEATS as u64))]
+    pub repeat: Option<usize>,
     /// Add rounds for the headline ratios until each 95% interval is within
     /// ±PCT percent (or --max-rounds, or --budget): 0 < PCT <= 100.
     #[arg(long, value_name = "PCT", default_value_t = DEFAULT_PRECISION_PCT, value_parser = parse_precision)]
     pub precision: f64,
-    /// The most rounds any configuration runs (default: the larger of 12
-    /// and --repeat).
+    /// The most rounds any configuration runs (default: 12; with --repeat
+    /// alone, that many).
     #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_REPEATS as u64))]
     pub max_rounds: Option<usize>,
     /// Seconds all rounds may take; no round starts that would end past it
@@ -112,6 +114,9 @@ pub struct RunOptions {
 /// The default ± precision of the headline intervals, percent.
 pub const DEFAULT_PRECISION_PCT: f64 = 5.0;
 
+/// The default of `--repeat`: the fewest rounds a 95% interval needs.
+const DEFAULT_REPEATS: usize = 3;
+
 /// The default of `--max-rounds` (or `--repeat`, if larger).
 const DEFAULT_MAX_ROUNDS: usize = 12;
 
@@ -157,7 +162,8 @@ pub fn run(o: RunOptions) -> CliResult {
             ));
         }
     }
-    let (mut duration, mut warmup, mut repeats) = (o.duration, o.warmup, o.repeat);
+    let (mut duration, mut warmup) = (o.duration, o.warmup);
+    let mut repeats = o.repeat.unwrap_or(DEFAULT_REPEATS);
     if o.quick {
         duration = Some(
             duration
@@ -198,6 +204,8 @@ pub fn run(o: RunOptions) -> CliResult {
                 ))
             }
             Some(m) => m,
+            // `--repeat K` alone keeps its old meaning: exactly K rounds.
+            None if o.repeat.is_some() => repeats,
             None => DEFAULT_MAX_ROUNDS.max(repeats),
         }
     };

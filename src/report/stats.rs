@@ -112,9 +112,6 @@ impl<'a> Config<'a> {
         Spread::of(self.ok.iter().map(|r| self.headline_latency(r).p99 as f64))
     }
 
-    pub fn peak_rss(&self) -> Option<Spread> {
-        Spread::of(self.ok.iter().map(|r| r.memory.peak_rss_bytes as f64))
-    }
 
     /// The repeat that stands for the configuration in a percentile plot:
     /// the one whose headline p99 is the median (lower middle for an even

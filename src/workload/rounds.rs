@@ -131,7 +131,8 @@ pub fn half_width(h: &HeadlineRatio) -> f64 {
 }
 
 /// The headline pairs still open after the runs so far: wider than the
-/// precision, and not yet at `max_rounds` on both sides.
+/// precision, not yet at `max_rounds` on both sides, and with an ok run on
+/// each side (a configuration that only fails is not repeated for a ratio).
 pub fn open<'p>(
     runs: &[Run],
     pairs: &'p [HeadlinePair],
@@ -142,9 +143,15 @@ pub fn open<'p>(
             .filter(|r| r.workload == w && r.policy == s.policy && r.threads == s.threads)
             .count()
     };
+    // A side without a single ok run gets nothing from more rounds of it.
+    let has_ok = |p: &HeadlinePair| {
+        p.sides()
+            .iter()
+            .all(|s| of(runs, &p.workload, s).next().is_some())
+    };
     pairs
         .iter()
-        .filter(|p| comparable(runs, p))
+        .filter(|p| comparable(runs, p) && has_ok(p))
         .filter(|p| p.sides().iter().all(|s| ran(&p.workload, s) < plan.max_rounds))
         .map(|p| (p, half_width(&estimate(runs, p))))
         .filter(|(_, h)| *h > plan.precision_pct / 100.0)
@@ -246,5 +253,10 @@ mod tests {
         two.roles.insert("worker".into(), Default::default());
         assert!(!comparable(&[one.clone(), two], scaling));
         assert!(comparable(&[one.clone(), one], scaling));
+        // A pair whose side only fails is not open, however wide.
+        let pairs = headline_pairs("w", &["gil".into(), "biased".into()], &[1], None);
+        let runs = vec![run("w", "gil", 1, 0, 1e6), bad];
+        let plan = RoundPlan::fixed(3);
+        assert!(open(&runs, &pairs, &RoundPlan { max_rounds: 9, ..plan }).is_empty());
     }
 }
