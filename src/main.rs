@@ -81,6 +81,39 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         iters: u64,
     },
+    /// Instructions per operation of each scenario under each policy at one
+    /// thread, counted by callgrind (repeatable on a noisy machine): a table,
+    /// and DIR/instructions.json with --out (the report of DIR shows it).
+    Instr {
+        /// Scenarios: names or .toml paths, comma-separated, or `all`
+        /// (convoy and producer-consumer cannot run on one thread).
+        #[arg(long, value_name = "NAME|FILE,...", default_value = "all")]
+        workload: String,
+        /// Policies, comma-separated.
+        #[arg(long, value_name = "POLICY,...", default_value = "all", value_delimiter = ',')]
+        policy: Vec<cli::values::PolicySel>,
+        /// Operations of the shorter of the two counted runs (the longer does twice as many).
+        #[arg(long, default_value_t = 200_000)]
+        ops: u64,
+        /// Directory of scenario files that override and extend the built-in catalogue.
+        #[arg(long, value_name = "DIR")]
+        workloads_dir: Option<PathBuf>,
+        /// Also write DIR/instructions.json.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// One counted loop of `instr` (run under callgrind by `instr`).
+    #[command(hide = true)]
+    InstrOne {
+        #[arg(long)]
+        workload: String,
+        #[arg(long)]
+        policy: PolicyArg,
+        #[arg(long)]
+        ops: u64,
+        #[arg(long)]
+        workloads_dir: Option<PathBuf>,
+    },
     /// Print a completion script for a shell (e.g. `heaplab completions bash > /etc/bash_completion.d/heaplab`).
     Completions { shell: clap_complete::Shell },
     /// Run the binary-trees program once and print the Benchmarks Game's output.
@@ -149,6 +182,19 @@ fn main() -> ExitCode {
             policy,
             threads,
         }) => cli::commands::trees(depth, policy.0, threads),
+        Some(Command::Instr {
+            workload,
+            policy,
+            ops,
+            workloads_dir,
+            out,
+        }) => cli::instr::instr(&workload, &policy, ops, workloads_dir, out.as_deref()),
+        Some(Command::InstrOne {
+            workload,
+            policy,
+            ops,
+            workloads_dir,
+        }) => cli::instr::instr_one(&workload, policy.0, ops, workloads_dir),
         Some(Command::Micro { op, policy, iters }) => cli::micro::micro(op, policy.0, iters),
     };
     match result {

@@ -50,12 +50,23 @@ pub fn list(workloads_dir: Option<&Path>, driver: Option<Driver>) -> CliResult {
 /// stored run, beside it or into OUT; reports already there are replaced
 /// only with `--force` (they may be the committed ones).
 pub fn report(dir: &Path, out: Option<&Path>, force: bool) -> CliResult {
-    let r = Results::load(dir).map_err(|e| e.to_string())?;
+    let mut r = Results::load(dir).map_err(|e| e.to_string())?;
     let beside = if dir.is_dir() {
         dir.to_path_buf()
     } else {
         dir.parent().unwrap_or(Path::new(".")).to_path_buf()
     };
+    // Instruction counts taken beside the run (`heaplab instr --out DIR`)
+    // join its report.
+    let counts = beside.join(super::instr::FILE);
+    if r.instructions.is_none() && counts.is_file() {
+        let text = std::fs::read_to_string(&counts)
+            .map_err(|e| format!("cannot read {}: {e}", counts.display()))?;
+        r.instructions = Some(
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not an instruction table: {e}", counts.display()))?,
+        );
+    }
     let out = out.map(Path::to_path_buf).unwrap_or(beside);
     if !force {
         if let Some(taken) = REPORTS.iter().map(|n| out.join(n)).find(|p| p.exists()) {

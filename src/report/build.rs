@@ -16,7 +16,7 @@ use super::overview;
 use super::spec::{Spec, Unit, Value};
 use super::stats::{Config, Scenario, Summary, BASELINE};
 use super::tables;
-use crate::results::{confidence, Run};
+use crate::results::{confidence, InstructionCount, Instructions, Run};
 
 const DASH: &str = "—";
 
@@ -93,6 +93,15 @@ pub fn document(s: &Summary) -> Doc {
     d.section(2, "Run and machine", Some("setup".into()), true, |d| {
         setup(d, s)
     });
+    if let Some(t) = &r.instructions {
+        d.section(
+            2,
+            "Instructions per operation (callgrind)",
+            Some("instructions".into()),
+            true,
+            |d| instructions(d, t),
+        );
+    }
     for sc in &s.scenarios {
         d.section(
             2,
@@ -348,6 +357,42 @@ fn setup(d: &mut Doc, s: &Summary) {
             format::ratio(f.atomic_pair_ns / f.nonatomic_pair_ns)
         ));
     }
+}
+
+/// The instruction counts of `heaplab instr`, where the run's directory has
+/// them: the repeatable single-thread cost of each policy.
+fn instructions(d: &mut Doc, t: &Instructions) {
+    d.p(format!(
+        "Counted by {} on heaplab {}: {}. Instructions do not depend on the machine's \
+         load, so these compare single-thread costs where the timings above are noisy.",
+        esc(&t.tool),
+        esc(&t.heaplab),
+        esc(&t.method)
+    ));
+    let per_op = |c: &InstructionCount| (c.error.is_empty()).then_some(c.per_op);
+    let spec = Spec::new()
+        .text("Scenario", |c: &&InstructionCount| Value::Code(c.workload.clone()))
+        .text("Policy", |c: &&InstructionCount| Value::Policy(c.policy.clone()))
+        .num("instructions / op", move |c: &&InstructionCount| {
+            Value::num(per_op(c), Unit::Count)
+        })
+        .ratio(format!("over {}", code(BASELINE)), move |c: &&InstructionCount| {
+            let base = t
+                .counts
+                .iter()
+                .find(|b| b.workload == c.workload && b.policy == BASELINE)
+                .and_then(per_op);
+            Value::ratio(
+                per_op(c)
+                    .zip(base)
+                    .map(|(a, b)| super::estimate::Ratio::point(a / b)),
+                Unit::Times,
+            )
+        })
+        .wrap("Note", |c: &&InstructionCount| Value::Text(c.error.clone()))
+        .optional();
+    let rows: Vec<&InstructionCount> = t.counts.iter().collect();
+    d.table(spec.table(&rows));
 }
 
 fn join_codes(v: &[String]) -> String {

@@ -5,6 +5,8 @@
 //! - [`scenario`]: the schema of a scenario file and its validation;
 //!   [`driver`]: the program shapes a scenario names; [`catalogue`]: the
 //!   scenarios a run can name, and `--workload`'s selection;
+//! - [`instr`]: one scenario at one thread for a fixed number of
+//!   operations, deterministic, for instruction counting;
 //! - [`drivers`]: the programs; [`phase`] and [`runner`]: one configuration
 //!   on a fresh heap, measured and checked; [`limits`]: the bounds on what a
 //!   run may take;
@@ -19,6 +21,7 @@
 pub mod catalogue;
 pub mod driver;
 pub mod drivers;
+pub mod instr;
 pub mod limits;
 pub mod noise;
 pub mod phase;
