@@ -618,14 +618,23 @@ fn csv_has_one_row_per_run_and_round_trips_quoted_fields() {
     );
 }
 
-/// `rounds.json` with the machine's drift taken out and each repeat's
-/// throughput moved by `jitter[round]` instead (a quiet machine), and the
-/// configurations `slower` multiplied by `factor`.
+/// `rounds.json` on a quiet machine: each configuration's round-0
+/// throughput in every round, moved by `jitter[round]` (no drift, no
+/// disagreement between rounds beyond the jitter), and the configurations
+/// `slower` multiplied by `factor`.
 fn steady(jitter: &[f64], slower: impl Fn(&heaplab::results::Run) -> bool, factor: f64) -> Results {
     let mut r = Results::load(&fixture("rounds.json")).unwrap();
-    let drift = [1.0, 0.8, 1.1, 0.9];
+    let first = r.runs.clone();
     for run in &mut r.runs {
-        run.ops_per_sec = run.ops_per_sec / drift[run.repeat] * jitter[run.repeat];
+        let base = first
+            .iter()
+            .find(|f| {
+                f.repeat == 0
+                    && (&f.workload, &f.policy, f.threads) == (&run.workload, &run.policy, run.threads)
+            })
+            .unwrap()
+            .ops_per_sec;
+        run.ops_per_sec = base * jitter[run.repeat];
         if slower(run) {
             run.ops_per_sec *= factor;
         }
@@ -1161,4 +1170,28 @@ fn the_cli_exits_non_zero_when_nothing_is_compared() {
         .unwrap();
     assert_eq!(same.status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The done-when of decisive comparisons on recorded-shape fixtures: a
+/// self-comparison (two quiet runs of one commit, repeats within about 1%)
+/// flags nothing, and a run whose work dial makes every thread-private
+/// configuration about 10% slower is flagged on all of them, with exit 1.
+#[test]
+fn self_comparison_is_quiet_and_a_10_percent_slowdown_is_flagged() {
+    let a = steady(&[1.0, 1.012, 0.991, 1.004], |_| false, 1.0);
+    let b = steady(&[0.996, 1.008, 1.01, 0.993], |_| false, 1.0);
+    let same = compare(&a, &b, 5.0);
+    let flagged = same.rows.iter().filter(|r| r.significant()).count();
+    assert!(flagged * 20 <= same.rows.len(), "{}", same.render_text());
+    assert_eq!(same.exit_code(), 0);
+    // rounds.json holds thread-private scenarios only (alloc-churn and
+    // binary-trees): all 8 configurations are slowed.
+    let slow = steady(&[0.996, 1.008, 1.01, 0.993], |_| true, 0.9);
+    let c = compare(&a, &slow, 5.0);
+    let regressed = c.rows.iter().filter(|r| !r.regressions.is_empty()).count();
+    assert!(regressed * 10 >= c.rows.len() * 9, "{}", c.render_text());
+    assert_eq!(c.exit_code(), 1);
+    let g = c.geometric_mean().unwrap();
+    let (lo, hi) = g.interval.unwrap();
+    assert!(lo < 0.9 && 0.9 < hi && hi < 0.95, "{g:?}");
 }

@@ -25,6 +25,8 @@
 //! - `finding` (what a finding is, and the verdict on a ratio), `field` (the
 //!   field's published results held up against the run) and `findings` (the
 //!   lab's own questions and the list of every finder);
+//! - `latency`: percentiles of a configuration's repeats merged, with a
+//!   bootstrap interval over repeats;
 //! - `tables` (a scenario's tables), `overview` (the heat map's data and the
 //!   headline latencies) and `build` (the whole document);
 //! - `markdown` (`report.md`) and `html` (`report.html`) render the one
@@ -52,6 +54,7 @@ mod findings;
 mod format;
 mod heatmap;
 mod html;
+mod latency;
 mod markdown;
 mod overview;
 mod provenance;

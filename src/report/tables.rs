@@ -161,6 +161,14 @@ pub fn latency(d: &mut Doc, sc: &Scenario) {
     let spec = percentiles(keyed(), |c: &&Config, pick| {
         c.median_of(|r| pick(c.headline_latency(r)) as f64)
     })
+    .ratio("p99 merged [95%]", |c| {
+        Value::ratio(super::latency::merged_quantile(c, 0.99), Unit::Ns)
+    })
+    .optional()
+    .ratio("p99.9 merged [95%]", |c| {
+        Value::ratio(super::latency::merged_quantile(c, 0.999), Unit::Ns)
+    })
+    .optional()
     .num("samples", |c| {
         med(c, Unit::Count, |r| c.headline_latency(r).samples as f64)
     })
@@ -173,7 +181,9 @@ pub fn latency(d: &mut Doc, sc: &Scenario) {
     d.table(spec.table(&rows));
     d.small(
         "Each percentile is the median over ok repeats of that repeat's percentile, from a \
-         sampled HdrHistogram (sampling keeps the clock's cost off the figure).",
+         sampled HdrHistogram (sampling keeps the clock's cost off the figure). The merged \
+         figures take every repeat's histogram as one (each sample counts once), with a 95% \
+         interval from a bootstrap over whole repeats (from 3 repeats on).",
     );
 }
 
