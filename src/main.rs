@@ -90,7 +90,12 @@ enum Command {
         #[arg(long, value_name = "NAME|FILE,...", default_value = "all")]
         workload: String,
         /// Policies, comma-separated.
-        #[arg(long, value_name = "POLICY,...", default_value = "all", value_delimiter = ',')]
+        #[arg(
+            long,
+            value_name = "POLICY,...",
+            default_value = "all",
+            value_delimiter = ','
+        )]
         policy: Vec<cli::values::PolicySel>,
         /// Operations of the shorter of the two counted runs (the longer does twice as many).
         #[arg(long, default_value_t = 200_000)]

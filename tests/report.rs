@@ -630,7 +630,8 @@ fn steady(jitter: &[f64], slower: impl Fn(&heaplab::results::Run) -> bool, facto
             .iter()
             .find(|f| {
                 f.repeat == 0
-                    && (&f.workload, &f.policy, f.threads) == (&run.workload, &run.policy, run.threads)
+                    && (&f.workload, &f.policy, f.threads)
+                        == (&run.workload, &run.policy, run.threads)
             })
             .unwrap()
             .ops_per_sec;
@@ -663,7 +664,10 @@ fn compare_finds_the_20_percent_regression_and_names_it() {
     // The method is stated, with the number of tests and the correction.
     assert!(text.contains("cannot be paired round by round"), "{text}");
     assert!(text.contains("Welch's t on log throughput"), "{text}");
-    assert!(text.contains("(8 tests), adjusted together by Holm's method"), "{text}");
+    assert!(
+        text.contains("(8 tests), adjusted together by Holm's method"),
+        "{text}"
+    );
     // Only that configuration regressed; nothing else changed significantly.
     let regressed: Vec<_> = c
         .rows
@@ -690,7 +694,9 @@ fn compare_finds_the_20_percent_regression_and_names_it() {
     // significant.
     let wide = compare(&old, &new, 25.0);
     assert!(!wide.regressed());
-    assert!(wide.render_text().contains("significant, within the threshold"));
+    assert!(wide
+        .render_text()
+        .contains("significant, within the threshold"));
     // The geometric mean over the 8 configurations: 0.8^(1/8) = 0.972.
     let g = c.geometric_mean().unwrap();
     assert!((g.value - 0.8f64.powf(1.0 / 8.0)).abs() < 0.01, "{g:?}");
@@ -703,8 +709,14 @@ fn compare_speaks_markdown_and_json_too() {
     let c = compare(&old, &new, 5.0);
     let md = c.render(report::Format::Markdown);
     assert!(md.starts_with("# heaplab compare\n"), "{md}");
-    assert!(md.contains("**Result: REGRESSED (4 configurations)**"), "{md}");
-    assert!(md.contains("| workload | policy | threads | old ops/s |"), "{md}");
+    assert!(
+        md.contains("**Result: REGRESSED (4 configurations)**"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| workload | policy | threads | old ops/s |"),
+        "{md}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&c.render(report::Format::Json)).expect("valid JSON");
     assert_eq!(json["exit_code"], 1);
@@ -712,7 +724,9 @@ fn compare_speaks_markdown_and_json_too() {
     assert_eq!(json["method"]["paired"], false);
     assert_eq!(json["rows"].as_array().unwrap().len(), 8);
     let row = &json["rows"][0];
-    assert!(row["throughput"]["low"].as_f64().unwrap() < row["throughput"]["ratio"].as_f64().unwrap());
+    assert!(
+        row["throughput"]["low"].as_f64().unwrap() < row["throughput"]["ratio"].as_f64().unwrap()
+    );
     assert!(json["geometric_mean"]["ratio"].as_f64().unwrap() < 1.0);
     // FDR finds at least what Holm finds.
     let f = report::compare_with(&old, &new, 5.0, report::Correction::Fdr);
@@ -732,11 +746,14 @@ fn compare_of_identical_runs_does_not_regress() {
         12,
         "every configuration with ok runs compared"
     );
+    assert!(c.render_text().contains(
+        "RESULT: no regression beyond 5.0% (12 configurations compared, 0 with a \
+                   significant change)"
+    ));
     assert!(c
-        .render_text()
-        .contains("RESULT: no regression beyond 5.0% (12 configurations compared, 0 with a \
-                   significant change)"));
-    assert!(c.rows.iter().all(|r| r.throughput.p.is_none_or(|p| p == 1.0)));
+        .rows
+        .iter()
+        .all(|r| r.throughput.p.is_none_or(|p| p == 1.0)));
 }
 
 #[test]
@@ -770,7 +787,9 @@ fn compare_judges_changes_against_the_repeats_noise() {
     let c = compare(&old1, &new1, 5.0);
     assert!(!c.regressed(), "{}", c.render_text());
     assert_eq!(c.exit_code(), 0);
-    assert!(c.render_text().contains("untested: a side has a single ok repeat"));
+    assert!(c
+        .render_text()
+        .contains("untested: a side has a single ok repeat"));
 }
 
 #[test]

@@ -33,7 +33,9 @@ fn x(v: f64) -> String {
 fn table(md: &str, scenario: &str, title: &str) -> Vec<Vec<String>> {
     let head = format!("## Scenario `{scenario}`");
     let sec = &md[md.find(&head).expect("section")..];
-    let sec = &sec[..sec[head.len()..].find("\n## ").map_or(sec.len(), |i| i + head.len())];
+    let sec = &sec[..sec[head.len()..]
+        .find("\n## ")
+        .map_or(sec.len(), |i| i + head.len())];
     let start = sec
         .find(&format!("### {title}\n"))
         .unwrap_or_else(|| panic!("no table {title}"));
@@ -72,10 +74,7 @@ fn headline_ratios_carry_the_hand_worked_interval_and_verdict() {
     assert!(lo < 1.0 && hi > 1.0);
     let two = row(&churn, "biased over gil at 2 threads");
     let pm = (hi / v - 1.0).max(1.0 - lo / v) * 100.0;
-    assert_eq!(
-        two[3],
-        format!("no difference detected at 95% (±{pm:.1}%)")
-    );
+    assert_eq!(two[3], format!("no difference detected at 95% (±{pm:.1}%)"));
 
     let trees = table(&md, "binary-trees", "Headline ratios");
     assert_eq!(
@@ -101,7 +100,10 @@ fn pairing_by_round_cancels_the_drift_that_the_spread_shows() {
     assert_eq!(gil[5], "31.6%", "(1.1 - 0.8) / 0.95");
     // ... yet biased over gil is known to about ±2%, since both moved
     // together in each round.
-    let biased = rows.iter().find(|r| r[0] == "biased" && r[1] == "1").unwrap();
+    let biased = rows
+        .iter()
+        .find(|r| r[0] == "biased" && r[1] == "1")
+        .unwrap();
     let (v, lo, hi) = interval(&[0.97, 0.95, 0.96, 0.98]);
     assert_eq!(biased[6], format!("{} [{}, {}]", x(v), x(lo), x(hi)));
     assert!(hi / lo < 1.05);
@@ -120,10 +122,16 @@ fn the_report_opens_with_the_noise_and_the_precision_reached() {
     assert!(line.contains("a quiet machine"), "{line}");
     // Headlines: 2 speed-ups x 2 scenarios + 2 scalings x 2 scenarios; the
     // binary-trees 2-thread speed-up and both scalings there are wide.
-    assert!(line.contains("headline ratios have a 95% interval within ±5.0%"), "{line}");
+    assert!(
+        line.contains("headline ratios have a 95% interval within ±5.0%"),
+        "{line}"
+    );
     assert!(line.contains("after 4 rounds per configuration"), "{line}");
     assert!(line.contains("the widest still open is ±"), "{line}");
-    assert!(line.contains("Rounds stopped: --max-rounds (4) reached."), "{line}");
+    assert!(
+        line.contains("Rounds stopped: --max-rounds (4) reached."),
+        "{line}"
+    );
     // The trust question says the same in its own row.
     assert!(md.contains("| headline ratios with a 95% interval within ±5.0% |"));
 }
@@ -138,7 +146,10 @@ fn schema_1_files_load_with_every_interval_unknown() {
     ));
     // Ratios are the medians' ratios, with no bounds anywhere.
     let rows = table(&md, "alloc-churn", "Throughput");
-    let b2 = rows.iter().find(|r| r[0] == "biased" && r[1] == "2").unwrap();
+    let b2 = rows
+        .iter()
+        .find(|r| r[0] == "biased" && r[1] == "2")
+        .unwrap();
     assert_eq!(b2[6], "1.92x");
     let heads = table(&md, "alloc-churn", "Headline ratios");
     assert!(heads

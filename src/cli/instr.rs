@@ -64,7 +64,13 @@ fn counted(
     cmd.arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", file.display()))
         .arg(exe)
-        .args(["instr-one", "--workload", workload, "--policy", policy.as_str()])
+        .args([
+            "instr-one",
+            "--workload",
+            workload,
+            "--policy",
+            policy.as_str(),
+        ])
         .args(["--ops", &ops.to_string()]);
     if let Some(d) = dir {
         cmd.arg("--workloads-dir").arg(d);
@@ -100,13 +106,17 @@ pub fn instr(
     out: Option<&Path>,
 ) -> CliResult {
     if ops == 0 || ops > MAX_OPS {
-        return Err(format!("--ops: {ops} is out of range: allowed 1..={MAX_OPS}"));
+        return Err(format!(
+            "--ops: {ops} is out of range: allowed 1..={MAX_OPS}"
+        ));
     }
     let tool = valgrind()?;
     let policies = super::values::policies(policies);
     let dir = super::workloads_dir(workloads_dir);
     let catalogue = Catalogue::load(dir.as_deref()).map_err(|e| e.to_string())?;
-    let scenarios = select(workload, &catalogue, &mut |line| eprintln!("heaplab: {line}"))?;
+    let scenarios = select(workload, &catalogue, &mut |line| {
+        eprintln!("heaplab: {line}")
+    })?;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
     let tmp = std::env::temp_dir().join(format!("heaplab-instr-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
@@ -125,7 +135,9 @@ pub fn instr(
             }
             eprintln!("heaplab: counting {} under {p}...", s.name);
             let one = counted(&exe, &s.name, dir.as_deref(), p, ops, &tmp);
-            let two = one.clone().and_then(|_| counted(&exe, &s.name, dir.as_deref(), p, 2 * ops, &tmp));
+            let two = one
+                .clone()
+                .and_then(|_| counted(&exe, &s.name, dir.as_deref(), p, 2 * ops, &tmp));
             match (one, two) {
                 (Ok((o1, i1)), Ok((o2, i2))) if o2 > o1 && i2 >= i1 => {
                     c.ops = o2 - o1;
@@ -145,7 +157,11 @@ pub fn instr(
             "{} ({}{})",
             env!("CARGO_PKG_VERSION"),
             env!("HEAPLAB_COMMIT"),
-            if env!("HEAPLAB_DIRTY") == "true" { ", uncommitted changes" } else { "" }
+            if env!("HEAPLAB_DIRTY") == "true" {
+                ", uncommitted changes"
+            } else {
+                ""
+            }
         ),
         method: format!(
             "one thread, work dial at zero, {ops} and {} operations under callgrind; \
@@ -157,7 +173,8 @@ pub fn instr(
     };
     print!("{}", render(&table));
     if let Some(dir) = out {
-        std::fs::create_dir_all(dir).map_err(|e| format!("--out: cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("--out: cannot create {}: {e}", dir.display()))?;
         let path = dir.join(FILE);
         let json = serde_json::to_string_pretty(&table).map_err(|e| e.to_string())?;
         std::fs::write(&path, json + "\n")
@@ -169,7 +186,11 @@ pub fn instr(
         .iter()
         .filter(|c| !c.error.is_empty() && !c.error.starts_with("not counted"))
         .count();
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The table: instructions per operation, and each policy over `gil`.
@@ -184,7 +205,10 @@ pub fn render(t: &Instructions) -> String {
     ));
     for c in &t.counts {
         if !c.error.is_empty() {
-            out.push_str(&format!("{:<22} {:<11} {}\n", c.workload, c.policy, c.error));
+            out.push_str(&format!(
+                "{:<22} {:<11} {}\n",
+                c.workload, c.policy, c.error
+            ));
             continue;
         }
         let gil = t

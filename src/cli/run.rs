@@ -143,7 +143,9 @@ fn parse_budget(s: &str) -> Result<f64, String> {
     if v > 0.0 && v <= 7.0 * 86_400.0 {
         Ok(v)
     } else {
-        Err(format!("{v} is out of range: allowed 0 < seconds <= 604800"))
+        Err(format!(
+            "{v} is out of range: allowed 0 < seconds <= 604800"
+        ))
     }
 }
 

@@ -4,9 +4,9 @@
 //! the core never depends on clap), and value parsers whose ranges and
 //! messages are built from the lab's constants.
 
-use heaplab::report::{Correction, Format};
 use clap::builder::PossibleValue;
 use clap::ValueEnum;
+use heaplab::report::{Correction, Format};
 use heaplab::workload::limits::{MAX_THREADS, MAX_THREAD_COUNTS};
 use heaplab::workload::scenario::{MAX_DURATION_SECS, MAX_WARMUP_SECS, MIN_DURATION_SECS};
 use heaplab::workload::Driver;

@@ -371,24 +371,31 @@ fn instructions(d: &mut Doc, t: &Instructions) {
     ));
     let per_op = |c: &InstructionCount| (c.error.is_empty()).then_some(c.per_op);
     let spec = Spec::new()
-        .text("Scenario", |c: &&InstructionCount| Value::Code(c.workload.clone()))
-        .text("Policy", |c: &&InstructionCount| Value::Policy(c.policy.clone()))
+        .text("Scenario", |c: &&InstructionCount| {
+            Value::Code(c.workload.clone())
+        })
+        .text("Policy", |c: &&InstructionCount| {
+            Value::Policy(c.policy.clone())
+        })
         .num("instructions / op", move |c: &&InstructionCount| {
             Value::num(per_op(c), Unit::Count)
         })
-        .ratio(format!("over {}", code(BASELINE)), move |c: &&InstructionCount| {
-            let base = t
-                .counts
-                .iter()
-                .find(|b| b.workload == c.workload && b.policy == BASELINE)
-                .and_then(per_op);
-            Value::ratio(
-                per_op(c)
-                    .zip(base)
-                    .map(|(a, b)| super::estimate::Ratio::point(a / b)),
-                Unit::Times,
-            )
-        })
+        .ratio(
+            format!("over {}", code(BASELINE)),
+            move |c: &&InstructionCount| {
+                let base = t
+                    .counts
+                    .iter()
+                    .find(|b| b.workload == c.workload && b.policy == BASELINE)
+                    .and_then(per_op);
+                Value::ratio(
+                    per_op(c)
+                        .zip(base)
+                        .map(|(a, b)| super::estimate::Ratio::point(a / b)),
+                    Unit::Times,
+                )
+            },
+        )
         .wrap("Note", |c: &&InstructionCount| Value::Text(c.error.clone()))
         .optional();
     let rows: Vec<&InstructionCount> = t.counts.iter().collect();

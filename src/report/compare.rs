@@ -31,8 +31,8 @@
 //!
 //! Rendering (text, Markdown, JSON) is `compare_render`'s.
 
-pub use super::estimate::Spread;
 use super::estimate::Ratio;
+pub use super::estimate::Spread;
 use super::stats::{Config, Summary};
 use crate::results::confidence::{self, Method};
 use crate::results::Results;
@@ -135,7 +135,10 @@ impl Delta {
     /// Welch's t on the logs of the two sides' values (each at least
     /// `floor`).
     fn tested(old: &[f64], new: &[f64], floor: f64) -> Option<Delta> {
-        let (o, n) = (Spread::of(old.iter().copied())?, Spread::of(new.iter().copied())?);
+        let (o, n) = (
+            Spread::of(old.iter().copied())?,
+            Spread::of(new.iter().copied())?,
+        );
         let logs = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| x.max(floor).ln()).collect() };
         let Some(w) = confidence::welch(&logs(old), &logs(new)) else {
             return Some(Delta::reported(
@@ -334,8 +337,8 @@ pub fn compare_with(
         let p99 = |c: &Config| values(c, |r| c.headline_latency(r).p99 as f64);
         let rss = |c: &Config| values(c, |r| r.memory.peak_rss_bytes as f64);
         let spread = |v: Vec<f64>| Spread::of(v).expect("ok runs on both sides");
-        let throughput = Delta::tested(&tput(co), &tput(cn), f64::MIN_POSITIVE)
-            .expect("ok runs on both sides");
+        let throughput =
+            Delta::tested(&tput(co), &tput(cn), f64::MIN_POSITIVE).expect("ok runs on both sides");
         // p99 of 0 (nothing sampled) counts as 1 ns so the ratio stays finite.
         let p99 = if has_role {
             Delta::tested(&p99(co), &p99(cn), 1.0).expect("ok runs on both sides")

@@ -45,7 +45,11 @@ impl Comparison {
 
     /// The one-line result.
     pub fn result(&self) -> String {
-        let regressed = self.rows.iter().filter(|r| !r.regressions.is_empty()).count()
+        let regressed = self
+            .rows
+            .iter()
+            .filter(|r| !r.regressions.is_empty())
+            .count()
             + self
                 .mismatches
                 .iter()
@@ -309,7 +313,13 @@ fn cells(r: &Row) -> Vec<String> {
 fn aligned(table: &[Vec<String>]) -> String {
     let cols = table[0].len();
     let widths: Vec<usize> = (0..cols)
-        .map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            table
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in table {

@@ -212,7 +212,10 @@ mod tests {
         let den = [(0, 0.90e6), (1, 1.00e6)];
         let r = Ratio::between(&num, &den, 1.0, true).unwrap();
         assert!((r.value - (2.0f64 * 1.84).sqrt()).abs() < 1e-12);
-        assert_eq!((r.interval, r.rounds, r.method), (None, 2, Method::TooFewRounds));
+        assert_eq!(
+            (r.interval, r.rounds, r.method),
+            (None, 2, Method::TooFewRounds)
+        );
         // Three rounds whose ratios are 2.0, 1.84 and 1.92: an interval
         // around their geometric mean; the machine's drift (round 2 is half
         // as fast on both sides) cancels.

@@ -343,13 +343,22 @@ mod tests {
     #[test]
     fn targets_are_met_missed_or_undecided_by_the_interval() {
         let t = |r: &Ratio| target("95%", r, 0.95, f64::INFINITY);
-        assert_eq!(t(&paired(0.97, 0.955, 0.99, 5)), "target 95%: **met** at 95% confidence");
-        assert_eq!(t(&paired(0.90, 0.86, 0.94, 5)), "target 95%: **missed** at 95% confidence");
+        assert_eq!(
+            t(&paired(0.97, 0.955, 0.99, 5)),
+            "target 95%: **met** at 95% confidence"
+        );
+        assert_eq!(
+            t(&paired(0.90, 0.86, 0.94, 5)),
+            "target 95%: **missed** at 95% confidence"
+        );
         assert_eq!(
             t(&paired(0.95, 0.90, 1.00, 5)),
             "target 95%: undecided (the interval straddles it)"
         );
-        assert_eq!(t(&Ratio::point(0.96)), "target 95%: **met** by the value (no interval)");
+        assert_eq!(
+            t(&Ratio::point(0.96)),
+            "target 95%: **met** by the value (no interval)"
+        );
         assert_eq!(
             target("0.9x..1x", &paired(1.2, 1.1, 1.3, 4), 0.9, 1.0),
             "target 0.9x..1x: **missed** at 95% confidence"

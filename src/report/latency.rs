@@ -100,11 +100,10 @@ fn histogram_of(c: &Config, run: &Run) -> Option<Histogram<u64>> {
 /// with its 95% bootstrap interval over repeats from three on; `None` where
 /// a repeat has no histogram (schema 1, or a role without one).
 pub fn merged_quantile(c: &Config, q: f64) -> Option<Ratio> {
-    let hists: Vec<Histogram<u64>> = c
-        .ok
-        .iter()
-        .map(|r| histogram_of(c, r))
-        .collect::<Option<_>>()?;
+    let hists: Vec<Histogram<u64>> =
+        c.ok.iter()
+            .map(|r| histogram_of(c, r))
+            .collect::<Option<_>>()?;
     if hists.is_empty() {
         return None;
     }
@@ -155,7 +154,9 @@ mod tests {
         use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
         let h = hist(&[100, 200, 300, 400]);
         let mut bytes = Vec::new();
-        V2DeflateSerializer::new().serialize(&h, &mut bytes).unwrap();
+        V2DeflateSerializer::new()
+            .serialize(&h, &mut bytes)
+            .unwrap();
         let text = base64::engine::general_purpose::STANDARD.encode(bytes);
         let back = decode(&text).unwrap();
         assert_eq!(back.len(), 4);

@@ -132,7 +132,10 @@ pub fn noise_and_precision(s: &Summary) -> String {
             r.machine.cores
         ),
         Some(n) => format!("**a busy machine**: {}", n.why.join("; ")),
-        None => format!("steal {} (no other noise recorded)", format::pct(r.steal_ratio)),
+        None => format!(
+            "steal {} (no other noise recorded)",
+            format::pct(r.steal_ratio)
+        ),
     };
     let mut total = 0;
     let mut within = 0;

@@ -41,7 +41,10 @@ pub fn mismatches(old: &Results, new: &Results) -> Vec<String> {
             ));
         }
         if let Some(n) = r.noise.as_ref().filter(|n| !n.quiet) {
-            w.push(format!("{side} ran on a busy machine: {}", n.why.join("; ")));
+            w.push(format!(
+                "{side} ran on a busy machine: {}",
+                n.why.join("; ")
+            ));
         }
     }
     let (so, sn) = (&old.settings, &new.settings);
@@ -55,11 +58,7 @@ pub fn mismatches(old: &Results, new: &Results) -> Vec<String> {
         format!("{} s", so.duration_secs),
         format!("{} s", sn.duration_secs),
     );
-    setting(
-        "the warm-up",
-        opt(&so.warmup_secs),
-        opt(&sn.warmup_secs),
-    );
+    setting("the warm-up", opt(&so.warmup_secs), opt(&sn.warmup_secs));
     setting("quick mode", so.quick.to_string(), sn.quick.to_string());
     setting("the collector mode", so.gc_mode.clone(), sn.gc_mode.clone());
     setting(
@@ -140,7 +139,10 @@ mod tests {
         let w = mismatches(&a, &b);
         assert_eq!(w.len(), 5, "{w:?}");
         assert!(w[0].contains("NEW was built from a tree with uncommitted changes"));
-        assert!(w.iter().any(|x| x == "the warm-up differs: 0.1 vs 0.2"), "{w:?}");
+        assert!(
+            w.iter().any(|x| x == "the warm-up differs: 0.1 vs 0.2"),
+            "{w:?}"
+        );
         assert!(w.iter().any(|x| x.contains("scenario w changed")));
         let mut old = a.clone();
         old.schema = 1;

@@ -112,7 +112,6 @@ impl<'a> Config<'a> {
         Spread::of(self.ok.iter().map(|r| self.headline_latency(r).p99 as f64))
     }
 
-
     /// The repeat that stands for the configuration in a percentile plot:
     /// the one whose headline p99 is the median (lower middle for an even
     /// count), since distributions of different repeats cannot be averaged.

@@ -116,7 +116,7 @@ impl LogInterval {
 /// The larger relative distance from an estimate to its bounds: the "±x%"
 /// of an interval (0.05 for ±5%).
 pub fn half_width(value: f64, low: f64, high: f64) -> f64 {
-    if !(value > 0.0) {
+    if value.is_nan() || value <= 0.0 {
         return f64::INFINITY;
     }
     (high / value - 1.0).max(1.0 - low / value)
@@ -419,7 +419,7 @@ fn beta_inc(a: f64, b: f64, x: f64) -> f64 {
 /// P(T ≤ t) for Student's t with `df` degrees of freedom (any df > 0,
 /// fractional included, as Welch's test needs).
 pub fn t_cdf(t: f64, df: f64) -> f64 {
-    if t.is_nan() || !(df > 0.0) {
+    if t.is_nan() || df.is_nan() || df <= 0.0 {
         return f64::NAN;
     }
     if t.is_infinite() {
@@ -436,7 +436,7 @@ pub fn t_cdf(t: f64, df: f64) -> f64 {
 /// The `p` quantile of Student's t with `df` degrees of freedom (bisection
 /// on [`t_cdf`]: a handful of microseconds, exact to 1e-10).
 pub fn t_quantile(p: f64, df: f64) -> f64 {
-    if !(0.0..=1.0).contains(&p) || !(df > 0.0) {
+    if !(0.0..=1.0).contains(&p) || df.is_nan() || df <= 0.0 {
         return f64::NAN;
     }
     if p == 0.5 {

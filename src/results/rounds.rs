@@ -118,12 +118,7 @@ pub fn headline_pairs(
     if has_base {
         for p in policies.iter().filter(|p| *p != BASELINE) {
             for &t in &counts {
-                out.push(pair(
-                    Figure::Throughput,
-                    side(p, t),
-                    side(BASELINE, t),
-                    1.0,
-                ));
+                out.push(pair(Figure::Throughput, side(p, t), side(BASELINE, t), 1.0));
             }
         }
     }
@@ -134,7 +129,12 @@ pub fn headline_pairs(
     }
     if let (true, Some(_), Some(l)) = (has_base, headline_role, largest) {
         for p in policies.iter().filter(|p| *p != BASELINE) {
-            out.push(pair(Figure::HeadlineP99, side(p, l), side(BASELINE, l), 1.0));
+            out.push(pair(
+                Figure::HeadlineP99,
+                side(p, l),
+                side(BASELINE, l),
+                1.0,
+            ));
         }
     }
     out
@@ -195,10 +195,15 @@ mod tests {
         assert_eq!(h[6].scale, 2.0);
         let roles = headline_pairs("convoy", &pols, &[1, 2], Some("sleeper"));
         assert_eq!(roles.len(), 2 * 2 + 3 + 2);
-        assert_eq!(roles.last().unwrap().label(), "biased p99 over gil's at 2 threads");
+        assert_eq!(
+            roles.last().unwrap().label(),
+            "biased p99 over gil's at 2 threads"
+        );
         // Without gil there is nothing to be "over gil", but scaling stays.
         let no_base = headline_pairs("x", &["biased".to_string()], &[1, 2], None);
         assert_eq!(no_base.len(), 1);
-        assert!(headline_pairs("x", &pols, &[4], None).iter().all(|p| p.num.threads == 4));
+        assert!(headline_pairs("x", &pols, &[4], None)
+            .iter()
+            .all(|p| p.num.threads == 4));
     }
 }

@@ -66,8 +66,14 @@ mod tests {
         let churn = cat.find("alloc-churn").unwrap();
         let n = run(churn, PolicyName::Biased, 1000).unwrap();
         assert!(n >= 1000, "{n}");
-        assert_eq!(run(churn, PolicyName::Biased, 1000).unwrap(), n, "deterministic");
+        assert_eq!(
+            run(churn, PolicyName::Biased, 1000).unwrap(),
+            n,
+            "deterministic"
+        );
         let convoy = cat.find("convoy").unwrap();
-        assert!(run(convoy, PolicyName::Gil, 10).unwrap_err().contains("not counted"));
+        assert!(run(convoy, PolicyName::Gil, 10)
+            .unwrap_err()
+            .contains("not counted"));
     }
 }

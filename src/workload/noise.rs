@@ -119,7 +119,13 @@ mod tests {
 
     #[test]
     fn a_quiet_machine_and_a_busy_one() {
-        let quiet = summarize(&[run(1, 0.98, 1.0), run(2, 0.9, 1.0)], 2, Some(0.2), None, 0.0);
+        let quiet = summarize(
+            &[run(1, 0.98, 1.0), run(2, 0.9, 1.0)],
+            2,
+            Some(0.2),
+            None,
+            0.0,
+        );
         assert!(quiet.quiet, "{:?}", quiet.why);
         assert_eq!(quiet.one_thread_cpu_share, Some(0.98));
         assert_eq!(quiet.preemptions_per_sec, Some(30.0));

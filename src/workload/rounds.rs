@@ -152,7 +152,11 @@ pub fn open<'p>(
     pairs
         .iter()
         .filter(|p| comparable(runs, p) && has_ok(p))
-        .filter(|p| p.sides().iter().all(|s| ran(&p.workload, s) < plan.max_rounds))
+        .filter(|p| {
+            p.sides()
+                .iter()
+                .all(|s| ran(&p.workload, s) < plan.max_rounds)
+        })
         .map(|p| (p, half_width(&estimate(runs, p))))
         .filter(|(_, h)| *h > plan.precision_pct / 100.0)
         .collect()
@@ -257,6 +261,14 @@ mod tests {
         let pairs = headline_pairs("w", &["gil".into(), "biased".into()], &[1], None);
         let runs = vec![run("w", "gil", 1, 0, 1e6), bad];
         let plan = RoundPlan::fixed(3);
-        assert!(open(&runs, &pairs, &RoundPlan { max_rounds: 9, ..plan }).is_empty());
+        assert!(open(
+            &runs,
+            &pairs,
+            &RoundPlan {
+                max_rounds: 9,
+                ..plan
+            }
+        )
+        .is_empty());
     }
 }

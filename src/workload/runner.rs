@@ -31,8 +31,7 @@ use crate::metrics::{self, Spinner};
 use crate::object::header_bytes;
 use crate::policy::{Policy, PolicyName};
 use crate::results::{
-    self, GcFigures, GilFigures, MemoryFigures, RefcountFigures, RoleStats, Run, RunNoise,
-    Status,
+    self, GcFigures, GilFigures, MemoryFigures, RefcountFigures, RoleStats, Run, RunNoise, Status,
 };
 use crate::with_policy;
 use hdrhistogram::Histogram;

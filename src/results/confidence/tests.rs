@@ -44,10 +44,10 @@ fn t_quantiles_match_the_tables() {
 #[test]
 fn t_cdf_matches_closed_forms() {
     // df = 1 is Cauchy; df = 2 has a closed form too.
-    for t in [-30.0, -3.0, -1.0, -0.2, 0.0, 0.7, 2.5, 40.0] {
-        let cauchy = 0.5 + (t as f64).atan() / std::f64::consts::PI;
+    for t in [-30.0f64, -3.0, -1.0, -0.2, 0.0, 0.7, 2.5, 40.0] {
+        let cauchy = 0.5 + t.atan() / std::f64::consts::PI;
         assert!((t_cdf(t, 1.0) - cauchy).abs() < 1e-12, "df 1 at {t}");
-        let two = 0.5 + t / (2.0 * (2.0 + t * t as f64).sqrt());
+        let two = 0.5 + t / (2.0 * (2.0 + t * t).sqrt());
         assert!((t_cdf(t, 2.0) - two).abs() < 1e-12, "df 2 at {t}");
     }
     // Monotone in a fractional df (Welch's), between its integer neighbours.
@@ -56,6 +56,9 @@ fn t_cdf_matches_closed_forms() {
     assert_eq!(t_cdf(f64::INFINITY, 3.0), 1.0);
     assert!(t_cdf(f64::NAN, 3.0).is_nan());
 }
+
+/// A round's index and figure.
+type Round = (usize, f64);
 
 /// Rounds of two configurations whose true ratio is `ratio`: every round
 /// shares a drift of the machine (`drift` sd on the log scale) and each
@@ -66,7 +69,7 @@ fn rounds(
     ratio: f64,
     drift: f64,
     noise: f64,
-) -> (Vec<(usize, f64)>, Vec<(usize, f64)>) {
+) -> (Vec<Round>, Vec<Round>) {
     let mut a = Vec::new();
     let mut b = Vec::new();
     for round in 0..n {
@@ -171,7 +174,10 @@ fn welch_statistic_and_degrees_of_freedom() {
     assert!((w.p - 2.0 * (1.0 - t_cdf(t, w.df))).abs() < 1e-12);
     assert!(w.p > 0.05 && w.p < 0.2, "p {}", w.p);
     assert!(w.low < 0.0 && w.high > 3.0);
-    assert!(welch(&[1.0], &[1.0, 2.0]).is_none(), "one repeat has no variance");
+    assert!(
+        welch(&[1.0], &[1.0, 2.0]).is_none(),
+        "one repeat has no variance"
+    );
     assert_eq!(welch(&[1.0, 1.0], &[1.0, 1.0]).unwrap().p, 1.0);
     assert_eq!(welch(&[1.0, 1.0], &[2.0, 2.0]).unwrap().p, 0.0);
 }
