@@ -63,7 +63,7 @@ use criterion::{criterion_group, BenchmarkGroup, BenchmarkId, Criterion};
 use criterion::{measurement::WallTime, Throughput};
 use crossbeam_channel::{bounded, unbounded};
 use heaplab::alloc::{
-    pool_of, remote_free_block, size_class, ClassTable, Domain, Memory, RemoteInbox,
+    pool_of, remote_free_block, size_class, BlockCounts, ClassTable, Domain, Memory, RemoteInbox,
 };
 use heaplab::object::header_bytes;
 use heaplab::policy::PolicyName;
@@ -188,6 +188,7 @@ impl Contender for ClassTableAlloc {
             mem: &self.mem,
             table: ClassTable::default(),
             inbox: Box::default(),
+            counts: BlockCounts::default(),
         }
     }
 }
@@ -198,6 +199,9 @@ struct ClassTableHandle<'a> {
     table: ClassTable,
     /// Boxed: pools keep its address, so it must not move with the handle.
     inbox: Box<RemoteInbox>,
+    /// Blocks in use, counted as a heap's front end counts them (what the
+    /// class tables of heaplab's policies pay for their statistics).
+    counts: BlockCounts,
 }
 
 /// Objects' domain: the only one these benchmarks use.
@@ -209,7 +213,7 @@ impl ClassTableHandle<'_> {
     #[inline(never)]
     fn reclaim(&mut self) {
         // SAFETY: we own this table and this is its inbox.
-        unsafe { self.table.drain_inbox(&self.inbox, self.mem) };
+        unsafe { self.table.drain_inbox(&self.inbox, self.mem, &self.counts) };
     }
 }
 
@@ -223,8 +227,11 @@ impl AllocHandle for ClassTableHandle<'_> {
         // SAFETY: this handle owns its class table and is used by one thread
         // only; the inbox is this table's and outlives its pools (the handle
         // drains and releases them before the box is dropped).
-        unsafe { self.table.classes[OBJ][c].alloc(Domain::Object, c, self.mem, &*self.inbox) }
-            .expect("no memory limit is set")
+        let b =
+            unsafe { self.table.classes[OBJ][c].alloc(Domain::Object, c, self.mem, &*self.inbox) }
+                .expect("no memory limit is set");
+        self.counts.inc(OBJ, c);
+        b
     }
 
     #[inline(always)]
@@ -235,6 +242,7 @@ impl AllocHandle for ClassTableHandle<'_> {
         // through a channel, which ordered the header's writes before us.
         unsafe {
             if ptr::eq((*pool_of(p)).inbox, &*self.inbox) {
+                self.counts.sub(OBJ, size_class(size), 1);
                 self.table.classes[OBJ][size_class(size)].free(p, self.mem)
             } else {
                 remote_free_block(p)
@@ -251,7 +259,7 @@ impl Drop for ClassTableHandle<'_> {
     fn drop(&mut self) {
         self.reclaim();
         assert_eq!(
-            self.table.blocks_in_use(),
+            self.counts.total_blocks(),
             0,
             "a raw block was not freed (or freed after its owner quiesced)"
         );

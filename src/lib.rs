@@ -38,34 +38,4 @@ pub use heap::{Heap, HeapConfig, Mutator, Ref};
 pub use object::{header_bytes, Kind};
 pub use policy::{Biased, Gil, Policy, PolicyName, PoolLocks};
 
-/// Errors of heap operations, as a Python program would see them.
-#[derive(Debug, thiserror::Error)]
-pub enum HeapError {
-    /// The heap's memory limit (or the OS) refused an allocation.
-    #[error("MemoryError: cannot reserve {} bytes ({} reserved, limit {})", .0.requested, .0.reserved, limit_str(.0.limit))]
-    Memory(alloc::OutOfMemory),
-    #[error("IndexError: {kind} index {index} out of range (len {len})")]
-    Index {
-        kind: &'static str,
-        index: usize,
-        len: usize,
-    },
-    #[error("TypeError: {op} needs a {expected}, got a {got}")]
-    Type {
-        op: &'static str,
-        expected: &'static str,
-        got: &'static str,
-    },
-    #[error("OverflowError: object of {0} bytes is too large")]
-    TooLarge(usize),
-    #[error("invalid heap configuration: {0}")]
-    Config(String),
-}
-
-fn limit_str(l: usize) -> String {
-    if l == usize::MAX {
-        "none".into()
-    } else {
-        format!("{l} bytes")
-    }
-}
+pub use heap::error::{HeapError, HeapErrorKind};

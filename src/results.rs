@@ -258,8 +258,12 @@ pub struct MemoryFigures {
     pub arenas_high_water: u64,
     pub bytes_in_use_peak: u64,
     pub bytes_reserved_peak: u64,
-    #[serde(default)]
-    pub bytes_requested_peak: u64,
+    /// Bytes the objects asked for, at the peak. Recorded by older runs
+    /// only: the object path no longer counts requested bytes (the
+    /// allocator's block counts give bytes in use), and a peak sampled
+    /// while threads run cannot be taken from a heap walk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_requested_peak: Option<u64>,
     pub header_bytes: u64,
 }
 

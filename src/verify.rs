@@ -39,6 +39,9 @@ pub struct VerifyReport {
     pub large_blocks: usize,
     /// Pools in use.
     pub pools: usize,
+    /// Bytes the live blocks were asked for: each object's size, and each
+    /// list item array's capacity (the block sizes round these up).
+    pub requested_bytes: usize,
     /// Live blocks per class (object domain).
     pub blocks_per_class: Vec<usize>,
     /// Pools per class (object domain).
@@ -105,7 +108,9 @@ impl<P: Policy> Heap<P> {
             large_sizes.insert(b as usize, size);
         });
         let live: HashSet<usize> = objects.iter().map(|&o| o as usize).collect();
-        let mut inbound: HashMap<usize, isize> = HashMap::new();
+        // Keyed by address, holding the pointer itself (so that no pointer is
+        // made back from an integer).
+        let mut inbound: HashMap<usize, (*mut ObjHeader<P>, isize)> = HashMap::new();
         let mut raw_owned = 0usize;
         for &o in &objects {
             // SAFETY: a live object block; quiescent heap.
@@ -116,6 +121,7 @@ impl<P: Policy> Heap<P> {
             if kind_byte > 2 {
                 return Err(format!("object {o:p}: bad kind byte {kind_byte}"));
             }
+            rep.requested_bytes += size;
             if class == LARGE {
                 if large_sizes.get(&(o as usize)) != Some(&size) {
                     return Err(format!(
@@ -149,7 +155,7 @@ impl<P: Policy> Heap<P> {
                     if !live.contains(&(c as usize)) {
                         bad = Some(c);
                     }
-                    *inbound.entry(c as usize).or_default() += 1;
+                    inbound.entry(c as usize).or_insert((c, 0)).1 += 1;
                 })
             };
             if let Some(c) = bad {
@@ -168,6 +174,7 @@ impl<P: Policy> Heap<P> {
                     return Err(format!("list {o:p}: len {len} > cap {cap}"));
                 }
                 if cap > 0 {
+                    rep.requested_bytes += cap * std::mem::size_of::<usize>();
                     if !raw.contains(&items) {
                         return Err(format!(
                             "list {o:p}: item array {items:#x} is not a live raw block"
@@ -177,8 +184,7 @@ impl<P: Policy> Heap<P> {
                 }
             }
         }
-        for (&o, &n) in &inbound {
-            let obj = o as *mut ObjHeader<P>;
+        for &(obj, n) in inbound.values() {
             // SAFETY: checked live above.
             let (total, flags) = unsafe { ((*obj).rc_total(), (*obj).gc_flags()) };
             if flags & gc_bits::IMMORTAL != 0 {

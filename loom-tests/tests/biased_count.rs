@@ -54,9 +54,7 @@ fn merge_race() {
             // dropping its shared one.
             drop(x);
             m.checkpoint();
-            m.live_counters()
-                .objects
-                .load(heaplab::sync::Ordering::Relaxed)
+            m.objects_net()
         });
         let h = heap.clone();
         let b = thread::spawn(move || {
@@ -103,13 +101,7 @@ fn queue_then_merge() {
             // checkpoint merges it (if the first did not) and frees it.
             m.checkpoint();
             assert_eq!(m.rc_counters().merges, 1, "the owner merged");
-            assert_eq!(
-                m.live_counters()
-                    .objects
-                    .load(heaplab::sync::Ordering::Relaxed),
-                0,
-                "the owner freed"
-            );
+            assert_eq!(m.objects_net(), 0, "the owner freed");
         });
         let h = heap.clone();
         let b = thread::spawn(move || {

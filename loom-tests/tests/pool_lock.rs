@@ -30,9 +30,7 @@ static A_FREED: AtomicUsize = AtomicUsize::new(0);
 static B_FREED: AtomicUsize = AtomicUsize::new(0);
 
 fn live_objects(m: &heaplab::Mutator<'_, PoolLocks>) -> i64 {
-    m.live_counters()
-        .objects
-        .load(heaplab::sync::Ordering::Relaxed)
+    m.objects_net()
 }
 
 #[test]

@@ -18,17 +18,18 @@
 use heaplab::alloc::pool::remote_free;
 use heaplab::alloc::walk::scan_pool;
 use heaplab::alloc::{pool_of, Domain, Memory};
-use heaplab::alloc::{ClassTable, PoolHeader, RemoteInbox};
+use heaplab::alloc::{BlockCounts, ClassTable, PoolHeader, RemoteInbox};
 use heaplab::sync::Arc;
 use heaplab::Biased;
 use loom::sync::mpsc::channel;
 use loom::thread;
 use loom_tests::{run_model, SharedHeap};
 
-/// The memory of one owner: arenas, and the owner's inbox.
+/// The memory of one owner: arenas, the owner's inbox and its block counts.
 struct Mem {
     memory: Memory,
     inbox: RemoteInbox,
+    counts: BlockCounts,
 }
 
 impl Mem {
@@ -36,6 +37,7 @@ impl Mem {
         Arc::new(Mem {
             memory: Memory::new(None),
             inbox: RemoteInbox::default(),
+            counts: BlockCounts::default(),
         })
     }
 
@@ -43,11 +45,13 @@ impl Mem {
     fn alloc(&self, table: &mut ClassTable, class: usize) -> usize {
         // SAFETY: the caller owns `table`; `inbox` is its inbox and lives as
         // long as the pools.
-        unsafe {
+        let b = unsafe {
             table.classes[Domain::Object.index()][class]
                 .alloc(Domain::Object, class, &self.memory, &self.inbox)
                 .expect("model memory") as usize
-        }
+        };
+        self.counts.inc(Domain::Object.index(), class);
+        b
     }
 }
 
@@ -57,9 +61,9 @@ struct Blocks(Vec<usize>);
 /// Checks, with every thread joined, that each block came back exactly once.
 fn check_all_back(mem: &Mem, table: &mut ClassTable, pools: &[*mut PoolHeader]) {
     // SAFETY: every other thread has been joined: we own the table.
-    unsafe { table.drain_inbox(&mem.inbox, &mem.memory) };
+    unsafe { table.drain_inbox(&mem.inbox, &mem.memory, &mem.counts) };
     assert!(!mem.inbox.has_work(), "a pool was left on the inbox");
-    assert_eq!(table.blocks_in_use(), 0, "a block did not come back");
+    assert_eq!(mem.counts.total_blocks(), 0, "a block did not come back");
     for &p in pools {
         // SAFETY: a pool of ours, quiescent.
         let scan = unsafe { scan_pool(p) }
@@ -114,7 +118,8 @@ fn drain_races_remote_frees() {
         let owner = thread::spawn(move || {
             // SAFETY: this thread owns `table` now; `inbox` is its inbox.
             unsafe {
-                table.drain_inbox(&m.inbox, &m.memory);
+                table.drain_inbox(&m.inbox, &m.memory, &m.counts);
+                m.counts.sub(Domain::Object.index(), 0, 1);
                 table.classes[Domain::Object.index()][0].free(o as *mut u8, &m.memory);
             }
             table

@@ -32,6 +32,9 @@ pub struct LargeList {
     head: Mutex<ListHead>,
     count: AtomicUsize,
     bytes: AtomicUsize,
+    /// Blocks of the object domain (large objects, as opposed to large item
+    /// arrays).
+    objects: AtomicUsize,
 }
 
 impl Default for LargeList {
@@ -46,6 +49,7 @@ impl LargeList {
             head: Mutex::new(ListHead(ptr::null_mut())),
             count: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
+            objects: AtomicUsize::new(0),
         }
     }
 
@@ -88,8 +92,12 @@ impl LargeList {
         }
         head.0 = raw;
         drop(head);
+        // Relaxed: statistics; the list itself is ordered by its lock.
         self.count.fetch_add(1, Relaxed);
         self.bytes.fetch_add(size, Relaxed);
+        if domain == Domain::Object {
+            self.objects.fetch_add(1, Relaxed);
+        }
         // SAFETY: the block follows the header inside the allocation.
         Ok(unsafe { (raw as *mut u8).add(HEADER) })
     }
@@ -112,11 +120,13 @@ impl LargeList {
         // SAFETY: the header sits right before the block.
         let h = unsafe { block.sub(HEADER) } as *mut LargeHeader;
         let size;
+        let domain;
         {
             let mut head = self.head.lock();
             // SAFETY: `h` is linked; the list is locked.
             unsafe {
                 size = (*h).size;
+                domain = (*h).domain;
                 let (prev, next) = ((*h).prev, (*h).next);
                 if prev.is_null() {
                     head.0 = next;
@@ -130,8 +140,12 @@ impl LargeList {
         }
         // SAFETY: unlinked; allocated with this layout.
         unsafe { dealloc(h as *mut u8, Self::layout(size)) };
+        // Relaxed: as in `alloc`.
         self.count.fetch_sub(1, Relaxed);
         self.bytes.fetch_sub(size, Relaxed);
+        if domain == Domain::Object {
+            self.objects.fetch_sub(1, Relaxed);
+        }
         size
     }
 
@@ -150,6 +164,11 @@ impl LargeList {
 
     pub fn bytes(&self) -> usize {
         self.bytes.load(Relaxed)
+    }
+
+    /// Large blocks holding objects.
+    pub fn objects(&self) -> usize {
+        self.objects.load(Relaxed)
     }
 
     /// Calls `f(block, size, domain)` for every large block.

@@ -40,6 +40,7 @@
 //! collector see them too.
 
 pub mod arena;
+pub mod block_counts;
 pub mod budget;
 pub mod large;
 pub mod memory;
@@ -49,6 +50,7 @@ pub mod vg;
 pub mod walk;
 
 pub use arena::{ArenaSource, ArenaStats};
+pub use block_counts::BlockCounts;
 pub use budget::{MemoryBudget, OutOfMemory};
 pub use large::LargeList;
 pub use memory::Memory;
@@ -81,6 +83,9 @@ pub enum Domain {
 
 /// Number of domains.
 pub const NUM_DOMAINS: usize = 2;
+
+// Class tables index (domain, class) by masking, which needs powers of two.
+const _: () = assert!(NUM_CLASSES.is_power_of_two() && NUM_DOMAINS.is_power_of_two());
 
 impl Domain {
     pub const ALL: [Domain; NUM_DOMAINS] = [Domain::Object, Domain::Raw];

@@ -34,10 +34,11 @@
 //! the pool's stack in one swap: so a pool is on the inbox at most once, and a
 //! pusher never rewrites `remote_next` while the owner still needs it.
 
+use super::block_counts::BlockCounts;
 use super::memory::Memory;
 use super::pool_header::{pool_of, FreeBlock, PoolHeader, RemoteInbox, FIRST_BLOCK};
 use super::vg;
-use super::{class_block_size, Domain, OutOfMemory, NUM_CLASSES, POOL_SIZE};
+use super::{class_block_size, Domain, OutOfMemory, NUM_CLASSES, NUM_DOMAINS, POOL_SIZE};
 use crate::sync::{AtomicPtr, Ordering};
 use std::ptr;
 
@@ -86,8 +87,6 @@ pub struct ClassPools {
     usable: *mut PoolHeader,
     /// Pools owned.
     pub pools: usize,
-    /// Blocks handed out by this owner's pools and not yet returned to it.
-    pub blocks_in_use: usize,
 }
 
 // SAFETY: a class table is moved between threads only with its owner's
@@ -99,7 +98,6 @@ impl Default for ClassPools {
         ClassPools {
             usable: ptr::null_mut(),
             pools: 0,
-            blocks_in_use: 0,
         }
     }
 }
@@ -132,20 +130,30 @@ impl ClassPools {
         // SAFETY: pools on the usable list are owned by us and initialised;
         // fields are reached through the raw pointer (see pool_header).
         unsafe {
-            let block = if !(*p).free.is_null() {
-                let b = (*p).free;
-                vg::open_link(b as *const u8);
-                (*p).free = (*b).next;
-                b as *mut u8
+            let bs = (*p).block_size;
+            let free = (*p).free;
+            // Take from the free list, else bump; `full` says whether the
+            // pool has nothing left to hand out afterwards (read from the
+            // values in hand, not reloaded).
+            let (block, full) = if !free.is_null() {
+                vg::open_link(free as *const u8);
+                let next = (*free).next;
+                (*p).free = next;
+                (
+                    free as *mut u8,
+                    next.is_null() && (*p).bump + bs > (*p).limit,
+                )
             } else {
-                let b = (p as *mut u8).add((*p).bump as usize);
-                (*p).bump += (*p).block_size;
-                b
+                let bump = (*p).bump;
+                (*p).bump = bump + bs;
+                (
+                    (p as *mut u8).add(bump as usize),
+                    bump + 2 * bs > (*p).limit,
+                )
             };
-            vg::malloc_like(block, (*p).block_size as usize);
+            vg::malloc_like(block, bs as usize);
             (*p).used += 1;
-            self.blocks_in_use += 1;
-            if (*p).free.is_null() && (*p).bump + (*p).block_size > (*p).limit {
+            if full {
                 // Full: off the usable list until a block comes back.
                 self.unlink(p);
             }
@@ -210,7 +218,6 @@ impl ClassPools {
             vg::close_link(block);
             (*p).free = fb;
             (*p).used -= 1;
-            self.blocks_in_use -= 1;
             if !(*p).linked {
                 self.link(p);
             } else if (*p).used == 0 {
@@ -220,7 +227,7 @@ impl ClassPools {
     }
 
     /// Returns blocks that other threads freed (a list taken from the pool's
-    /// remote stack) to the pool.
+    /// remote stack) to the pool; returns how many.
     ///
     /// # Safety
     /// The caller owns this table and `p`; `list` is the pool's remote stack
@@ -230,7 +237,7 @@ impl ClassPools {
         p: *mut PoolHeader,
         list: *mut FreeBlock,
         mem: &Memory,
-    ) {
+    ) -> usize {
         // SAFETY: the caller's contract; every block on `list` belongs to `p`.
         unsafe {
             let mut b = list;
@@ -245,13 +252,13 @@ impl ClassPools {
                 n += 1;
             }
             (*p).used -= n;
-            self.blocks_in_use -= n as usize;
             if !(*p).linked {
                 self.link(p);
             }
             if (*p).used == 0 {
                 self.maybe_release(p, mem);
             }
+            n as usize
         }
     }
 
@@ -345,13 +352,30 @@ impl Default for ClassTable {
 }
 
 impl ClassTable {
+    /// The pools of (domain, class). The indices are masked into range
+    /// (both counts are powers of two) rather than bounds-checked: callers
+    /// pass a class computed from a size or read from a pool header, always
+    /// in range (checked in debug builds).
+    #[inline(always)]
+    pub fn pools(&mut self, domain: usize, class: usize) -> &mut ClassPools {
+        debug_assert!(domain < NUM_DOMAINS && class < NUM_CLASSES);
+        &mut self.classes[domain & (NUM_DOMAINS - 1)][class & (NUM_CLASSES - 1)]
+    }
+
     /// Takes back every block that other threads freed into pools of this
-    /// table (the owner's side of the remote-free protocol).
+    /// table (the owner's side of the remote-free protocol), and takes them
+    /// off the owner's block counts. Returns the pools drained.
     ///
     /// # Safety
-    /// The caller owns this table and `inbox` is its inbox.
+    /// The caller owns this table, `inbox` is its inbox and `counts` its
+    /// counts.
     #[cold]
-    pub unsafe fn drain_inbox(&mut self, inbox: &RemoteInbox, mem: &Memory) -> usize {
+    pub unsafe fn drain_inbox(
+        &mut self,
+        inbox: &RemoteInbox,
+        mem: &Memory,
+        counts: &BlockCounts,
+    ) -> usize {
         let mut p = inbox.take_all();
         let mut pools = 0;
         while !p.is_null() {
@@ -365,16 +389,13 @@ impl ClassTable {
                 let list = (*p).remote_free.swap(ptr::null_mut(), Ordering::Acquire);
                 let d = (*p).domain as usize;
                 let c = (*p).class as usize;
-                self.classes[d][c].take_back_remote(p, list, mem);
+                let n = self.pools(d, c).take_back_remote(p, list, mem);
+                counts.sub(d, c, n);
                 p = next;
             }
             pools += 1;
         }
         pools
-    }
-
-    pub fn blocks_in_use(&self) -> usize {
-        self.classes.iter().flatten().map(|c| c.blocks_in_use).sum()
     }
 
     /// # Safety

@@ -8,9 +8,9 @@
 //! once the outermost deallocation returns, so dropping a chain of a million
 //! objects uses a few frames of stack.
 
-use super::thread::{LiveCounters, ThreadState};
+use super::thread::ThreadState;
 use super::Heap;
-use crate::alloc::{size_class, Domain, MAX_SMALL};
+use crate::alloc::{size_class, Domain, OutOfMemory, MAX_SMALL};
 use crate::object::{gc_bits, Kind, ObjHeader, LARGE};
 use crate::policy::{Counts, Front, ObjAddr, ObjLock, Policy};
 use crate::HeapError;
@@ -47,9 +47,13 @@ impl<P: Policy> Heap<P> {
     }
 
     /// Deallocates an object whose count reached zero.
+    /// Inlined into its callers (the cold `dealloc_cold` among them), so
+    /// that the common case, a leaf with no finalizer, is one function from
+    /// the last decrement to the block's free list.
     ///
     /// # Safety
     /// `ts` is the calling thread's attached state; nobody refers to `obj`.
+    #[inline(always)]
     pub(crate) unsafe fn dealloc(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
         // SAFETY: forwarded; `ts` is ours.
         unsafe {
@@ -58,6 +62,25 @@ impl<P: Policy> Heap<P> {
             {
                 return; // resurrected
             }
+            if (*obj).kind == Kind::Leaf {
+                // No children: no trashcan, no untracking, straight to the
+                // block (what most deallocations are).
+                self.free_object(ts, obj);
+                return;
+            }
+            self.dealloc_container(ts, obj);
+        }
+    }
+
+    /// Deallocates a container: untrack it, release its children (through
+    /// the trashcan), free its block.
+    ///
+    /// # Safety
+    /// As `dealloc`.
+    #[inline(never)]
+    unsafe fn dealloc_container(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
+        // SAFETY: forwarded; `ts` is ours.
+        unsafe {
             if (*ts).trash_depth >= TRASHCAN_DEPTH {
                 (*ts).trash.push(obj);
                 return;
@@ -96,29 +119,23 @@ impl<P: Policy> Heap<P> {
     /// # Safety
     /// `ts` is the calling thread's attached state; `obj` is dead, released
     /// its children, and nobody refers to it.
+    #[inline(always)]
     pub(crate) unsafe fn free_object(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
         // SAFETY: the caller's contract: a dead object of ours.
         unsafe {
-            let size = (*obj).object_size();
             let class = (*obj).class;
             ptr::drop_in_place(obj);
-            let live = &(*ts).live;
             (*ts).frees += 1;
-            LiveCounters::bump(&live.objects, -1);
-            LiveCounters::bump(&live.requested_bytes, -(size as i64));
             if class == LARGE {
-                LiveCounters::bump(&live.block_bytes, -(size as i64));
                 self.mem.free_large(obj as *mut u8);
             } else {
-                LiveCounters::bump(
-                    &live.block_bytes,
-                    -(crate::alloc::class_block_size(class as usize) as i64),
-                );
                 <P::Front as Front>::free_block(
                     &self.front,
                     &self.mem,
                     &mut (*ts).front,
                     obj as *mut u8,
+                    Domain::Object,
+                    class as usize,
                 );
             }
         }
@@ -137,35 +154,53 @@ impl<P: Policy> Heap<P> {
     ) -> Result<(*mut u8, u8), HeapError> {
         // SAFETY: `ts` is the calling thread's attached state.
         unsafe {
-            let live = &(*ts).live;
             (*ts).allocations += 1;
-            let r = if size <= MAX_SMALL {
+            if size <= MAX_SMALL {
                 let class = size_class(size);
-                let b = <P::Front as Front>::alloc_block(
+                match <P::Front as Front>::alloc_block(
                     &self.front,
                     &self.mem,
                     &mut (*ts).front,
                     Domain::Object,
                     class,
-                )
-                .map_err(HeapError::from)?;
-                LiveCounters::bump(
-                    &live.block_bytes,
-                    crate::alloc::class_block_size(class) as i64,
-                );
-                (b, class as u8)
+                ) {
+                    Ok(b) => Ok((b, class as u8)),
+                    Err(e) => Err(self.alloc_failed(ts, e)),
+                }
             } else {
-                let b = self
-                    .mem
-                    .alloc_large(size, Domain::Object)
-                    .map_err(HeapError::from)?;
-                LiveCounters::bump(&live.block_bytes, size as i64);
-                (b, LARGE)
-            };
-            LiveCounters::bump(&live.objects, 1);
-            LiveCounters::bump(&live.requested_bytes, size as i64);
-            Ok(r)
+                self.alloc_large_object(ts, size)
+            }
         }
+    }
+
+    /// The rare end of `alloc_object_block`: objects over 512 bytes.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state.
+    #[cold]
+    unsafe fn alloc_large_object(
+        &self,
+        ts: *mut ThreadState<P>,
+        size: usize,
+    ) -> Result<(*mut u8, u8), HeapError> {
+        match self.mem.alloc_large(size, Domain::Object) {
+            Ok(b) => Ok((b, LARGE)),
+            // SAFETY: forwarded.
+            Err(e) => Err(unsafe { self.alloc_failed(ts, e) }),
+        }
+    }
+
+    /// An allocation was refused: the thread's count goes back, and the
+    /// error is made here, off the `Ok` path.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state.
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_failed(&self, ts: *mut ThreadState<P>, e: OutOfMemory) -> HeapError {
+        // SAFETY: our state.
+        unsafe { (*ts).allocations -= 1 };
+        HeapError::from(e)
     }
 
     /// Raw memory (list item arrays): the small-object allocator's raw
@@ -206,7 +241,14 @@ impl<P: Policy> Heap<P> {
         // SAFETY: the caller's contract: `block` came from `alloc_raw(size)`.
         unsafe {
             if size <= MAX_SMALL {
-                <P::Front as Front>::free_block(&self.front, &self.mem, &mut (*ts).front, block)
+                <P::Front as Front>::free_block(
+                    &self.front,
+                    &self.mem,
+                    &mut (*ts).front,
+                    block,
+                    Domain::Raw,
+                    size_class(size),
+                )
             } else {
                 self.mem.free_large(block)
             }
@@ -234,7 +276,13 @@ impl<P: Policy> Heap<P> {
                 rc: <P::Counts as Counts>::word_new(&(*ts).counts),
                 kind,
                 class,
-                gc_bits: crate::sync::AtomicU8::new(0),
+                // Containers start tracked (their `gc_track` then only
+                // counts them): one header write instead of two.
+                gc_bits: crate::sync::AtomicU8::new(if kind.is_container() {
+                    gc_bits::TRACKED
+                } else {
+                    0
+                }),
                 lock: P::ObjLock::new(),
                 len,
                 pad: P::Pad::default(),

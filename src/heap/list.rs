@@ -25,11 +25,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
     ) -> Result<R, HeapError> {
         self.check_attached();
         if list.kind() != Kind::List {
-            return Err(HeapError::Type {
-                op,
-                expected: "list",
-                got: list.kind().name(),
-            });
+            return Err(HeapError::wrong_type(op, "list", list.kind().name()));
         }
         let obj = list.as_ptr();
         // SAFETY: we hold a reference, so the header is live.
@@ -102,11 +98,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 unsafe {
                     let len = (*o).len as usize;
                     if i >= len {
-                        return Err(HeapError::Index {
-                            kind: "tuple",
-                            index: i,
-                            len,
-                        });
+                        return Err(HeapError::index("tuple", i, len));
                     }
                     let item = *tuple_items(o).add(i);
                     <P::Counts as Counts>::incref(item as ObjAddr, &mut (*self.ts).counts);
@@ -120,11 +112,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
                     unsafe {
                         let len = (*l).len;
                         if i >= len {
-                            return Err(HeapError::Index {
-                                kind: "list",
-                                index: i,
-                                len,
-                            });
+                            return Err(HeapError::index("list", i, len));
                         }
                         let item = *(*l).items.add(i);
                         <P::Counts as Counts>::incref(item as ObjAddr, &mut (*self.ts).counts);
@@ -132,11 +120,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
                     }
                 })
                 .and_then(|r| r),
-            Kind::Leaf => Err(HeapError::Type {
-                op: "get",
-                expected: "tuple or list",
-                got: "leaf",
-            }),
+            Kind::Leaf => Err(HeapError::wrong_type("get", "tuple or list", "leaf")),
         }
     }
 
@@ -148,11 +132,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
             unsafe {
                 let len = (*l).len;
                 if i >= len {
-                    return Err(HeapError::Index {
-                        kind: "list",
-                        index: i,
-                        len,
-                    });
+                    return Err(HeapError::index("list", i, len));
                 }
                 let slot = (*l).items.add(i);
                 let old = *slot;

@@ -23,6 +23,7 @@
 
 pub mod config;
 mod dealloc;
+pub mod error;
 pub mod gc;
 mod list;
 pub mod mutator;
@@ -33,14 +34,13 @@ pub mod thread;
 pub use config::HeapConfig;
 pub use mutator::Mutator;
 pub use refs::Ref;
-pub use thread::{LiveCounters, ThreadState, ThreadTotals};
+pub use thread::{ThreadState, ThreadTotals};
 
-use crate::alloc::{Memory, OutOfMemory};
+use crate::alloc::{Domain, Memory};
 use crate::object::ObjHeader;
 use crate::policy::objlock::ParkTable;
 use crate::policy::{Counts, Front, Interp, Policy};
-use crate::sync::Arc;
-use crate::sync::{CachePadded, Mutex, Ordering};
+use crate::sync::Mutex;
 use crate::HeapError;
 use gc::GcState;
 use pending::PendingDecrefs;
@@ -56,7 +56,6 @@ pub struct Heap<P: Policy> {
     pub(crate) gc: GcState<P>,
     pub(crate) config: HeapConfig,
     totals: Mutex<ThreadTotals>,
-    live: Mutex<Vec<Arc<CachePadded<LiveCounters>>>>,
 }
 
 /// Heap aliases by policy.
@@ -74,8 +73,6 @@ pub struct MemoryFigures {
     /// Bytes in blocks handed out (small blocks at their block size, large at
     /// their size).
     pub bytes_in_blocks: i64,
-    /// Bytes the objects asked for.
-    pub bytes_requested: i64,
     /// Objects alive.
     pub objects: i64,
     pub arenas: crate::alloc::ArenaStats,
@@ -100,7 +97,6 @@ impl<P: Policy> Heap<P> {
             gc: GcState::new(&config.gc),
             config,
             totals: Mutex::new(ThreadTotals::default()),
-            live: Mutex::new(Vec::new()),
         })
     }
 
@@ -121,21 +117,24 @@ impl<P: Policy> Heap<P> {
         &self.mem
     }
 
-    /// Memory figures now (approximate while threads run).
+    /// Memory figures now, from the allocator's block counts: approximate
+    /// while threads run (under `biased`, a block freed by another thread
+    /// counts until its owner takes it back), exact once the heap is
+    /// quiescent and trimmed.
     pub fn memory(&self) -> MemoryFigures {
+        let large = self.mem.large();
         let mut f = MemoryFigures {
             bytes_reserved: self.mem.budget().reserved() as u64,
             bytes_reserved_peak: self.mem.budget().reserved_peak() as u64,
             arenas: self.mem.arena_stats(),
-            large_objects: self.mem.large().count() as u64,
-            ..Default::default()
+            large_objects: large.objects() as u64,
+            bytes_in_blocks: large.bytes() as i64,
+            objects: large.objects() as i64,
         };
-        for l in self.live.lock().iter() {
-            // Relaxed: approximate figures read while their threads run.
-            f.bytes_in_blocks += l.block_bytes.load(Ordering::Relaxed);
-            f.bytes_requested += l.requested_bytes.load(Ordering::Relaxed);
-            f.objects += l.objects.load(Ordering::Relaxed);
-        }
+        <P::Front as Front>::for_each_counts(&self.front, &mut |c| {
+            f.bytes_in_blocks += c.bytes() as i64;
+            f.objects += c.blocks(Domain::Object.index()) as i64;
+        });
         f
     }
 
@@ -210,11 +209,5 @@ impl<P: Policy> Heap<P> {
     /// GIL statistics (under the GIL).
     pub fn gil_stats(&self) -> Option<crate::policy::gil::GilStats> {
         <P::Interp as Interp>::gil_stats(&self.interp)
-    }
-}
-
-impl From<OutOfMemory> for HeapError {
-    fn from(e: OutOfMemory) -> Self {
-        HeapError::Memory(e)
     }
 }

@@ -2,12 +2,10 @@
 //! Python program uses it). Every heap operation goes through it: allocation
 //! here, list operations in [`super::list`], collection in [`super::gc`].
 
-use super::thread::{set_current_ctx, LiveCounters, NotSend, ThreadCtx, ThreadState};
+use super::thread::{set_current_ctx, NotSend, ThreadCtx, ThreadState};
 use super::{Heap, Ref};
 use crate::object::{header_bytes, leaf_size, list_size, tuple_items, tuple_size, Kind, ListObj};
 use crate::policy::{Counts, Front, Interp, ObjAddr, Policy, RcCounters};
-use crate::sync::Arc;
-use crate::sync::CachePadded;
 use crate::HeapError;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -19,8 +17,6 @@ impl<P: Policy> Heap<P> {
         let interp = <P::Interp as Interp>::attach(&self.interp);
         let counts = <P::Counts as Counts>::attach(&self.counts);
         let front = <P::Front as Front>::attach(&self.front);
-        let live = Arc::new(CachePadded::new(LiveCounters::default()));
-        self.live.lock().push(live.clone());
         let ts = Box::into_raw(Box::new(ThreadState::<P> {
             ctx: ThreadCtx {
                 heap: self as *const Self as usize,
@@ -31,7 +27,6 @@ impl<P: Policy> Heap<P> {
             front,
             trash_depth: 0,
             trash: Vec::new(),
-            live,
             allocations: 0,
             frees: 0,
             gc_delta: 0,
@@ -112,9 +107,13 @@ impl<'h, P: Policy> Mutator<'h, P> {
     }
 
     /// A leaf object with a copy of `payload` (an int, a string, bytes).
+    /// Inlined: the payload's length is often known at the call site, and a
+    /// call would save and restore registers around a path of a few dozen
+    /// instructions.
+    #[inline(always)]
     pub fn alloc_leaf(&self, payload: &[u8]) -> Result<Ref<'h, P>, HeapError> {
         self.check_attached();
-        let len = u32::try_from(payload.len()).map_err(|_| HeapError::TooLarge(payload.len()))?;
+        let len = u32::try_from(payload.len()).map_err(|_| HeapError::too_large(payload.len()))?;
         let size = leaf_size::<P>(payload.len());
         // SAFETY: attached; the block is fresh and `size` bytes long.
         unsafe {
@@ -122,11 +121,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
             let obj = self
                 .heap
                 .init_header(self.ts, block, class, Kind::Leaf, len);
-            ptr::copy_nonoverlapping(
-                payload.as_ptr(),
-                block.add(header_bytes::<P>()),
-                payload.len(),
-            );
+            copy_payload(payload, block.add(header_bytes::<P>()));
             Ok(Ref::from_raw(self.heap, obj))
         }
     }
@@ -139,11 +134,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
     /// A leaf's payload.
     pub fn leaf_bytes<'r>(&self, r: &'r Ref<'h, P>) -> Result<&'r [u8], HeapError> {
         if r.kind() != Kind::Leaf {
-            return Err(HeapError::Type {
-                op: "leaf_bytes",
-                expected: "leaf",
-                got: r.kind().name(),
-            });
+            return Err(HeapError::wrong_type("leaf_bytes", "leaf", r.kind().name()));
         }
         // SAFETY: a live leaf's payload is immutable after creation and lives
         // as long as the reference.
@@ -159,11 +150,9 @@ impl<'h, P: Policy> Mutator<'h, P> {
     /// The value of an int leaf.
     pub fn int_value(&self, r: &Ref<'h, P>) -> Result<i64, HeapError> {
         let b = self.leaf_bytes(r)?;
-        let arr: [u8; 8] = b.try_into().map_err(|_| HeapError::Type {
-            op: "int_value",
-            expected: "int (8-byte leaf)",
-            got: "leaf",
-        })?;
+        let arr: [u8; 8] = b
+            .try_into()
+            .map_err(|_| HeapError::wrong_type("int_value", "int (8-byte leaf)", "leaf"))?;
         Ok(i64::from_le_bytes(arr))
     }
 
@@ -315,10 +304,41 @@ impl<'h, P: Policy> Mutator<'h, P> {
         unsafe { (*self.ts).counters() }
     }
 
-    /// This thread's live counters.
-    pub fn live_counters(&self) -> &super::LiveCounters {
+    /// Objects this thread allocated minus those it freed (whoever
+    /// allocated them).
+    pub fn objects_net(&self) -> i64 {
         // SAFETY: our own state.
-        unsafe { &(*self.ts).live }
+        unsafe { (*self.ts).allocations as i64 - (*self.ts).frees as i64 }
+    }
+}
+
+/// Copies a leaf's payload into its new block. Most payloads are a few
+/// words (ints, short strings): those are copied with at most two pairs of
+/// overlapping word moves instead of a call to `memcpy`.
+///
+/// # Safety
+/// `dst` is valid for `src.len()` bytes of writes and does not overlap `src`.
+#[inline(always)]
+unsafe fn copy_payload(src: &[u8], dst: *mut u8) {
+    let n = src.len();
+    let s = src.as_ptr();
+    // SAFETY: the caller's contract; every read and write below stays
+    // within the first `n` bytes of `src` and `dst` (the two moves of each
+    // pair overlap when `n` is not a multiple of the word).
+    unsafe {
+        if (8..=16).contains(&n) {
+            let a = (s as *const u64).read_unaligned();
+            let b = (s.add(n - 8) as *const u64).read_unaligned();
+            (dst as *mut u64).write_unaligned(a);
+            (dst.add(n - 8) as *mut u64).write_unaligned(b);
+        } else if (4..8).contains(&n) {
+            let a = (s as *const u32).read_unaligned();
+            let b = (s.add(n - 4) as *const u32).read_unaligned();
+            (dst as *mut u32).write_unaligned(a);
+            (dst.add(n - 4) as *mut u32).write_unaligned(b);
+        } else {
+            ptr::copy_nonoverlapping(s, dst, n);
+        }
     }
 }
 

@@ -18,32 +18,9 @@
 use super::Heap;
 use crate::object::ObjHeader;
 use crate::policy::{Counts, Front, Interp, ObjAddr, Policy, RcCounters};
-use crate::sync::{Arc, AtomicI64, CachePadded, Ordering};
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr;
-
-/// Per-thread live counters, readable by a monitor thread while the run goes
-/// on. Only their own thread writes them, with plain load + store (no atomic
-/// read-modify-write), so they cost what a local counter costs.
-#[derive(Default)]
-pub struct LiveCounters {
-    /// Bytes in blocks handed out by this thread minus those it freed.
-    pub block_bytes: AtomicI64,
-    /// Bytes requested by this thread minus those of blocks it freed.
-    pub requested_bytes: AtomicI64,
-    /// Objects allocated minus objects freed by this thread.
-    pub objects: AtomicI64,
-}
-
-impl LiveCounters {
-    /// Adds `by` with a relaxed load and store: only the owning thread
-    /// writes, and readers want an approximate figure, not an ordering.
-    #[inline(always)]
-    pub(crate) fn bump(c: &AtomicI64, by: i64) {
-        c.store(c.load(Ordering::Relaxed) + by, Ordering::Relaxed);
-    }
-}
 
 /// Counters summed from threads that have detached.
 #[derive(Clone, Debug, Default)]
@@ -90,7 +67,8 @@ pub struct ThreadState<P: Policy> {
     pub(crate) front: FrontLocal<P>,
     pub(crate) trash_depth: u32,
     pub(crate) trash: Vec<*mut ObjHeader<P>>,
-    pub(crate) live: Arc<CachePadded<LiveCounters>>,
+    /// Objects this thread allocated and freed (plain counters: the heap's
+    /// memory figures come from the allocator's block counts instead).
     pub(crate) allocations: u64,
     pub(crate) frees: u64,
     /// Containers allocated minus freed since the last publish (GC trigger).

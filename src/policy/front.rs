@@ -11,7 +11,8 @@
 
 use super::RcCounters;
 use crate::alloc::{
-    ClassPools, ClassTable, Domain, Memory, OutOfMemory, PoolHeader, NUM_CLASSES, NUM_DOMAINS,
+    BlockCounts, ClassPools, ClassTable, Domain, Memory, OutOfMemory, PoolHeader, NUM_CLASSES,
+    NUM_DOMAINS,
 };
 use crate::sync::{CachePadded, Mutex, UnsafeCell};
 
@@ -44,19 +45,29 @@ pub unsafe trait Front: 'static + Sized {
         domain: Domain,
         class: usize,
     ) -> Result<*mut u8, OutOfMemory>;
+    /// Frees a block of (`domain`, `class`): the caller knows them (from
+    /// the object's header, or the size it asked for), so the front end
+    /// need not read them from the pool header.
+    ///
     /// # Safety
-    /// The thread is attached; `block` came from `alloc_block` of this heap
-    /// and is not used any more.
+    /// The thread is attached; `block` came from `alloc_block(domain, class)`
+    /// of this heap and is not used any more.
     unsafe fn free_block(
         shared: &Self::Shared,
         mem: &Memory,
         local: &mut Self::Local,
         block: *mut u8,
+        domain: Domain,
+        class: usize,
     );
 
     /// Blocks in use as the class tables count them (after taking back
     /// remote frees where there are any). The world is quiescent.
     fn blocks_in_use(shared: &Self::Shared, mem: &Memory) -> usize;
+    /// Calls `f` with every set of block counts (any time: figures are
+    /// approximate while threads run, and count blocks freed by other
+    /// threads until their owner takes them back).
+    fn for_each_counts(shared: &Self::Shared, f: &mut dyn FnMut(&BlockCounts));
     /// Gives every empty pool back to the arenas. The world is quiescent.
     fn release_empty_pools(shared: &Self::Shared, mem: &Memory);
     /// This thread's counters (remote frees, adoptions).
@@ -69,8 +80,11 @@ pub unsafe trait Front: 'static + Sized {
 #[derive(Debug)]
 pub struct SharedFront;
 
-/// The shared table of [`SharedFront`].
-pub struct SharedTable(UnsafeCell<ClassTable>);
+/// The shared table of [`SharedFront`], and its counts.
+pub struct SharedTable {
+    table: UnsafeCell<ClassTable>,
+    counts: BlockCounts,
+}
 
 // SAFETY: only touched by the GIL's holder (`SharedFront::NEEDS_GIL`), or
 // with the world quiescent.
@@ -85,7 +99,7 @@ impl SharedTable {
     #[allow(clippy::mut_from_ref)]
     unsafe fn table(&self) -> &mut ClassTable {
         // SAFETY: the caller's contract: only the GIL holder gets here.
-        self.0.with_mut(|t| unsafe { &mut *t })
+        self.table.with_mut(|t| unsafe { &mut *t })
     }
 }
 
@@ -96,7 +110,10 @@ unsafe impl Front for SharedFront {
     type Local = ();
 
     fn new_shared() -> SharedTable {
-        SharedTable(UnsafeCell::new(ClassTable::default()))
+        SharedTable {
+            table: UnsafeCell::new(ClassTable::default()),
+            counts: BlockCounts::default(),
+        }
     }
 
     fn attach(_shared: &SharedTable) {}
@@ -110,28 +127,41 @@ unsafe impl Front for SharedFront {
         class: usize,
     ) -> Result<*mut u8, OutOfMemory> {
         // SAFETY: we hold the GIL (the caller is attached).
-        unsafe {
-            shared.table().classes[domain.index()][class].alloc(
-                domain,
-                class,
-                mem,
-                std::ptr::null(),
-            )
-        }
+        let b = unsafe {
+            shared
+                .table()
+                .pools(domain.index(), class)
+                .alloc(domain, class, mem, std::ptr::null())
+        }?;
+        shared.counts.inc(domain.index(), class);
+        Ok(b)
     }
 
     #[inline(always)]
-    unsafe fn free_block(shared: &SharedTable, mem: &Memory, _local: &mut (), block: *mut u8) {
+    unsafe fn free_block(
+        shared: &SharedTable,
+        mem: &Memory,
+        _local: &mut (),
+        block: *mut u8,
+        domain: Domain,
+        class: usize,
+    ) {
+        debug_assert_eq!(
+            // SAFETY: a live block's pool header is initialised.
+            unsafe { PoolHeader::class_of(block) },
+            (domain.index(), class)
+        );
+        shared.counts.sub(domain.index(), class, 1);
         // SAFETY: we hold the GIL; the block is one of the shared table's.
-        unsafe {
-            let (d, c) = PoolHeader::class_of(block);
-            shared.table().classes[d][c].free(block, mem)
-        }
+        unsafe { shared.table().pools(domain.index(), class).free(block, mem) }
     }
 
     fn blocks_in_use(shared: &SharedTable, _mem: &Memory) -> usize {
-        // SAFETY: the caller guarantees quiescence.
-        unsafe { shared.table().blocks_in_use() }
+        shared.counts.total_blocks()
+    }
+
+    fn for_each_counts(shared: &SharedTable, f: &mut dyn FnMut(&BlockCounts)) {
+        f(&shared.counts)
     }
 
     fn release_empty_pools(shared: &SharedTable, mem: &Memory) {
@@ -144,15 +174,19 @@ unsafe impl Front for SharedFront {
 #[derive(Debug)]
 pub struct ClassLockFront;
 
-/// The per-class locked lists of [`ClassLockFront`].
+/// The per-class locked lists of [`ClassLockFront`], and their counts (each
+/// counter written under its class's lock).
 pub struct ClassLocks {
     classes: Box<[CachePadded<Mutex<ClassPools>>]>,
+    counts: BlockCounts,
 }
 
 impl ClassLocks {
     #[inline(always)]
     fn class(&self, domain: usize, class: usize) -> &Mutex<ClassPools> {
-        &self.classes[domain * NUM_CLASSES + class]
+        debug_assert!(domain < NUM_DOMAINS && class < NUM_CLASSES);
+        // Masked, not bounds-checked: see `ClassTable::pools`.
+        &self.classes[(domain * NUM_CLASSES + class) & (NUM_DOMAINS * NUM_CLASSES - 1)]
     }
 }
 
@@ -168,6 +202,7 @@ unsafe impl Front for ClassLockFront {
             classes: (0..NUM_DOMAINS * NUM_CLASSES)
                 .map(|_| CachePadded::new(Mutex::new(ClassPools::default())))
                 .collect(),
+            counts: BlockCounts::default(),
         }
     }
 
@@ -183,24 +218,41 @@ unsafe impl Front for ClassLockFront {
     ) -> Result<*mut u8, OutOfMemory> {
         let mut guard = shared.class(domain.index(), class).lock();
         // SAFETY: we hold the class lock, which owns the class's pools.
-        unsafe { guard.alloc(domain, class, mem, std::ptr::null()) }
+        let b = unsafe { guard.alloc(domain, class, mem, std::ptr::null()) }?;
+        shared.counts.inc(domain.index(), class);
+        Ok(b)
     }
 
     #[inline(always)]
-    unsafe fn free_block(shared: &ClassLocks, mem: &Memory, _local: &mut (), block: *mut u8) {
-        // SAFETY: a live block's pool header is initialised; class and domain
-        // are write-once. They are read without the class lock (we do not
-        // know which lock yet) while the lock's holder may be writing the
-        // owner's fields of the same header: `class_of` reads the two fields
-        // alone, never the whole header.
-        let (d, c) = unsafe { PoolHeader::class_of(block) };
+    unsafe fn free_block(
+        shared: &ClassLocks,
+        mem: &Memory,
+        _local: &mut (),
+        block: *mut u8,
+        domain: Domain,
+        class: usize,
+    ) {
+        // The caller names the class, so the lock is found without reading
+        // the pool header (whose owner fields the lock's holder may be
+        // writing; `class_of` reads the write-once fields alone).
+        debug_assert_eq!(
+            // SAFETY: a live block's pool header is initialised.
+            unsafe { PoolHeader::class_of(block) },
+            (domain.index(), class)
+        );
+        let (d, c) = (domain.index(), class);
         let mut guard = shared.class(d, c).lock();
+        shared.counts.sub(d, c, 1);
         // SAFETY: we hold the lock of the block's class.
         unsafe { guard.free(block, mem) }
     }
 
     fn blocks_in_use(shared: &ClassLocks, _mem: &Memory) -> usize {
-        shared.classes.iter().map(|c| c.lock().blocks_in_use).sum()
+        shared.counts.total_blocks()
+    }
+
+    fn for_each_counts(shared: &ClassLocks, f: &mut dyn FnMut(&BlockCounts)) {
+        f(&shared.counts)
     }
 
     fn release_empty_pools(shared: &ClassLocks, mem: &Memory) {

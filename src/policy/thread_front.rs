@@ -16,7 +16,8 @@
 use super::front::Front;
 use super::RcCounters;
 use crate::alloc::{
-    pool_of, remote_free_block, ClassTable, Domain, Memory, OutOfMemory, PoolHeader, RemoteInbox,
+    pool_of, remote_free_block, BlockCounts, ClassTable, Domain, Memory, OutOfMemory, PoolHeader,
+    RemoteInbox,
 };
 use crate::sync::{Mutex, UnsafeCell};
 use std::ptr;
@@ -25,10 +26,12 @@ use std::ptr;
 #[derive(Debug)]
 pub struct ThreadFront;
 
-/// One thread's heap: its class table and its inbox.
+/// One thread's heap: its class table, its inbox, and its block counts
+/// (blocks freed by other threads count until the owner takes them back).
 pub struct ThreadHeap {
     table: UnsafeCell<ClassTable>,
     inbox: RemoteInbox,
+    counts: BlockCounts,
 }
 
 /// Every thread heap of one heap, and the abandoned ones.
@@ -117,6 +120,7 @@ unsafe impl Front for ThreadFront {
                 let h = Box::into_raw(Box::new(ThreadHeap {
                     table: UnsafeCell::new(ClassTable::default()),
                     inbox: RemoteInbox::default(),
+                    counts: BlockCounts::default(),
                 }));
                 reg.all.push(h);
                 h
@@ -139,16 +143,21 @@ unsafe impl Front for ThreadFront {
         class: usize,
     ) -> Result<*mut u8, OutOfMemory> {
         let th = local.heap();
-        // SAFETY: we are the attached thread of this thread heap: its table
-        // is ours.
-        th.table.with_mut(|t| unsafe {
-            let table = &mut *t;
-            let cp = &mut table.classes[domain.index()][class];
-            if !cp.has_usable() && th.inbox.has_work() {
-                table.drain_inbox(&th.inbox, mem);
-            }
-            table.classes[domain.index()][class].alloc(domain, class, mem, &th.inbox)
-        })
+        let d = domain.index();
+        let b = th.table.with_mut(
+            #[inline(always)]
+            // SAFETY: we are the attached thread of this thread heap: its
+            // table is ours.
+            |t| unsafe {
+                let table = &mut *t;
+                if !table.pools(d, class).has_usable() && th.inbox.has_work() {
+                    table.drain_inbox(&th.inbox, mem, &th.counts);
+                }
+                table.pools(d, class).alloc(domain, class, mem, &th.inbox)
+            },
+        )?;
+        th.counts.inc(domain.index(), class);
+        Ok(b)
     }
 
     #[inline(always)]
@@ -157,6 +166,8 @@ unsafe impl Front for ThreadFront {
         mem: &Memory,
         local: &mut ThreadFrontLocal,
         block: *mut u8,
+        domain: Domain,
+        class: usize,
     ) {
         let th = local.heap();
         let pool = pool_of(block);
@@ -164,11 +175,15 @@ unsafe impl Front for ThreadFront {
         // write-once (read alone, see pool_header).
         let inbox = unsafe { (*pool).inbox };
         if ptr::eq(inbox, &th.inbox) {
-            // SAFETY: our pool, our table; class and domain are write-once.
-            th.table.with_mut(|t| unsafe {
-                let (d, c) = PoolHeader::class_of(block);
-                (*t).classes[d][c].free(block, mem)
-            })
+            debug_assert_eq!(
+                // SAFETY: as above.
+                unsafe { PoolHeader::class_of(block) },
+                (domain.index(), class)
+            );
+            th.counts.sub(domain.index(), class, 1);
+            // SAFETY: our pool, our table.
+            th.table
+                .with_mut(|t| unsafe { (*t).pools(domain.index(), class).free(block, mem) })
         } else {
             local.counters.remote_frees += 1;
             // SAFETY: another thread heap's live block that nobody uses any
@@ -182,19 +197,22 @@ unsafe impl Front for ThreadFront {
         shared.for_each(|th| {
             // SAFETY: the caller guarantees quiescence, so every table may be
             // touched; draining first makes remote frees count as freed.
-            th.table.with_mut(|t| unsafe {
-                (*t).drain_inbox(&th.inbox, mem);
-                n += (*t).blocks_in_use();
-            })
+            th.table
+                .with_mut(|t| unsafe { (*t).drain_inbox(&th.inbox, mem, &th.counts) });
+            n += th.counts.total_blocks();
         });
         n
+    }
+
+    fn for_each_counts(shared: &ThreadHeaps, f: &mut dyn FnMut(&BlockCounts)) {
+        shared.for_each(|th| f(&th.counts));
     }
 
     fn release_empty_pools(shared: &ThreadHeaps, mem: &Memory) {
         shared.for_each(|th| {
             // SAFETY: quiescent (the caller's contract).
             th.table.with_mut(|t| unsafe {
-                (*t).drain_inbox(&th.inbox, mem);
+                (*t).drain_inbox(&th.inbox, mem, &th.counts);
                 (*t).release_empty(mem);
             })
         });

@@ -11,8 +11,8 @@ use super::scenario::{Driver, Scenario};
 use crate::heap::{Heap, Mutator};
 use crate::metrics::{Rng, Weighted};
 use crate::policy::Policy;
-use crate::HeapError;
 use crate::Ref;
+use crate::{HeapError, HeapErrorKind};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -439,8 +439,10 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
                             if n > 0 {
                                 let v = self.leaf(m)?;
                                 match m.set(l, self.rng.below(n), v) {
-                                    Ok(()) | Err(HeapError::Index { .. }) => {}
-                                    Err(e) => return Err(e),
+                                    Err(e) if !matches!(e.kind(), HeapErrorKind::Index { .. }) => {
+                                        return Err(e)
+                                    }
+                                    _ => {}
                                 }
                             }
                         }
@@ -534,11 +536,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
                     // Touch each object as a consumer would, then drop it here.
                     for t in &batch {
                         if m.len(t) != 2 {
-                            return Err(HeapError::Type {
-                                op: "consume",
-                                expected: "2-tuple",
-                                got: "other",
-                            });
+                            return Err(HeapError::wrong_type("consume", "2-tuple", "other"));
                         }
                     }
                     drop(batch);
@@ -579,8 +577,8 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
             let k = m.alloc_leaf(b"key-updated")?;
             let v = self.leaf(m)?;
             match m.set(&cache, self.rng.below(n), m.alloc_tuple(vec![k, v])?) {
-                Ok(()) | Err(HeapError::Index { .. }) => {}
-                Err(e) => return Err(e),
+                Err(e) if !matches!(e.kind(), HeapErrorKind::Index { .. }) => return Err(e),
+                _ => {}
             }
         }
         // A response: a string built from the request.

@@ -316,7 +316,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                 let f = heap.memory();
                 let mut p = mem_peak.lock().unwrap();
                 p.0 = p.0.max(f.bytes_in_blocks);
-                p.1 = p.1.max(f.bytes_requested);
+
                 p.2 = p.2.max(metrics::rss_bytes());
             };
             let measured_start;
@@ -483,7 +483,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
             arenas_high_water: mem.arenas.high_water,
             bytes_in_use_peak: peaks.0.max(0) as u64,
             bytes_reserved_peak: mem.bytes_reserved_peak,
-            bytes_requested_peak: peaks.1.max(0) as u64,
+            bytes_requested_peak: None,
             header_bytes: header_bytes::<P>() as u64,
         },
         refcount: RefcountFigures {

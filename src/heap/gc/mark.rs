@@ -19,6 +19,7 @@ use crate::alloc::Domain;
 use crate::heap::Heap;
 use crate::object::{for_each_child, gc_bits, gc_head, ObjHeader};
 use crate::policy::Policy;
+#[cfg(not(loom))]
 use crate::sync::Ordering;
 
 #[cfg(not(loom))]
@@ -59,6 +60,8 @@ fn set_flags<P: Policy>(o: *mut ObjHeader<P>, f: u8) {
 fn claim<P: Policy>(o: *mut ObjHeader<P>) -> bool {
     // SAFETY: as in `flags`.
     let f = unsafe { &(*o).gc_bits };
+    // Relaxed: the markers run with the world stopped and are joined before
+    // anyone reads the bits; the RMW alone decides who claims an object.
     let cur = f.load(Ordering::Relaxed);
     if cur & gc_bits::CANDIDATE == 0 || cur & gc_bits::REACHABLE != 0 {
         return false;

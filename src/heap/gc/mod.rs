@@ -95,18 +95,18 @@ impl Default for GcConfig {
 impl GcConfig {
     pub fn validate<P: Policy>(&self) -> Result<(), HeapError> {
         if self.mode == GcMode::Generational && P::FREE_THREADED {
-            return Err(HeapError::Config(format!(
+            return Err(HeapError::config(format!(
                 "gc mode 'generational' needs the GIL (its lists are unlocked); policy '{}' supports only 'pool-walk'",
                 P::NAME
             )));
         }
         if self.batch == 0 || self.threshold == 0 || self.gen_thresholds.contains(&0) {
-            return Err(HeapError::Config(
-                "gc thresholds and batch must be at least 1".into(),
+            return Err(HeapError::config(
+                "gc thresholds and batch must be at least 1",
             ));
         }
         if self.mark_workers == 0 || self.mark_workers > 1024 {
-            return Err(HeapError::Config(format!(
+            return Err(HeapError::config(format!(
                 "gc mark_workers is {}, allowed 1..=1024",
                 self.mark_workers
             )));
@@ -281,9 +281,10 @@ impl<P: Policy> crate::heap::Heap<P> {
         ts: *mut crate::heap::ThreadState<P>,
         obj: *mut ObjHeader<P>,
     ) {
-        // SAFETY: a fresh container, not yet shared.
+        // SAFETY: a fresh container, not yet shared; its header was written
+        // with TRACKED set (`init_header`).
         unsafe {
-            (*obj).set_gc_flags(gc_bits::TRACKED);
+            debug_assert!((*obj).gc_flags() & gc_bits::TRACKED != 0);
             if self.gc.config.mode == GcMode::Generational {
                 // SAFETY: generational mode runs only under the GIL, held here.
                 self.gc.gens.with_mut(|g| gen_push(&mut *g, 0, obj));
