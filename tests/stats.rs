@@ -157,3 +157,40 @@ fn schema_1_files_load_with_every_interval_unknown() {
         .all(|r| r[3] == "interval unknown (rounds not paired)"));
     assert!(!md.contains("at 95% confidence"));
 }
+
+/// `--precision` must be positive and a budget shorter than one round is
+/// refused before anything is measured, each in one line naming the flag.
+#[test]
+fn precision_and_budget_are_checked_before_measuring() {
+    let out = std::env::temp_dir().join(format!("heaplab-stats-{}", std::process::id()));
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_heaplab"))
+            .arg("run")
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--precision", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("--precision") && e.contains("allowed 0 < percent <= 100"),
+        "{e}"
+    );
+    let o = run(&[
+        "--workload",
+        "alloc-churn",
+        "--duration",
+        "1",
+        "--budget",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--budget: 2 s is shorter than one round"), "{e}");
+    let o = run(&["--repeat", "4", "--max-rounds", "3"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--max-rounds: 3 is below --repeat 4"));
+    let _ = std::fs::remove_dir_all(&out);
+}
