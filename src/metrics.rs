@@ -13,12 +13,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// A histogram of nanoseconds, 1 ns to 100 s, 3 significant digits. Fixed
-/// bounds: `saturating_record` clamps instead of resizing (an auto-resizing
-/// histogram starts with a range of 1..=2 and would clamp everything to 2).
-pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("histogram bounds")
-}
+pub use crate::histogram::new_histogram;
 
 /// Latency figures from a histogram of sampled operation latencies.
 pub fn latency(h: &Histogram<u64>, sample_every: u64) -> Latency {
@@ -183,7 +178,8 @@ pub fn machine() -> Machine {
         ),
         rustc: env!("HEAPLAB_RUSTC").to_string(),
         memory_bytes,
-        label: std::env::var("HEAPLAB_MACHINE_LABEL").unwrap_or_default(),
+        // The caller names the machine (`--machine-label`), explicitly.
+        label: String::new(),
     }
 }
 

@@ -73,6 +73,12 @@ pub struct Settings {
     pub gc_mode: String,
     pub switch_interval_us: u64,
     pub quick: bool,
+    /// The heap's memory limit in bytes (allocations past it raise
+    /// MemoryError): `--max-heap`, or by default half of the machine's
+    /// memory. `None` in files written before the limit was recorded, or
+    /// where the machine's memory was unknown and no limit was given.
+    #[serde(default)]
+    pub max_heap_bytes: Option<u64>,
 }
 
 /// Hardware floors measured at the start of the run (see LIMITS.md).
@@ -167,8 +173,12 @@ pub struct MemoryFigures {
     pub arenas_high_water: u64,
     pub bytes_in_use_peak: u64,
     pub bytes_reserved_peak: u64,
-    #[serde(default)]
-    pub bytes_requested_peak: u64,
+    /// Bytes the objects asked for, at the peak. Recorded by older runs
+    /// only: the object path no longer counts requested bytes (the
+    /// allocator's block counts give bytes in use), and a peak sampled
+    /// while threads run cannot be taken from a heap walk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_requested_peak: Option<u64>,
     pub header_bytes: u64,
 }
 

@@ -122,30 +122,95 @@ fn markdown_ratios_match_hand_computed_ones() {
     assert_eq!(p2[3], "1.00 M");
     assert_eq!(p2[5], "—");
 
-    // Findings quote the same ratios.
+    // The overview heat map (Markdown: its table) quotes the same ratios.
+    let answer = &md[md.find("## The answer").unwrap()..md.find("## Findings").unwrap()];
+    let heat = md_table(answer, "Throughput relative to `gil`");
+    let churn = heat.iter().find(|r| r[0] == "`alloc-churn`").unwrap();
+    // columns: scenario, pool-locks 1, pool-locks 2, biased 1, biased 2
+    assert_eq!(churn[1..], ["0.58x", "1.05x", "0.95x", "1.92x"]);
+
+    // Findings quote the same ratios, one table per question.
     let findings = &md[md.find("## Findings").unwrap()..md.find("## Failed runs").unwrap()];
+    let q = |title: &str| md_table(findings, title);
+    // columns: scenario, threads, what, figure, based on, verdict
+    let trade = q("Where does dropping the GIL pay most, and where does it cost most?");
+    // Two kinds of finding here, so a column names each:
+    // finding, scenario, threads, what, figure, based on, verdict.
     // The biggest speed-up is the convoy's: 960 k / 490 k = 1.959 -> 1.96x.
-    assert!(findings
-        .contains("**Biggest speed-up over `gil`**: `biased` on `convoy` at 2 threads: 1.96x"));
+    assert_eq!(
+        trade[0][..6],
+        [
+            "Biggest speed-up",
+            "`convoy`",
+            "2",
+            "`biased` over `gil`",
+            "1.96x",
+            "960 k vs 490 k ops/s"
+        ]
+    );
     // pool-locks at 1 thread pays most for its atomics: 0.58x.
-    assert!(findings.contains(
-        "**Biggest slowdown against `gil`**: `pool-locks` on `alloc-churn` at 1 thread: 0.58x"
-    ));
+    assert_eq!(
+        trade[1][..5],
+        [
+            "Biggest slowdown",
+            "`alloc-churn`",
+            "1",
+            "`pool-locks` over `gil`",
+            "0.58x"
+        ]
+    );
+    let leads = q("Which policy leads each scenario?");
     // alloc-churn winner at 2 threads: biased 1.82 M over pool-locks 1.00 M.
-    assert!(findings.contains(
-        "**Winner**: `alloc-churn` at 2 threads: `biased` leads with 1.82 M ops/s, 1.82x the \
-         runner-up `pool-locks`"
-    ));
-    // ... and at 1 thread: gil 1.05 M over biased 1.00 M.
+    assert_eq!(
+        leads[0][..5],
+        [
+            "`alloc-churn`",
+            "2",
+            "`biased` ahead of `pool-locks`",
+            "1.82x",
+            "1.82 M vs 1.00 M ops/s"
+        ]
+    );
     // ... and at 1 thread: gil 1.05 M over biased 1.00 M, inside the spread.
-    assert!(findings.contains("(1.00 M ops/s); at 1 thread: `gil` leads with 1.05 M ops/s, 1.05x"));
-    assert!(findings.contains("within the repeats' spread (10.0%)"));
-    // The worst scaling is gil on alloc-churn (45%).
-    assert!(findings.contains("**Worst scaling**: `gil` on `alloc-churn` at 2 threads"));
-    assert!(findings.contains("45% scaling efficiency"));
+    assert_eq!(
+        leads[1],
+        [
+            "`alloc-churn`",
+            "1",
+            "`gil` ahead of `biased`",
+            "1.05x",
+            "1.05 M vs 1.00 M ops/s",
+            "a tie: within the repeats' spread (10.0%)"
+        ]
+    );
+    // The worst scaling is gil on alloc-churn (45%): 950 k is 0.90x 1.05 M.
+    let scaling = q("Which configuration scales worst?");
+    assert_eq!(
+        scaling[0][..5],
+        [
+            "`alloc-churn`",
+            "2",
+            "`gil`: scaling efficiency",
+            "45%",
+            "0.90x its 1-thread throughput"
+        ]
+    );
     // The convoy's sleeper: gil at 5 ms, the others at tens of microseconds.
-    assert!(findings.contains("**Biggest p99 difference**: `convoy`"));
-    assert!(findings.contains("1 of 24 runs failed"));
+    let gaps = q("Where do latency and memory differ most?");
+    assert_eq!(
+        gaps[0][..4],
+        [
+            "Biggest p99 difference",
+            "`convoy`",
+            "1",
+            "`gil`'s `sleeper` p99 over `biased`"
+        ]
+    );
+    let trust = q("How far can this run be trusted?");
+    assert_eq!(trust[0][0], "Failed runs");
+    assert_eq!(trust[0][2], "1 of 24");
+    // Every finding is a table row: no bullet list in the section.
+    assert!(!findings.contains("\n- "), "{findings}");
 }
 
 #[test]
@@ -386,10 +451,22 @@ fn assert_html_sound(html: &str, scenarios: &[&str]) {
             assert_eq!(count(html, &tag), 1, "one {kind} chart for {sc}");
         }
     }
+    // The overview heat map, where there is a ratio to show.
+    let heat_maps = count(html, "<svg class=\"chart heatmap\"");
+    assert!(heat_maps <= 1, "at most one overview heat map");
+    assert_eq!(
+        heat_maps == 0,
+        html.contains("No throughput relative to"),
+        "a report without a heat map says why"
+    );
     assert_eq!(
         count(html, "<svg "),
-        3 * scenarios.len(),
-        "three charts per scenario, nothing else"
+        3 * scenarios.len() + heat_maps,
+        "three charts per scenario and the heat map, nothing else"
+    );
+    assert!(
+        !html.contains("<script"),
+        "no script: a report is a document"
     );
 }
 
@@ -398,6 +475,7 @@ fn html_is_well_formed_self_contained_and_has_the_charts() {
     let r = small();
     let html = report::render_html(&r);
     assert_html_sound(&html, &["alloc-churn", "convoy"]);
+    assert_eq!(count(&html, "<svg class=\"chart heatmap\""), 1);
     // The tables of the Markdown report are there too.
     assert!(html.contains("<h3>Throughput</h3>"));
     assert!(html.contains("<td class=\"num\">1.92x</td>"));
@@ -762,7 +840,13 @@ fn odd_data_never_panics() {
         run.error.get_or_insert_with(|| "killed".into());
     }
     let (md, html, _) = render_all(&all_failed);
-    assert!(md.contains("24 of 24 runs failed"));
+    let trust = md_table(&md, "How far can this run be trusted?");
+    assert!(
+        trust.iter().any(|r| r.iter().any(|c| c == "24 of 24")
+            && r.iter()
+                .any(|c| c == "runs left out of every median, ratio and chart")),
+        "{trust:?}"
+    );
     assert!(md.contains("**failed**"));
     assert!(html.contains("no ok runs to plot"));
     assert!(!compare(&small(), &all_failed, 5.0).render_text().is_empty());
@@ -848,4 +932,167 @@ fn scaling_is_not_quoted_across_different_roles() {
     // alloc-churn has no roles and keeps its figure.
     let rows = md_table(section(&md, "alloc-churn"), "Throughput");
     assert_eq!(row(&rows, "biased", "2")[7], "91%");
+}
+
+#[test]
+fn html_opens_with_the_answer_and_folds_the_details() {
+    let html = report::render_html(&small());
+    let pos = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("no {needle} in the HTML"))
+    };
+    // The reading order: the heat map, the headline latencies, the
+    // findings, and only then the folded detail.
+    let heat = pos("<svg class=\"chart heatmap\"");
+    let latency = pos("<h3>Headline latency</h3>");
+    let findings = pos("<section id=\"findings\">");
+    let first_fold = pos("<details class=\"fold\"");
+    assert!(heat < latency && latency < findings && findings < first_fold);
+    // The heat map's cells carry their ratio as text and as a tooltip:
+    // biased over gil at 2 threads on alloc-churn is 1.82 M / 950 k.
+    assert!(html
+        .contains("<title>alloc-churn, biased at 2 threads: 1.92x the throughput of gil</title>"));
+    // Findings: one table per question (six in this run), no bullets.
+    let end = findings + html[findings..].find("</section>").unwrap();
+    let section = &html[findings..end];
+    assert_eq!(count(section, "<table>"), 6, "{section}");
+    assert_eq!(count(section, "<h3 id=\"q-"), 6);
+    assert!(
+        !section.contains("<li>"),
+        "findings are tables, not bullets"
+    );
+    // Every scenario's section is folded, with its three charts inside.
+    for sc in ["alloc-churn", "convoy"] {
+        let at = pos(&format!("<details class=\"fold\" id=\"scenario-{sc}\">"));
+        let end = at + html[at..].find("</details>").unwrap();
+        assert_eq!(count(&html[at..end], "<svg class=\"chart "), 3, "{sc}");
+        assert!(html[at..end].contains("<h3>Throughput</h3>"));
+    }
+    // The failed runs stay in view: a failure is never folded away.
+    assert!(html.contains("<section id=\"failed\">"));
+    // The table of contents links every top-level section.
+    for id in ["answer", "findings", "failed", "setup", "scenario-convoy"] {
+        assert!(html.contains(&format!("<a href=\"#{id}\">")), "{id}");
+    }
+}
+
+/// The report is the top of the data flow and reads only `results.json`:
+/// no module of it may name anything of the crate but `results` (and the
+/// report itself). That also keeps it ready to be a crate of its own.
+#[test]
+fn the_report_depends_only_on_results() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/report");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        files += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let mut rest = line;
+            while let Some(at) = rest.find("crate::") {
+                let path_text = &rest[at + "crate::".len()..];
+                assert!(
+                    path_text.starts_with("results") || path_text.starts_with("report"),
+                    "{}:{}: the report names crate::{} (only crate::results is allowed)",
+                    path.display(),
+                    i + 1,
+                    path_text
+                        .split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()
+                        .unwrap_or("")
+                );
+                rest = path_text;
+            }
+        }
+    }
+    assert!(files >= 10, "read the report's sources ({files} files)");
+}
+
+/// `small.json` with every scenario renamed: a run that shares no
+/// configuration with the fixture.
+fn disjoint() -> Results {
+    let mut r = small();
+    for run in &mut r.runs {
+        run.workload.push_str("-v2");
+    }
+    for w in &mut r.settings.workloads {
+        w.push_str("-v2");
+    }
+    for w in &mut r.workloads {
+        w.name.push_str("-v2");
+    }
+    for p in &mut r.python {
+        p.workload.push_str("-v2");
+    }
+    r
+}
+
+#[test]
+fn compare_of_runs_with_nothing_in_common_says_so_and_fails() {
+    let c = compare(&small(), &disjoint(), 5.0);
+    let text = c.render_text();
+    assert!(c.rows.is_empty());
+    assert!(!c.regressed(), "nothing regressed: nothing was compared");
+    let why = c.nothing_compared().expect("nothing compared");
+    assert!(
+        why.contains("share no configuration") && why.contains("12 only in OLD, 12 only in NEW"),
+        "{why}"
+    );
+    assert!(text.contains("RESULT: NOTHING COMPARED"), "{text}");
+    assert!(!text.contains("no regression beyond"), "{text}");
+    assert_eq!(c.exit_code(), 2);
+
+    // Every configuration failed on both sides: nothing compared either.
+    let mut failed = small();
+    for run in &mut failed.runs {
+        run.status = Status::Failed;
+        run.error = Some("killed".into());
+    }
+    let c = compare(&failed, &failed, 5.0);
+    assert!(c
+        .nothing_compared()
+        .unwrap()
+        .contains("12 without an ok run"));
+    assert_eq!(c.exit_code(), 2);
+    // A regression wins over "nothing compared": ok in OLD, failed in NEW.
+    assert_eq!(compare(&small(), &failed, 5.0).exit_code(), 1);
+    // And a run compared with itself is the ordinary success.
+    assert_eq!(compare(&small(), &small(), 5.0).exit_code(), 0);
+}
+
+#[test]
+fn the_cli_exits_non_zero_when_nothing_is_compared() {
+    let dir = scratch("cli-compare");
+    std::fs::create_dir_all(&dir).unwrap();
+    let new = dir.join("disjoint.json");
+    std::fs::write(&new, serde_json::to_string(&disjoint()).unwrap()).unwrap();
+    let heaplab = env!("CARGO_BIN_EXE_heaplab");
+    let out = std::process::Command::new(heaplab)
+        .arg("compare")
+        .arg(fixture("small.json"))
+        .arg(&new)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("heaplab: error: nothing compared"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("RESULT: NOTHING COMPARED"), "{stdout}");
+    assert!(!stdout.contains("RESULT: no regression"), "{stdout}");
+    // The same command on a run and itself succeeds: the exit status
+    // tells the two apart.
+    let same = std::process::Command::new(heaplab)
+        .arg("compare")
+        .arg(fixture("small.json"))
+        .arg(fixture("small.json"))
+        .output()
+        .unwrap();
+    assert_eq!(same.status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -18,9 +18,13 @@
 //! failing is the worst regression of all). Peak RSS is reported, not
 //! judged: it moves with the allocator's arena rounding. Configurations in
 //! one file only are listed, never silently skipped.
+//!
+//! Two runs that share no configuration with ok runs on both sides cannot
+//! show a regression, nor rule one out: [`Comparison::nothing_compared`] says
+//! so, and the CLI exits non-zero rather than report "no regression".
 
+pub use super::estimate::Spread;
 use super::format;
-pub use super::stats::Spread;
 use super::stats::{Config, Summary};
 use crate::results::Results;
 
@@ -317,6 +321,46 @@ impl Comparison {
                 .any(|m| matches!(m, Mismatch::FailedNew { .. }))
     }
 
+    /// Why no verdict is possible, when no configuration has ok runs on both
+    /// sides (the runs measured different things, or everything failed):
+    /// `None` when at least one configuration was compared.
+    pub fn nothing_compared(&self) -> Option<String> {
+        if !self.rows.is_empty() {
+            return None;
+        }
+        let only = |old: bool| {
+            self.mismatches
+                .iter()
+                .filter(|m| match m {
+                    Mismatch::OnlyOld(_) => old,
+                    Mismatch::OnlyNew(_) => !old,
+                    _ => false,
+                })
+                .count()
+        };
+        let failed = self.mismatches.len() - only(true) - only(false);
+        Some(format!(
+            "OLD and NEW share no configuration (workload, policy, threads) \
+             with ok runs on both sides ({} only in OLD, {} only in NEW, {} without an ok run \
+             on a side), so no regression can be ruled out",
+            only(true),
+            only(false),
+            failed
+        ))
+    }
+
+    /// The exit status of `heaplab compare`: 1 for a regression, 2 when
+    /// nothing could be compared, 0 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        if self.regressed() {
+            1
+        } else if self.nothing_compared().is_some() {
+            2
+        } else {
+            0
+        }
+    }
+
     /// The comparison as plain text for a terminal or a CI log.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
@@ -362,6 +406,8 @@ impl Comparison {
                     out.push_str(&format!("  {key}: every repeat failed in NEW: {reason}\n"));
                 }
             }
+        } else if let Some(why) = self.nothing_compared() {
+            out.push_str(&format!("RESULT: NOTHING COMPARED: {why}\n"));
         } else {
             out.push_str(&format!(
                 "RESULT: no regression beyond {:.1}% ({} configurations compared)\n",

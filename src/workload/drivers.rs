@@ -7,12 +7,12 @@
 //! operations it did and, where the driver measures its own latency (the
 //! convoy's wake-up), that latency.
 
-use super::scenario::Scenario;
+use super::scenario::{Driver, Scenario};
 use crate::heap::{Heap, Mutator};
 use crate::metrics::{Rng, Weighted};
-use crate::object::Ref;
 use crate::policy::Policy;
-use crate::HeapError;
+use crate::Ref;
+use crate::{HeapError, HeapErrorKind};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -134,8 +134,8 @@ impl<'h, P: Policy> Fixture<'h, P> {
             f.lists.push(l);
         }
         match s.driver() {
-            "producer-consumer" => f.channel = Some(crossbeam_channel::bounded(64)),
-            "mixed-server" => {
+            Driver::ProducerConsumer => f.channel = Some(crossbeam_channel::bounded(64)),
+            Driver::MixedServer => {
                 // The shared cache: a list of (key, value) tuples.
                 let cache = m.alloc_list()?;
                 for i in 0..256 {
@@ -145,7 +145,7 @@ impl<'h, P: Policy> Fixture<'h, P> {
                 }
                 f.lists.push(cache);
             }
-            "binary-trees" => {
+            Driver::BinaryTrees => {
                 let n = s.param(&s.params.depth, 10);
                 let max = n.max(MIN_DEPTH + 2);
                 let stretch = make_tree(m, max + 1)?;
@@ -156,7 +156,7 @@ impl<'h, P: Policy> Fixture<'h, P> {
                 f.tree_checks = (0..depths).map(|_| AtomicU64::new(0)).collect();
                 f.tree_iterations_done = (0..depths).map(|_| AtomicU64::new(0)).collect();
             }
-            _ => {}
+            Driver::Mix | Driver::Convoy => {}
         }
         Ok(f)
     }
@@ -164,7 +164,7 @@ impl<'h, P: Policy> Fixture<'h, P> {
     /// Whether every thread has finished its share of one full pass of the
     /// program (binary-trees; other drivers have no passes).
     pub fn first_pass_done(&self, s: &Scenario) -> bool {
-        if s.driver() != "binary-trees" {
+        if s.driver() != Driver::BinaryTrees {
             return true;
         }
         let max = s.param(&s.params.depth, 10).max(MIN_DEPTH + 2);
@@ -176,7 +176,7 @@ impl<'h, P: Policy> Fixture<'h, P> {
     /// After the run (main thread attached again): the binary-trees output,
     /// from the sums the workers computed, and the long-lived tree's check.
     pub fn finish(&mut self, s: &Scenario, m: &Mutator<'h, P>) -> Result<(), String> {
-        if s.driver() != "binary-trees" {
+        if s.driver() != Driver::BinaryTrees {
             return Ok(());
         }
         let n = s.param(&s.params.depth, 10);
@@ -242,18 +242,18 @@ pub struct Worker<'f, 'h, P: Policy> {
 impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
     pub fn new(s: &Scenario, fixture: &'f Fixture<'h, P>, index: usize, threads: usize) -> Self {
         let (role, counts) = match s.driver() {
-            "convoy" if index == 0 => ("sleeper", threads == 1),
-            "convoy" => ("cpu", true),
-            "producer-consumer" if threads == 1 => ("producer", true),
-            "producer-consumer" if index.is_multiple_of(2) => ("producer", false),
-            "producer-consumer" => ("consumer", true),
-            "mixed-server" => ("request", true),
-            _ => ("worker", true),
+            Driver::Convoy if index == 0 => ("sleeper", threads == 1),
+            Driver::Convoy => ("cpu", true),
+            Driver::ProducerConsumer if threads == 1 => ("producer", true),
+            Driver::ProducerConsumer if index.is_multiple_of(2) => ("producer", false),
+            Driver::ProducerConsumer => ("consumer", true),
+            Driver::MixedServer => ("request", true),
+            Driver::Mix | Driver::BinaryTrees => ("worker", true),
         };
         let weights: Vec<u32> = s.weights().iter().map(|(_, w)| *w).collect();
         let sizes = s.sizes.leaf.get_ref();
         let mut trees = Vec::new();
-        if s.driver() == "binary-trees" {
+        if s.driver() == Driver::BinaryTrees {
             let max = s.param(&s.params.depth, 10).max(MIN_DEPTH + 2);
             let mut j = 0usize;
             for (i, d) in (MIN_DEPTH..=max).step_by(2).enumerate() {
@@ -439,8 +439,10 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
                             if n > 0 {
                                 let v = self.leaf(m)?;
                                 match m.set(l, self.rng.below(n), v) {
-                                    Ok(()) | Err(HeapError::Index { .. }) => {}
-                                    Err(e) => return Err(e),
+                                    Err(e) if !matches!(e.kind(), HeapErrorKind::Index { .. }) => {
+                                        return Err(e)
+                                    }
+                                    _ => {}
                                 }
                             }
                         }
@@ -534,11 +536,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
                     // Touch each object as a consumer would, then drop it here.
                     for t in &batch {
                         if m.len(t) != 2 {
-                            return Err(HeapError::Type {
-                                op: "consume",
-                                expected: "2-tuple",
-                                got: "other",
-                            });
+                            return Err(HeapError::wrong_type("consume", "2-tuple", "other"));
                         }
                     }
                     drop(batch);
@@ -579,8 +577,8 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
             let k = m.alloc_leaf(b"key-updated")?;
             let v = self.leaf(m)?;
             match m.set(&cache, self.rng.below(n), m.alloc_tuple(vec![k, v])?) {
-                Ok(()) | Err(HeapError::Index { .. }) => {}
-                Err(e) => return Err(e),
+                Err(e) if !matches!(e.kind(), HeapErrorKind::Index { .. }) => return Err(e),
+                _ => {}
             }
         }
         // A response: a string built from the request.

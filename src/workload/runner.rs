@@ -24,7 +24,7 @@
 
 use super::drivers::{Fixture, Worker};
 use super::phase::{implausible, Phase, RunPhase, StepAction, WorkerWindow};
-use super::scenario::Scenario;
+use super::scenario::{Driver, Scenario};
 use crate::gc::GcMode;
 use crate::heap::{Heap, HeapConfig};
 use crate::metrics::{self, Spinner};
@@ -145,10 +145,10 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinner) -> Run {
     let s = cfg.scenario;
     let mut hc = HeapConfig {
-        switch_interval: settings.switch_interval,
         max_heap: settings.max_heap,
         ..Default::default()
-    };
+    }
+    .with_switch_interval(settings.switch_interval);
     hc.gc.mode = settings.gc_mode;
     hc.gc.mark_workers = settings.mark_workers;
     hc.gc.enabled = settings.gc_enabled;
@@ -216,7 +216,9 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                         WorkerWindow::default()
                     };
                     let limit = match fixed_ops {
-                        Some(_) if s.driver() == "binary-trees" => w.trees_in_one_pass() as u64,
+                        Some(_) if s.driver() == Driver::BinaryTrees => {
+                            w.trees_in_one_pass() as u64
+                        }
                         Some(n) => n,
                         None => u64::MAX,
                     };
@@ -291,7 +293,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                 let f = heap.memory();
                 let mut p = mem_peak.lock().unwrap();
                 p.0 = p.0.max(f.bytes_in_blocks);
-                p.1 = p.1.max(f.bytes_requested);
+
                 p.2 = p.2.max(metrics::rss_bytes());
             };
             let measured_start;
@@ -457,7 +459,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
             arenas_high_water: mem.arenas.high_water,
             bytes_in_use_peak: peaks.0.max(0) as u64,
             bytes_reserved_peak: mem.bytes_reserved_peak,
-            bytes_requested_peak: peaks.1.max(0) as u64,
+            bytes_requested_peak: None,
             header_bytes: header_bytes::<P>() as u64,
         },
         refcount: RefcountFigures {
