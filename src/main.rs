@@ -56,13 +56,20 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Compare two runs: ratios NEW/OLD; exits 1 when a throughput or p99 regresses beyond the threshold, 2 when the runs share no configuration.
+    /// Compare two runs: per configuration, NEW/OLD with Welch's t on log figures, Holm across configurations; exits 1 for a significant regression beyond the threshold, 2 when the runs share no configuration.
     Compare {
         old: PathBuf,
         new: PathBuf,
-        /// Regression threshold in percent.
+        /// Regression threshold in percent: a significant change must exceed it to count.
         #[arg(long, default_value_t = 5.0)]
         threshold: f64,
+        /// Output format.
+        #[arg(long, default_value = "text")]
+        format: cli::values::CompareFormat,
+        /// How the p-values of all configurations are adjusted together: holm
+        /// (any false alarm at most 5%) or fdr (false-discovery rate 5%).
+        #[arg(long, default_value = "holm")]
+        correction: cli::values::CorrectionArg,
     },
     /// Run one hot-path operation in a loop (for instruction counting with
     /// callgrind: see scripts/instr-counts.sh).
@@ -73,6 +80,44 @@ enum Command {
         policy: PolicyArg,
         #[arg(long, default_value_t = 1000)]
         iters: u64,
+    },
+    /// Instructions per operation of each scenario under each policy at one
+    /// thread, counted by callgrind (repeatable on a noisy machine): a table,
+    /// and DIR/instructions.json with --out (the report of DIR shows it).
+    Instr {
+        /// Scenarios: names or .toml paths, comma-separated, or `all`
+        /// (convoy and producer-consumer cannot run on one thread).
+        #[arg(long, value_name = "NAME|FILE,...", default_value = "all")]
+        workload: String,
+        /// Policies, comma-separated.
+        #[arg(
+            long,
+            value_name = "POLICY,...",
+            default_value = "all",
+            value_delimiter = ','
+        )]
+        policy: Vec<cli::values::PolicySel>,
+        /// Operations of the shorter of the two counted runs (the longer does twice as many).
+        #[arg(long, default_value_t = 200_000)]
+        ops: u64,
+        /// Directory of scenario files that override and extend the built-in catalogue.
+        #[arg(long, value_name = "DIR")]
+        workloads_dir: Option<PathBuf>,
+        /// Also write DIR/instructions.json.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// One counted loop of `instr` (run under callgrind by `instr`).
+    #[command(hide = true)]
+    InstrOne {
+        #[arg(long)]
+        workload: String,
+        #[arg(long)]
+        policy: PolicyArg,
+        #[arg(long)]
+        ops: u64,
+        #[arg(long)]
+        workloads_dir: Option<PathBuf>,
     },
     /// Print a completion script for a shell (e.g. `heaplab completions bash > /etc/bash_completion.d/heaplab`).
     Completions { shell: clap_complete::Shell },
@@ -134,12 +179,27 @@ fn main() -> ExitCode {
             old,
             new,
             threshold,
-        }) => cli::commands::compare(&old, &new, threshold),
+            format,
+            correction,
+        }) => cli::commands::compare(&old, &new, threshold, format.0, correction.0),
         Some(Command::Trees {
             depth,
             policy,
             threads,
         }) => cli::commands::trees(depth, policy.0, threads),
+        Some(Command::Instr {
+            workload,
+            policy,
+            ops,
+            workloads_dir,
+            out,
+        }) => cli::instr::instr(&workload, &policy, ops, workloads_dir, out.as_deref()),
+        Some(Command::InstrOne {
+            workload,
+            policy,
+            ops,
+            workloads_dir,
+        }) => cli::instr::instr_one(&workload, policy.0, ops, workloads_dir),
         Some(Command::Micro { op, policy, iters }) => cli::micro::micro(op, policy.0, iters),
     };
     match result {

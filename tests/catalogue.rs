@@ -153,14 +153,18 @@ fn a_memory_limit_fails_the_run_with_memory_error_and_leaks_nothing() {
         .find(|s| s.name == "alloc-churn")
         .unwrap();
     for policy in PolicyName::ALL {
+        // A fixed number of operations, not a duration: on a busy machine a
+        // short window may end before the heap reaches its limit. 200,000
+        // steps a thread keep far more than 2 MiB alive in a working set of
+        // a million objects.
         let settings = RunSettings {
-            duration: Some(0.2),
-            warmup: Some(0.0),
             max_heap: Some(2 << 20),
             ..Default::default()
         };
         let mut s = s.clone();
         s.params.working_set = Some(Spanned::new(0..0, 1_000_000));
+        s.run.duration_secs = None;
+        s.run.ops_per_thread = Some(Spanned::new(0..0, 200_000));
         let cfg = Config {
             scenario: &s,
             policy,

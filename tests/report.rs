@@ -180,7 +180,7 @@ fn markdown_ratios_match_hand_computed_ones() {
             "`gil` ahead of `biased`",
             "1.05x",
             "1.05 M vs 1.00 M ops/s",
-            "a tie: within the repeats' spread (10.0%)"
+            "interval unknown (rounds not paired)"
         ]
     );
     // The worst scaling is gil on alloc-churn (45%): 950 k is 0.90x 1.05 M.
@@ -618,10 +618,38 @@ fn csv_has_one_row_per_run_and_round_trips_quoted_fields() {
     );
 }
 
+/// `rounds.json` on a quiet machine: each configuration's round-0
+/// throughput in every round, moved by `jitter[round]` (no drift, no
+/// disagreement between rounds beyond the jitter), and the configurations
+/// `slower` multiplied by `factor`.
+fn steady(jitter: &[f64], slower: impl Fn(&heaplab::results::Run) -> bool, factor: f64) -> Results {
+    let mut r = Results::load(&fixture("rounds.json")).unwrap();
+    let first = r.runs.clone();
+    for run in &mut r.runs {
+        let base = first
+            .iter()
+            .find(|f| {
+                f.repeat == 0
+                    && (&f.workload, &f.policy, f.threads)
+                        == (&run.workload, &run.policy, run.threads)
+            })
+            .unwrap()
+            .ops_per_sec;
+        run.ops_per_sec = base * jitter[run.repeat];
+        if slower(run) {
+            run.ops_per_sec *= factor;
+        }
+    }
+    r
+}
+
 #[test]
 fn compare_finds_the_20_percent_regression_and_names_it() {
-    let old = small();
-    let new = Results::load(&fixture("small-regressed.json")).unwrap();
+    let old = steady(&[1.0, 1.01, 0.99, 1.005], |_| false, 1.0);
+    let is_it = |r: &heaplab::results::Run| {
+        (r.workload.as_str(), r.policy.as_str(), r.threads) == ("alloc-churn", "biased", 2)
+    };
+    let new = steady(&[0.995, 1.0, 1.012, 0.99], is_it, 0.8);
     let c = compare(&old, &new, 5.0);
     let text = c.render_text();
     assert!(c.regressed(), "{text}");
@@ -630,27 +658,82 @@ fn compare_finds_the_20_percent_regression_and_names_it() {
         "{text}"
     );
     assert!(
-        text.contains("alloc-churn / biased / 2 threads: throughput 0.80x (-20.0%)"),
+        text.contains("alloc-churn / biased / 2 threads: throughput 0.80x (-20."),
         "{text}"
     );
-    // Only that configuration regressed.
+    // The method is stated, with the number of tests and the correction.
+    assert!(text.contains("cannot be paired round by round"), "{text}");
+    assert!(text.contains("Welch's t on log throughput"), "{text}");
+    assert!(
+        text.contains("(8 tests), adjusted together by Holm's method"),
+        "{text}"
+    );
+    // Only that configuration regressed; nothing else changed significantly.
     let regressed: Vec<_> = c
         .rows
         .iter()
         .filter(|r| !r.regressions.is_empty())
         .collect();
     assert_eq!(regressed.len(), 1);
+    assert_eq!(c.rows.iter().filter(|r| r.significant()).count(), 1);
     assert_eq!(regressed[0].key.policy, "biased");
     assert_eq!(regressed[0].key.threads, 2);
-    assert!((regressed[0].throughput.ratio - 0.8).abs() < 1e-9);
+    let t = &regressed[0].throughput;
+    assert!((t.ratio.value - 0.8).abs() < 0.01, "{:?}", t.ratio);
+    let (lo, hi) = t.ratio.interval.unwrap();
+    assert!(lo < 0.8 && 0.8 < hi && hi < 0.9, "{lo}..{hi}");
+    assert!(t.p_adjusted.unwrap() < 0.05 && t.p.unwrap() < t.p_adjusted.unwrap());
+    assert_eq!(c.exit_code(), 1);
     // The reverse direction is an improvement, not a regression.
     let back = compare(&new, &old, 5.0);
     assert!(!back.regressed(), "{}", back.render_text());
     assert!(back
         .render_text()
-        .contains("improved: throughput 1.25x (+25.0%)"));
-    // A threshold above the drop lets it through.
-    assert!(!compare(&old, &new, 25.0).regressed());
+        .contains("improved: throughput 1.25x (+25."));
+    // A threshold above the drop lets it through, though it stays
+    // significant.
+    let wide = compare(&old, &new, 25.0);
+    assert!(!wide.regressed());
+    assert!(wide
+        .render_text()
+        .contains("significant, within the threshold"));
+    // The geometric mean over the 8 configurations: 0.8^(1/8) = 0.972.
+    let g = c.geometric_mean().unwrap();
+    assert!((g.value - 0.8f64.powf(1.0 / 8.0)).abs() < 0.01, "{g:?}");
+}
+
+#[test]
+fn compare_speaks_markdown_and_json_too() {
+    let old = steady(&[1.0, 1.01, 0.99, 1.005], |_| false, 1.0);
+    let new = steady(&[0.995, 1.0, 1.012, 0.99], |r| r.threads == 1, 0.9);
+    let c = compare(&old, &new, 5.0);
+    let md = c.render(report::Format::Markdown);
+    assert!(md.starts_with("# heaplab compare\n"), "{md}");
+    assert!(
+        md.contains("**Result: REGRESSED (4 configurations)**"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| workload | policy | threads | old ops/s |"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&c.render(report::Format::Json)).expect("valid JSON");
+    assert_eq!(json["exit_code"], 1);
+    assert_eq!(json["method"]["test"], "welch-log");
+    assert_eq!(json["method"]["paired"], false);
+    assert_eq!(json["rows"].as_array().unwrap().len(), 8);
+    let row = &json["rows"][0];
+    assert!(
+        row["throughput"]["low"].as_f64().unwrap() < row["throughput"]["ratio"].as_f64().unwrap()
+    );
+    assert!(json["geometric_mean"]["ratio"].as_f64().unwrap() < 1.0);
+    // FDR finds at least what Holm finds.
+    let f = report::compare_with(&old, &new, 5.0, report::Correction::Fdr);
+    assert!(
+        f.rows.iter().filter(|r| r.significant()).count()
+            >= c.rows.iter().filter(|r| r.significant()).count()
+    );
 }
 
 #[test]
@@ -663,10 +746,14 @@ fn compare_of_identical_runs_does_not_regress() {
         12,
         "every configuration with ok runs compared"
     );
+    assert!(c.render_text().contains(
+        "RESULT: no regression beyond 5.0% (12 configurations compared, 0 with a \
+                   significant change)"
+    ));
     assert!(c
-        .render_text()
-        .contains("RESULT: no regression beyond 5.0%"));
-    assert!(c.render_text().contains("1.00x (+0.0%)"));
+        .rows
+        .iter()
+        .all(|r| r.throughput.p.is_none_or(|p| p == 1.0)));
 }
 
 #[test]
@@ -688,18 +775,21 @@ fn compare_judges_changes_against_the_repeats_noise() {
         .find(|r| r.key.policy == "gil" && r.key.threads == 1 && r.key.workload == "alloc-churn")
         .unwrap();
     assert!(!row.throughput.significant);
-    assert!(c.render_text().contains("0.94x (-6.0%)"));
+    assert!(row.throughput.p.unwrap() > 0.05);
+    assert!(c.render_text().contains("0.94x ["), "{}", c.render_text());
 
-    // With a single repeat on both sides, the threshold alone decides.
+    // With a single repeat on a side there is nothing to test against: the
+    // change is shown, untested, and never called a regression.
     let mut old1 = old.clone();
     old1.runs.retain(|r| r.repeat == 0);
     let mut new1 = new.clone();
     new1.runs.retain(|r| r.repeat == 0);
     let c = compare(&old1, &new1, 5.0);
-    assert!(c.regressed(), "{}", c.render_text());
+    assert!(!c.regressed(), "{}", c.render_text());
+    assert_eq!(c.exit_code(), 0);
     assert!(c
         .render_text()
-        .contains("alloc-churn / gil / 1 thread: throughput 0.94x (-6.0%)"));
+        .contains("untested: a side has a single ok repeat"));
 }
 
 #[test]
@@ -741,11 +831,13 @@ fn compare_reports_missing_and_failing_configurations() {
 
 #[test]
 fn load_gives_clear_errors_not_panics() {
-    let e = Results::load(&fixture("schema2.json")).unwrap_err();
-    assert!(matches!(e, ResultsError::Schema { found: 2, .. }), "{e}");
+    let e = Results::load(&fixture("schema3.json")).unwrap_err();
+    assert!(matches!(e, ResultsError::Schema { found: 3, .. }), "{e}");
     let msg = e.to_string();
     assert!(
-        msg.contains("schema2.json") && msg.contains("schema 2"),
+        msg.contains("schema3.json")
+            && msg.contains("field 'schema' is 3")
+            && msg.contains("schemas 1..=2"),
         "{msg}"
     );
 
@@ -950,8 +1042,10 @@ fn html_opens_with_the_answer_and_folds_the_details() {
     assert!(heat < latency && latency < findings && findings < first_fold);
     // The heat map's cells carry their ratio as text and as a tooltip:
     // biased over gil at 2 threads on alloc-churn is 1.82 M / 950 k.
-    assert!(html
-        .contains("<title>alloc-churn, biased at 2 threads: 1.92x the throughput of gil</title>"));
+    assert!(html.contains(
+        "<title>alloc-churn, biased at 2 threads: 1.92x the throughput of gil; interval \
+         unknown (rounds not paired)</title>"
+    ));
     // Findings: one table per question (six in this run), no bullets.
     let end = findings + html[findings..].find("</section>").unwrap();
     let section = &html[findings..end];
@@ -1095,4 +1189,28 @@ fn the_cli_exits_non_zero_when_nothing_is_compared() {
         .unwrap();
     assert_eq!(same.status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The done-when of decisive comparisons on recorded-shape fixtures: a
+/// self-comparison (two quiet runs of one commit, repeats within about 1%)
+/// flags nothing, and a run whose work dial makes every thread-private
+/// configuration about 10% slower is flagged on all of them, with exit 1.
+#[test]
+fn self_comparison_is_quiet_and_a_10_percent_slowdown_is_flagged() {
+    let a = steady(&[1.0, 1.012, 0.991, 1.004], |_| false, 1.0);
+    let b = steady(&[0.996, 1.008, 1.01, 0.993], |_| false, 1.0);
+    let same = compare(&a, &b, 5.0);
+    let flagged = same.rows.iter().filter(|r| r.significant()).count();
+    assert!(flagged * 20 <= same.rows.len(), "{}", same.render_text());
+    assert_eq!(same.exit_code(), 0);
+    // rounds.json holds thread-private scenarios only (alloc-churn and
+    // binary-trees): all 8 configurations are slowed.
+    let slow = steady(&[0.996, 1.008, 1.01, 0.993], |_| true, 0.9);
+    let c = compare(&a, &slow, 5.0);
+    let regressed = c.rows.iter().filter(|r| !r.regressions.is_empty()).count();
+    assert!(regressed * 10 >= c.rows.len() * 9, "{}", c.render_text());
+    assert_eq!(c.exit_code(), 1);
+    let g = c.geometric_mean().unwrap();
+    let (lo, hi) = g.interval.unwrap();
+    assert!(lo < 0.9 && 0.9 < hi && hi < 0.95, "{g:?}");
 }

@@ -2,6 +2,7 @@
 
 use super::outputs::REPORTS;
 use super::CliResult;
+use heaplab::report::{Correction, Format};
 use heaplab::results::{Results, Status};
 use heaplab::workload::scenario::{MAX_TREE_DEPTH, MIN_TREE_DEPTH};
 use heaplab::workload::{run_config, Catalogue, Config, Driver, RunSettings, Scenario};
@@ -49,12 +50,23 @@ pub fn list(workloads_dir: Option<&Path>, driver: Option<Driver>) -> CliResult {
 /// stored run, beside it or into OUT; reports already there are replaced
 /// only with `--force` (they may be the committed ones).
 pub fn report(dir: &Path, out: Option<&Path>, force: bool) -> CliResult {
-    let r = Results::load(dir).map_err(|e| e.to_string())?;
+    let mut r = Results::load(dir).map_err(|e| e.to_string())?;
     let beside = if dir.is_dir() {
         dir.to_path_buf()
     } else {
         dir.parent().unwrap_or(Path::new(".")).to_path_buf()
     };
+    // Instruction counts taken beside the run (`heaplab instr --out DIR`)
+    // join its report.
+    let counts = beside.join(super::instr::FILE);
+    if r.instructions.is_none() && counts.is_file() {
+        let text = std::fs::read_to_string(&counts)
+            .map_err(|e| format!("cannot read {}: {e}", counts.display()))?;
+        r.instructions = Some(
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not an instruction table: {e}", counts.display()))?,
+        );
+    }
     let out = out.map(Path::to_path_buf).unwrap_or(beside);
     if !force {
         if let Some(taken) = REPORTS.iter().map(|n| out.join(n)).find(|p| p.exists()) {
@@ -72,7 +84,13 @@ pub fn report(dir: &Path, out: Option<&Path>, force: bool) -> CliResult {
 
 /// `heaplab compare OLD NEW`: ratios NEW/OLD; exit 1 on a regression, 2
 /// when the runs share no configuration.
-pub fn compare(old: &Path, new: &Path, threshold: f64) -> CliResult {
+pub fn compare(
+    old: &Path,
+    new: &Path,
+    threshold: f64,
+    format: Format,
+    correction: Correction,
+) -> CliResult {
     if !(0.0..=1000.0).contains(&threshold) {
         return Err(format!(
             "--threshold: {threshold} is out of range: allowed 0..=1000 percent"
@@ -80,8 +98,8 @@ pub fn compare(old: &Path, new: &Path, threshold: f64) -> CliResult {
     }
     let a = Results::load(old).map_err(|e| e.to_string())?;
     let b = Results::load(new).map_err(|e| e.to_string())?;
-    let c = heaplab::report::compare::compare(&a, &b, threshold);
-    print!("{}", c.render_text());
+    let c = heaplab::report::compare_with(&a, &b, threshold, correction);
+    print!("{}", c.render(format));
     // Two runs with nothing in common cannot rule a regression out: an
     // error (exit 2), never a silent "no regression".
     match (c.exit_code(), c.nothing_compared()) {

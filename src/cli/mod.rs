@@ -4,6 +4,7 @@
 //! ([`outputs`]), the small commands ([`commands`], [`micro`]).
 
 pub mod commands;
+pub mod instr;
 pub mod interrupt;
 pub mod micro;
 pub mod outputs;

@@ -1,10 +1,11 @@
 //! What the console shows while a suite runs: a progress bar on stderr
-//! (drawn only on a terminal), the stages as lines, and each failed repeat
-//! as it happens; or nothing at all (`--quiet`).
+//! (drawn only on a terminal) with the round, the headline ratios still open
+//! and the widest interval among them; the stages as lines; each failed
+//! repeat as it happens; or nothing at all (`--quiet`).
 
 use super::interrupt::NewlineOnInterrupt;
 use heaplab::results::{Run, Status};
-use heaplab::workload::suite::Observer;
+use heaplab::workload::suite::{Observer, RoundStart};
 use heaplab::workload::Config;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -50,14 +51,34 @@ impl Observer for Console {
         }
     }
 
+    fn round(&mut self, r: &RoundStart) {
+        if self.quiet {
+            return;
+        }
+        let widest = r
+            .widest
+            .map(|w| format!(", widest ±{:.1}%", w * 100.0))
+            .unwrap_or_default();
+        let text = format!("round {}: {} open{widest}", r.round + 1, r.open);
+        match &self.bar {
+            Some(bar) => bar.set_prefix(text),
+            None => eprintln!("heaplab: {text}"),
+        }
+    }
+
     fn planned(&mut self, configurations: &[Config<'_>]) {
         if self.quiet {
+            return;
+        }
+        // Rounds after the base ones are planned as they come: the bar grows.
+        if let Some(bar) = &self.bar {
+            bar.inc_length(configurations.len() as u64);
             return;
         }
         let bar = ProgressBar::new(configurations.len() as u64);
         bar.set_style(
             ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} ETA {eta} {msg}",
+                "{elapsed_precise} {prefix} [{bar:30}] {pos}/{len} ETA {eta} {msg}",
             )
             .expect("a valid template")
             .progress_chars("=> "),

@@ -11,6 +11,7 @@ use clap::Args;
 use heaplab::report::console;
 use heaplab::workload::catalogue::{select, Catalogue};
 use heaplab::workload::limits::{self, MAX_MARK_WORKERS, MAX_REPEATS, MAX_SWITCH_INTERVAL_US};
+use heaplab::workload::rounds::RoundPlan;
 use heaplab::workload::suite::{self, Suite};
 use heaplab::workload::RunSettings;
 use heaplab::{GcMode, PolicyName};
@@ -41,9 +42,29 @@ pub struct RunOptions {
     /// Warm-up seconds per configuration, 0..=600 (default: each scenario's own).
     #[arg(long, value_name = "SECS", value_parser = values::parse_warmup)]
     pub warmup: Option<f64>,
-    /// Repeats, interleaved across configurations (A B C A B C).
-    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_REPEATS as u64))]
-    pub repeat: usize,
+    /// Base rounds: every configuration runs this many times, interleaved
+    /// (A B C A B C); 3 is the fewest a 95% interval needs. Given alone,
+    /// exactly this many rounds (no adaptive ones: see --max-rounds).
+    /// Default: 3, then adaptive rounds.
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_REPEATS as u64))]
+    pub repeat: Option<usize>,
+    /// Add rounds for the headline ratios until each 95% interval is within
+    /// ±PCT percent (or --max-rounds, or --budget): 0 < PCT <= 100.
+    #[arg(long, value_name = "PCT", default_value_t = DEFAULT_PRECISION_PCT, value_parser = parse_precision)]
+    pub precision: f64,
+    /// The most rounds any configuration runs (default: 12; with --repeat
+    /// alone, that many).
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_REPEATS as u64))]
+    pub max_rounds: Option<usize>,
+    /// Seconds all rounds may take; no round starts that would end past it
+    /// (default: the larger of 330 s and 1.5 x the base rounds). Shorter
+    /// than one round is refused.
+    #[arg(long, value_name = "SECS", value_parser = parse_budget)]
+    pub budget: Option<f64>,
+    /// Pin worker i to core i modulo the cores (off by default: `convoy`
+    /// measures the OS scheduler).
+    #[arg(long)]
+    pub pin: bool,
     /// How the collector finds containers.
     #[arg(long, default_value = "pool-walk")]
     pub gc: GcArg,
@@ -90,6 +111,44 @@ pub struct RunOptions {
     pub json: bool,
 }
 
+/// The default ± precision of the headline intervals, percent.
+pub const DEFAULT_PRECISION_PCT: f64 = 5.0;
+
+/// The default of `--repeat`: the fewest rounds a 95% interval needs.
+const DEFAULT_REPEATS: usize = 3;
+
+/// The default of `--max-rounds` (or `--repeat`, if larger).
+const DEFAULT_MAX_ROUNDS: usize = 12;
+
+/// The default budget of the rounds, seconds: with the floors, the Python
+/// peers and the reports, the default suite ends in about six minutes on
+/// two cores.
+const DEFAULT_BUDGET_SECS: f64 = 330.0;
+
+fn parse_precision(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number: give a percentage such as 5"))?;
+    if v > 0.0 && v <= 100.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} is out of range: allowed 0 < percent <= 100"))
+    }
+}
+
+fn parse_budget(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if v > 0.0 && v <= 7.0 * 86_400.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{v} is out of range: allowed 0 < seconds <= 604800"
+        ))
+    }
+}
+
 /// Seconds and repeats of `--quick`: a smoke run.
 const QUICK_DURATION_SECS: f64 = 0.2;
 const QUICK_WARMUP_SECS: f64 = 0.05;
@@ -105,7 +164,8 @@ pub fn run(o: RunOptions) -> CliResult {
             ));
         }
     }
-    let (mut duration, mut warmup, mut repeats) = (o.duration, o.warmup, o.repeat);
+    let (mut duration, mut warmup) = (o.duration, o.warmup);
+    let mut repeats = o.repeat.unwrap_or(DEFAULT_REPEATS);
     if o.quick {
         duration = Some(
             duration
@@ -135,11 +195,33 @@ pub fn run(o: RunOptions) -> CliResult {
     let out = OutputDir::prepare(&o.out)?;
     out.clear_previous()?;
 
-    let suite = Suite {
+    let max_rounds = if o.quick {
+        1
+    } else {
+        match o.max_rounds {
+            Some(m) if m < repeats => {
+                return Err(format!(
+                    "--max-rounds: {m} is below --repeat {repeats}: every configuration runs \
+                     the base rounds, so allowed {repeats}..={MAX_REPEATS}"
+                ))
+            }
+            Some(m) => m,
+            // `--repeat K` alone keeps its old meaning: exactly K rounds.
+            None if o.repeat.is_some() => repeats,
+            None => DEFAULT_MAX_ROUNDS.max(repeats),
+        }
+    };
+    let mut suite = Suite {
         scenarios,
         policies,
         threads,
-        repeats,
+        rounds: RoundPlan {
+            base: repeats,
+            max_rounds,
+            precision_pct: o.precision,
+            budget_secs: None,
+        },
+        command_line: std::env::args().collect(),
         settings: RunSettings {
             duration,
             warmup,
@@ -150,12 +232,26 @@ pub fn run(o: RunOptions) -> CliResult {
             gc_enabled: !o.no_gc,
             inject_panic: o.inject_panic,
             floor_pair_ns: 0.0,
+            pin: o.pin,
         },
         quick: o.quick,
         max_heap_bytes: max_heap,
         machine_label: o.machine_label.clone().unwrap_or_default(),
         python_peers: !o.no_python,
     };
+    let one_round = suite::round_floor_secs(&suite);
+    suite.rounds.budget_secs = Some(match o.budget {
+        Some(b) if b < one_round => {
+            return Err(format!(
+                "--budget: {b} s is shorter than one round, which takes at least {one_round:.1} s \
+                 ({} configurations' warm-up and measured time): give at least {:.0}",
+                suite.policies.len() * suite.threads.len() * suite.scenarios.len(),
+                one_round.ceil()
+            ))
+        }
+        Some(b) => b,
+        None => DEFAULT_BUDGET_SECS.max(1.5 * repeats as f64 * one_round),
+    });
     let mut progress = Console::new(o.quiet);
     let results = suite::run(&suite, &mut progress);
     drop(progress);

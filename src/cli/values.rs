@@ -6,6 +6,7 @@
 
 use clap::builder::PossibleValue;
 use clap::ValueEnum;
+use heaplab::report::{Correction, Format};
 use heaplab::workload::limits::{MAX_THREADS, MAX_THREAD_COUNTS};
 use heaplab::workload::scenario::{MAX_DURATION_SECS, MAX_WARMUP_SECS, MIN_DURATION_SECS};
 use heaplab::workload::Driver;
@@ -19,7 +20,7 @@ pub struct PolicyArg(pub PolicyName);
 impl ValueEnum for PolicyArg {
     fn value_variants<'a>() -> &'a [Self] {
         static ALL: OnceLock<Vec<PolicyArg>> = OnceLock::new();
-        ALL.get_or_init(|| PolicyName::ALL.into_iter().map(PolicyArg).collect())
+        ALL.get_or_init(|| PolicyName::EVERY.into_iter().map(PolicyArg).collect())
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
@@ -39,14 +40,15 @@ impl ValueEnum for PolicySel {
         static ALL: OnceLock<Vec<PolicySel>> = OnceLock::new();
         ALL.get_or_init(|| {
             std::iter::once(PolicySel::All)
-                .chain(PolicyName::ALL.into_iter().map(PolicySel::One))
+                .chain(PolicyName::EVERY.into_iter().map(PolicySel::One))
                 .collect()
         })
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(match self {
-            PolicySel::All => PossibleValue::new("all").help("every policy"),
+            PolicySel::All => PossibleValue::new("all")
+                .help("the policies the lab compares (not the breakdown steps)"),
             PolicySel::One(p) => PossibleValue::new(p.as_str()).help(p.summary()),
         })
     }
@@ -96,6 +98,51 @@ impl ValueEnum for GcArg {
             GcMode::Generational => "linked generation lists, three generations (gil only)",
         };
         Some(PossibleValue::new(self.0.as_str()).help(help))
+    }
+}
+
+/// An output format of `compare --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompareFormat(pub Format);
+
+impl ValueEnum for CompareFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            CompareFormat(Format::Text),
+            CompareFormat(Format::Markdown),
+            CompareFormat(Format::Json),
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self.0 {
+            Format::Text => PossibleValue::new("text").help("aligned columns for a terminal"),
+            Format::Markdown => PossibleValue::new("md").help("a Markdown table"),
+            Format::Json => PossibleValue::new("json").help("every figure raw, for scripts"),
+        })
+    }
+}
+
+/// How `compare` adjusts its p-values (`compare --correction`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CorrectionArg(pub Correction);
+
+impl ValueEnum for CorrectionArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            CorrectionArg(Correction::Holm),
+            CorrectionArg(Correction::Fdr),
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self.0 {
+            Correction::Holm => {
+                PossibleValue::new("holm").help("the chance of any false alarm at most 5%")
+            }
+            Correction::Fdr => PossibleValue::new("fdr")
+                .help("at most 5% of the changes called significant are false alarms"),
+        })
     }
 }
 

@@ -100,6 +100,7 @@ impl<P: Policy> Heap<P> {
 
     /// # Safety
     /// As `dealloc`.
+    #[inline(always)]
     unsafe fn dealloc_one(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
         // SAFETY: the object is dead and ours to free; see `dealloc`.
         unsafe {

@@ -156,13 +156,25 @@ impl<'h, P: Policy> Mutator<'h, P> {
         Ok(i64::from_le_bytes(arr))
     }
 
-    /// A tuple that takes ownership of `items`.
-    pub fn alloc_tuple(&self, items: Vec<Ref<'h, P>>) -> Result<Ref<'h, P>, HeapError> {
+    /// A tuple that takes ownership of `items` (a `Vec`, an array such as
+    /// `[l, r]`, any iterator that knows its length): no temporary
+    /// collection is made for it.
+    #[inline]
+    pub fn alloc_tuple<I>(&self, items: I) -> Result<Ref<'h, P>, HeapError>
+    where
+        I: IntoIterator<Item = Ref<'h, P>>,
+        I::IntoIter: ExactSizeIterator,
+    {
         self.check_attached();
+        let mut items = items.into_iter();
+        // `len` is a promise of a safe trait, so it sizes the block but is
+        // not trusted beyond that: a shorter iterator makes a shorter tuple,
+        // and items past the promised length are dropped.
         let n = items.len();
         let size = tuple_size::<P>(n);
         // SAFETY: attached; the block is fresh and holds the prefix and `n`
-        // item slots.
+        // item slots, of which exactly `len` are written before the tuple is
+        // seen by anyone.
         unsafe {
             let (block, class) = self.heap.alloc_object_block(self.ts, size)?;
             let obj = self
@@ -174,17 +186,22 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 refs: 0,
             });
             let slots = tuple_items(obj);
-            for (i, r) in items.into_iter().enumerate() {
-                *slots.add(i) = r.into_raw();
+            let mut len = 0;
+            for r in items.by_ref().take(n) {
+                *slots.add(len) = r.into_raw();
+                len += 1;
             }
+            (*obj).len = len as u32;
             self.heap.gc_track(self.ts, obj);
-            Ok(Ref::from_raw(self.heap, obj))
+            let tuple = Ref::from_raw(self.heap, obj);
+            drop(items);
+            Ok(tuple)
         }
     }
 
     /// A tuple of new references to `items`.
     pub fn tuple_of(&self, items: &[&Ref<'h, P>]) -> Result<Ref<'h, P>, HeapError> {
-        self.alloc_tuple(items.iter().map(|r| (*r).clone()).collect())
+        self.alloc_tuple(items.iter().map(|r| (*r).clone()))
     }
 
     /// An empty list.

@@ -50,15 +50,17 @@
 //!
 //! ## Adding a policy
 //!
-//! A new combination of existing components is one `define_policy!` line in
-//! this file plus one line in [`PolicyName`] and [`with_policy!`]. A new
-//! component implements its axis's trait in its own file.
+//! A new combination of existing components is one `define_policy!` in
+//! this file plus its line in `names.rs` ([`PolicyName`] and
+//! [`with_policy!`](crate::with_policy)). A new component implements its
+//! axis's trait in its own file.
 
 pub mod biased;
 pub mod counts;
 pub mod front;
 pub mod gil;
 pub mod interp;
+pub mod names;
 pub mod objlock;
 pub mod thread_front;
 pub mod world;
@@ -68,6 +70,7 @@ pub use counts::{AtomicCounts, Counts, PlainCounts};
 pub use front::{ClassLockFront, Front, SharedFront};
 pub use gil::GilInterp;
 pub use interp::Interp;
+pub use names::PolicyName;
 pub use objlock::{NoLock, ObjLock, ParkingObjLock};
 pub use thread_front::ThreadFront;
 pub use world::FreeInterp;
@@ -219,71 +222,47 @@ define_policy! {
     FreeInterp, BiasedCounts, ThreadFront, ParkingObjLock, [u64; 0]
 }
 
-/// The policies by CLI name: the one place that maps a name to a type.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub enum PolicyName {
-    #[serde(rename = "gil")]
-    Gil,
-    #[serde(rename = "pool-locks")]
-    PoolLocks,
-    #[serde(rename = "biased")]
-    Biased,
+// The single-thread cost of going GIL-free, taken apart: each step below
+// adds one ingredient of `biased` to `gil`, in the order PEP 703 discusses
+// them, and the last step is `biased` itself (which also drops the GIL:
+// attach/detach states and stop-the-world checkpoints). `heaplab
+// cost-breakdown` runs them side by side; they are ordinary policies, so
+// every scenario, test and report works with them.
+
+define_policy! {
+    /// `gil` with PEP 703's 32-byte header (16 bytes of padding).
+    GilHeader32 = "gil+hdr32",
+    "breakdown step: gil with a 32-byte object header":
+    GilInterp, PlainCounts, SharedFront, NoLock, [u64; 2]
 }
 
-impl PolicyName {
-    pub const ALL: [PolicyName; 3] = [PolicyName::Gil, PolicyName::PoolLocks, PolicyName::Biased];
-
-    pub fn as_str(self) -> &'static str {
-        crate::with_policy!(self, P => P::NAME)
-    }
-
-    pub fn summary(self) -> &'static str {
-        crate::with_policy!(self, P => P::SUMMARY)
-    }
-
-    pub fn parse(s: &str) -> Option<PolicyName> {
-        PolicyName::ALL.into_iter().find(|p| p.as_str() == s)
-    }
+define_policy! {
+    /// `gil+hdr32` with every count atomic: what biasing avoids (a side
+    /// branch of the breakdown, not on the way to `biased`).
+    GilAtomic = "gil+atomic",
+    "breakdown side step: gil with a 32-byte header and atomic reference counts on every object":
+    GilInterp, AtomicCounts, SharedFront, NoLock, [u64; 2]
 }
 
-impl std::fmt::Display for PolicyName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
+define_policy! {
+    /// Biased counts under the GIL: the owner-id check on every count, the
+    /// shared count and merge queue for others (its word makes the header
+    /// 32 bytes by itself).
+    GilBiasedRc = "gil+brc",
+    "breakdown step: gil with biased reference counts (owner-id check)":
+    GilInterp, BiasedCounts, SharedFront, NoLock, [u64; 0]
 }
 
-/// Calls a generic function with the policy type that `name` stands for.
-#[macro_export]
-macro_rules! with_policy {
-    ($name:expr, $p:ident => $body:expr) => {
-        match $name {
-            $crate::policy::PolicyName::Gil => {
-                type $p = $crate::policy::Gil;
-                $body
-            }
-            $crate::policy::PolicyName::PoolLocks => {
-                type $p = $crate::policy::PoolLocks;
-                $body
-            }
-            $crate::policy::PolicyName::Biased => {
-                type $p = $crate::policy::Biased;
-                $body
-            }
-        }
-    };
+define_policy! {
+    /// ... plus thread-local heaps (class tables per thread, remote frees).
+    GilThreadHeaps = "gil+brc+tlh",
+    "breakdown step: gil with biased counts and thread-local heaps":
+    GilInterp, BiasedCounts, ThreadFront, NoLock, [u64; 0]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for p in PolicyName::ALL {
-            assert_eq!(PolicyName::parse(p.as_str()), Some(p));
-        }
-        assert_eq!(PolicyName::parse("nope"), None);
-    }
+define_policy! {
+    /// ... plus the one-byte lock on every list operation.
+    GilListLocks = "gil+brc+tlh+locks",
+    "breakdown step: gil with biased counts, thread-local heaps and list locks":
+    GilInterp, BiasedCounts, ThreadFront, ParkingObjLock, [u64; 0]
 }

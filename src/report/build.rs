@@ -16,7 +16,7 @@ use super::overview;
 use super::spec::{Spec, Unit, Value};
 use super::stats::{Config, Scenario, Summary, BASELINE};
 use super::tables;
-use crate::results::Run;
+use crate::results::{confidence, InstructionCount, Instructions, Run};
 
 const DASH: &str = "—";
 
@@ -71,8 +71,8 @@ pub fn document(s: &Summary) -> Doc {
     let failed = s.failed_runs().count();
     d.p(format!(
         "Run started {} and finished {}, heaplab {} (commit {}); {}: {} ok, {} failed; steal \
-         time {}. Figures are medians over the ok repeats of each configuration; ratios \
-         compare configurations of this run only.",
+         time {}. Figures are medians over the ok rounds of each configuration; ratios \
+         compare configurations of this run only, round by round, with 95% intervals.",
         esc(&r.started),
         if r.finished.is_empty() {
             DASH.into()
@@ -86,12 +86,22 @@ pub fn document(s: &Summary) -> Doc {
         failed,
         format::pct(r.steal_ratio)
     ));
+    d.p(overview::noise_and_precision(s));
     answer(&mut d, s);
     findings_section(&mut d, s);
     failed_section(&mut d, s);
     d.section(2, "Run and machine", Some("setup".into()), true, |d| {
         setup(d, s)
     });
+    if let Some(t) = &r.instructions {
+        d.section(
+            2,
+            "Instructions per operation (callgrind)",
+            Some("instructions".into()),
+            true,
+            |d| instructions(d, t),
+        );
+    }
     for sc in &s.scenarios {
         d.section(
             2,
@@ -124,10 +134,12 @@ fn answer(d: &mut Doc, s: &Summary) {
         if overview::has_ratios(&heat) {
             d.blocks.push(Block::HeatMap(heat));
             d.small(format!(
-                "Each cell: a policy's median throughput over {}'s at the same thread count \
-                 in that scenario (above 1x the policy is faster). The colour shows the ratio \
-                 on a log scale; a cell reads \"failed\" where every repeat of the policy \
-                 failed, \"no baseline\" where {}'s did.",
+                "Each cell: a policy's throughput over {}'s at the same thread count in that \
+                 scenario (above 1x the policy is faster), taken round by round, with its 95% \
+                 interval where there are 3 rounds or more; a cell whose interval holds 1 is \
+                 pale and marked ≈. The colour shows the ratio on a log scale; a cell reads \
+                 \"failed\" where every repeat of the policy failed, \"no baseline\" where \
+                 {}'s did.",
                 code(BASELINE),
                 code(BASELINE)
             ));
@@ -347,6 +359,49 @@ fn setup(d: &mut Doc, s: &Summary) {
     }
 }
 
+/// The instruction counts of `heaplab instr`, where the run's directory has
+/// them: the repeatable single-thread cost of each policy.
+fn instructions(d: &mut Doc, t: &Instructions) {
+    d.p(format!(
+        "Counted by {} on heaplab {}: {}. Instructions do not depend on the machine's \
+         load, so these compare single-thread costs where the timings above are noisy.",
+        esc(&t.tool),
+        esc(&t.heaplab),
+        esc(&t.method)
+    ));
+    let per_op = |c: &InstructionCount| (c.error.is_empty()).then_some(c.per_op);
+    let spec = Spec::new()
+        .text("Scenario", |c: &&InstructionCount| {
+            Value::Code(c.workload.clone())
+        })
+        .text("Policy", |c: &&InstructionCount| {
+            Value::Policy(c.policy.clone())
+        })
+        .num("instructions / op", move |c: &&InstructionCount| {
+            Value::num(per_op(c), Unit::Count)
+        })
+        .ratio(
+            format!("over {}", code(BASELINE)),
+            move |c: &&InstructionCount| {
+                let base = t
+                    .counts
+                    .iter()
+                    .find(|b| b.workload == c.workload && b.policy == BASELINE)
+                    .and_then(per_op);
+                Value::ratio(
+                    per_op(c)
+                        .zip(base)
+                        .map(|(a, b)| super::estimate::Ratio::point(a / b)),
+                    Unit::Times,
+                )
+            },
+        )
+        .wrap("Note", |c: &&InstructionCount| Value::Text(c.error.clone()))
+        .optional();
+    let rows: Vec<&InstructionCount> = t.counts.iter().collect();
+    d.table(spec.table(&rows));
+}
+
 fn join_codes(v: &[String]) -> String {
     if v.is_empty() {
         DASH.into()
@@ -381,6 +436,7 @@ fn scenario(d: &mut Doc, s: &Summary, sc: &Scenario) {
     d.blocks.push(Block::Charts {
         workload: sc.name.clone(),
     });
+    tables::headlines(d, sc);
     tables::throughput(d, sc);
     tables::latency(d, sc);
     tables::roles(d, sc);
@@ -400,20 +456,32 @@ fn join_all(first: &str, rest: &[String]) -> String {
 fn definitions(d: &mut Doc) {
     d.h_id(2, "How to read this report", "definitions".into());
     d.list(vec![
-        "A configuration is one scenario × policy × thread count; it ran once per repeat, \
-         interleaved with the others. Every figure is the median over its **ok** repeats; \
-         failed runs (including runs that leaked or failed the integrity check) are listed, \
-         never counted."
-            .into(),
-        "**spread** = (max − min) / median of the ok repeats' throughput: the noise any \
-         difference must beat."
+        "A configuration is one scenario × policy × thread count. A **round** is one pass over \
+         every configuration, interleaved (A B C A B C): configurations of one round ran next \
+         to each other and share the machine's state. Every figure is the median over the \
+         configuration's **ok** rounds; failed runs (including runs that leaked or failed the \
+         integrity check) are listed, never counted."
             .into(),
         format!(
-            "**vs {}** = a policy's median throughput over {}'s at the same thread count; \
-             **scaling** = N-thread median over N × the same policy's 1-thread median.",
+            "**vs {}** = a policy's throughput over {}'s at the same thread count; \
+             **scaling** = N-thread throughput over N × the same policy's 1-thread one. Every \
+             ratio is taken per round and summarised as the geometric mean of the per-round \
+             ratios with a **95% interval** `[low, high]` (a t-interval on their logs; a \
+             bootstrap from {} rounds on); below {} paired rounds it has no interval.",
             code(BASELINE),
-            code(BASELINE)
+            code(BASELINE),
+            confidence::BOOTSTRAP_MIN_ROUNDS,
+            confidence::MIN_ROUNDS
         ),
+        "**Verdicts** come from the interval alone: **faster** or **slower** where it leaves \
+         out 1; *no difference detected at 95%* where it holds 1 and is no wider than the \
+         run's precision; *undecided after N rounds (±x%)* where it holds 1 and is wider \
+         (never a tie). A target the lab set itself is **met** where the whole interval \
+         reaches it, **missed** where none of it does."
+            .into(),
+        "**spread** = (max − min) / median of the ok rounds' throughput: the raw noise of one \
+         configuration, before pairing by round cancels the machine's drift."
+            .into(),
         "Latency is sampled per operation into an HdrHistogram. Scenarios with roles lead \
          with the headline role (the one the scenario exists to measure); each role's own \
          figures stay beside it."

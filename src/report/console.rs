@@ -7,14 +7,15 @@
 //! or failed the verifier never counts, whatever its status says), and a
 //! figure reads the same here as in `report.md` ("1.82 M", "1.92x").
 
-use super::format::{ns, ratio, si};
+use super::estimate::Ratio;
+use super::format::{ns, si, times};
 use super::stats::{Config, Scenario, Summary};
 use crate::results::Results;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
 /// Width of one thread-count column of the summary table.
-const CELL: usize = 15;
+const CELL: usize = 30;
 
 /// The table `heaplab run` ends with: per scenario, each policy's median
 /// throughput at each thread count, with its scaling over the smallest
@@ -22,7 +23,10 @@ const CELL: usize = 15;
 pub fn summary(results: &Results) -> String {
     let summary = Summary::new(results);
     let mut out = String::new();
-    out.push_str("Median throughput (ops/s) and scaling (N threads over the fewest):\n");
+    out.push_str(
+        "Median throughput (ops/s) and scaling (N threads over the fewest, per round, with its \
+         95% interval from 3 rounds on):\n",
+    );
     for sc in &summary.scenarios {
         let description = sc.info.map(|i| i.description.as_str()).unwrap_or("");
         let _ = writeln!(out, "\n  {} — {}", sc.name, description);
@@ -57,21 +61,22 @@ fn cell(sc: &Scenario<'_>, policy: &str, threads: usize) -> String {
         return "FAILED".into();
     };
     match scaling(sc, policy, threads) {
-        Some(x) => format!("{} {}", si(tput.median), ratio(x)),
+        Some(x) => format!("{} {}", si(tput.median), times(&x)),
         None => si(tput.median),
     }
 }
 
-/// Throughput at `threads` over throughput at the fewest threads that ran:
-/// from the report's scaling efficiency, so that runs with different roles
-/// (the convoy's sleeper alone at 1 thread) get no ratio here either.
-fn scaling(sc: &Scenario<'_>, policy: &str, threads: usize) -> Option<f64> {
+/// Throughput at `threads` over throughput at the fewest threads that ran,
+/// paired by round like every ratio, where the report quotes a scaling
+/// efficiency (runs with different roles, such as the convoy's sleeper
+/// alone at 1 thread, get no ratio here either).
+fn scaling(sc: &Scenario<'_>, policy: &str, threads: usize) -> Option<Ratio> {
     let base = sc.scaling_base(policy)?;
     if base == threads {
         return None;
     }
-    sc.efficiency(policy, threads)
-        .map(|e| e.value * threads as f64 / base as f64)
+    sc.efficiency(policy, threads)?;
+    sc.tput_ratio((policy, threads), (policy, base))
 }
 
 /// One line per configuration with a failed repeat, with its reasons.
@@ -125,8 +130,10 @@ pub fn digest(results: &Results) -> Value {
                 "ops_per_sec": tput.map(|t| t.median),
                 "ops_per_sec_min": tput.map(|t| t.min),
                 "ops_per_sec_max": tput.map(|t| t.max),
-                "scaling": scaling(sc, &c.policy, c.threads),
+                "scaling": scaling(sc, &c.policy, c.threads).map(|r| r.value),
+                "scaling_interval": scaling(sc, &c.policy, c.threads).and_then(|r| r.interval),
                 "speedup_over_baseline": sc.speedup(&c.policy, c.threads).map(|r| r.value),
+                "speedup_interval": sc.speedup(&c.policy, c.threads).and_then(|r| r.interval),
                 "headline_role": sc.headline_role,
                 "p99_ns": c.latency(|l| l.p99),
                 "failures": reasons(c),
@@ -168,6 +175,8 @@ mod tests {
             leaked_blocks: 0,
             verified: true,
             output: Vec::new(),
+            latency_histogram: None,
+            noise: None,
         }
     }
 
@@ -196,6 +205,9 @@ mod tests {
             runs,
             python: Vec::new(),
             notes: Vec::new(),
+            rounds: None,
+            noise: None,
+            instructions: None,
         }
     }
 

@@ -21,7 +21,7 @@
 
 use super::doc::code;
 use super::estimate::Ratio;
-use super::finding::{noise, verdict, versus, Finding, Question};
+use super::finding::{target, verdict, versus, Finding, Question, FASTER, HIGHER};
 use super::format;
 use super::stats::{Scenario, Summary};
 
@@ -37,13 +37,6 @@ fn claim(topic: &str, sc: &str, threads: usize) -> Finding {
         threads: Some(threads),
         ..Default::default()
     }
-}
-
-fn target(name: &str, ok: bool) -> String {
-    format!(
-        "target {name}: {}",
-        if ok { "**met**" } else { "**missed**" }
-    )
 }
 
 fn private(sc: &Scenario) -> bool {
@@ -70,7 +63,7 @@ pub fn biased_rc_end_to_end(s: &Summary) -> Vec<Finding> {
                     ),
                     measured: format::times(&r),
                     basis: tputs(sc, ("biased", 1), ("pool-locks", 1)),
-                    verdict: verdict(&r, noise(sc, "biased", "pool-locks", 1)),
+                    verdict: verdict(&r, sc.precision, FASTER),
                     ratio: Some(r.value),
                     ..claim(
                         "Biased RC end to end (PACT 2018: +22.5% on client programs)",
@@ -91,9 +84,12 @@ pub fn single_thread_cost(s: &Summary) -> Vec<Finding> {
     for sc in &s.scenarios {
         if let Some(r) = sc.speedup("biased", 1) {
             let verdict = if private(sc) {
-                format!("thread-private: {}", target("within 3%", r.value >= 0.97))
+                format!(
+                    "thread-private: {}",
+                    target("within 3%", &r, 0.97, f64::INFINITY)
+                )
             } else {
-                verdict(&r, noise(sc, "biased", "gil", 1))
+                verdict(&r, sc.precision, FASTER)
             };
             out.push(
                 Finding {
@@ -123,7 +119,7 @@ pub fn private_scaling(s: &Summary) -> Vec<Finding> {
                     subject: format!("{} 2-thread scaling efficiency", code("biased")),
                     measured: format::estimate(&e, format::pct),
                     basis: tputs(sc, ("biased", 2), ("biased", 1)),
-                    verdict: target("95%", e.value >= 0.95),
+                    verdict: target("95%", &e, 0.95, f64::INFINITY),
                     ratio: Some(e.value),
                     ..claim(SCALING, &sc.name, 2)
                 }
@@ -136,10 +132,7 @@ pub fn private_scaling(s: &Summary) -> Vec<Finding> {
                     subject: format!("{} 2 threads over 1", code("gil")),
                     measured: format::times(&r),
                     basis: tputs(sc, ("gil", 2), ("gil", 1)),
-                    verdict: target(
-                        "at most 1x and at least 0.9x",
-                        (0.9..=1.05).contains(&r.value),
-                    ),
+                    verdict: target("at most 1x and at least 0.9x", &r, 0.9, 1.05),
                     ratio: Some(r.value),
                     ..claim(SCALING, &sc.name, 2)
                 }
@@ -186,7 +179,7 @@ pub fn convoy(s: &Summary) -> Vec<Finding> {
                 ),
                 measured: format::times(&r),
                 basis: format!("{}{py}", versus(g, b, format::ns, "")),
-                verdict: verdict(&r, p99_noise(sc, t)),
+                verdict: verdict(&r, sc.precision, HIGHER),
                 ratio: Some(r.value),
                 ..claim("The convoy effect (Beazley 2010)", "convoy", t)
             }
@@ -194,19 +187,6 @@ pub fn convoy(s: &Summary) -> Vec<Finding> {
         );
     }
     out
-}
-
-/// The larger relative range of the headline p99 of `gil` and `biased`.
-fn p99_noise(sc: &Scenario, t: usize) -> Option<f64> {
-    let r = |p: &str| {
-        sc.config(p, t)
-            .and_then(|c| c.p99())
-            .and_then(|s| s.rel_range())
-    };
-    match (r("gil"), r("biased")) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// 5. Shared-object contention, and immortal objects as the cure.
@@ -219,7 +199,7 @@ pub fn shared_contention(s: &Summary) -> Vec<Finding> {
         for p in ["biased", "pool-locks"] {
             if let Some(r) = sc.tput_ratio((p, 2), (p, 1)) {
                 let verdict = if name == "shared-read-immortal" && p == "biased" {
-                    target("1.9x", r.value >= 1.9)
+                    target("1.9x", &r, 1.9, f64::INFINITY)
                 } else {
                     String::new()
                 };

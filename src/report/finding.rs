@@ -5,11 +5,12 @@
 //! [`Question`], one table per question, in the order of [`Question::ALL`].
 //! A leaf of the findings: both kinds of finder import it, and nothing here
 //! imports them, so the finders depend one way (`findings` lists `field`'s).
-//! The judgement of a ratio, [`verdict`], lives here for both.
+//! The judgement of a ratio, [`verdict`] (and [`target`] for a goal the lab
+//! set itself), lives here for both: from the ratio's 95% interval only.
 
 use super::estimate::Ratio;
 use super::format;
-use super::stats::Scenario;
+use crate::results::confidence::{self, Method};
 
 /// The questions the findings answer, in the order the report asks them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,8 +85,8 @@ pub struct Finding {
     pub measured: String,
     /// The figures it rests on: "1.82 M vs 950 k ops/s".
     pub basis: String,
-    /// What it means: "a tie: within the repeats' spread (10.0%)",
-    /// "target met".
+    /// What it means: "**faster** at 95% confidence", "undecided after 5
+    /// rounds (±7.3%)", "target 95%: **met** at 95% confidence".
     pub verdict: String,
     /// The whole finding as one sentence (for the scenario's "in short" box
     /// and for callers that print findings): see [`Finding::sentence`].
@@ -134,31 +135,111 @@ impl Finding {
     }
 }
 
-/// What a ratio between two configurations means: from its interval where
-/// the statistics give one, otherwise against `noise`, the larger relative
-/// range of the two configurations' repeats.
-pub fn verdict(r: &Ratio, noise: Option<f64>) -> String {
-    match (r.excludes_one(), noise) {
-        (Some(true), _) => "a difference at 95% confidence".into(),
-        (Some(false), _) => "no difference detected at 95% confidence".into(),
-        (None, Some(n)) if (r.value - 1.0).abs() <= n => {
-            format!("a tie: within the repeats' spread ({})", format::pct(n))
+/// What a ratio's 95% interval decides.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Decision {
+    /// The interval lies above 1.
+    Above,
+    /// The interval lies below 1.
+    Below,
+    /// The interval holds 1 and is no wider than the run's precision (±):
+    /// any difference is smaller than that.
+    NoDifference { half_width: f64 },
+    /// The interval holds 1 but is wider than the precision: the rounds did
+    /// not settle it (never a tie).
+    Undecided { rounds: usize, half_width: f64 },
+    /// Paired, but fewer rounds than an interval needs.
+    TooFewRounds { rounds: usize },
+    /// Not paired by round (a schema-1 file): no interval at all.
+    Unknown,
+}
+
+/// Decides a ratio from its interval; `precision` is the ± share (0.05)
+/// below which an interval that holds 1 says "no difference".
+pub fn decide(r: &Ratio, precision: f64) -> Decision {
+    match (r.interval, r.method) {
+        (Some((lo, _)), _) if lo > 1.0 => Decision::Above,
+        (Some((_, hi)), _) if hi < 1.0 => Decision::Below,
+        (Some(_), _) => {
+            let half_width = r.half_width().unwrap_or(f64::INFINITY);
+            if half_width <= precision {
+                Decision::NoDifference { half_width }
+            } else {
+                Decision::Undecided {
+                    rounds: r.rounds,
+                    half_width,
+                }
+            }
         }
-        (None, Some(n)) => format!("beyond the repeats' spread ({})", format::pct(n)),
-        (None, None) => "spread unknown (one ok repeat)".into(),
+        (None, Method::TooFewRounds) => Decision::TooFewRounds { rounds: r.rounds },
+        (None, _) => Decision::Unknown,
     }
 }
 
-/// The larger relative range of two configurations' throughput.
-pub fn noise(sc: &Scenario, a: &str, b: &str, threads: usize) -> Option<f64> {
-    let r = |p: &str| {
-        sc.config(p, threads)
-            .and_then(|c| c.throughput())
-            .and_then(|t| t.rel_range())
+/// The words for a ratio above and below 1: "faster"/"slower" for a
+/// throughput, "higher"/"lower" for a latency.
+#[derive(Clone, Copy, Debug)]
+pub struct Words {
+    pub above: &'static str,
+    pub below: &'static str,
+}
+
+pub const FASTER: Words = Words {
+    above: "faster",
+    below: "slower",
+};
+
+pub const HIGHER: Words = Words {
+    above: "higher",
+    below: "lower",
+};
+
+/// The verdict on a ratio between two configurations, from its interval
+/// alone (never from the repeats' min..max): "faster", "slower", "no
+/// difference detected at 95%", "undecided after N rounds", or why there is
+/// no verdict.
+pub fn verdict(r: &Ratio, precision: f64, words: Words) -> String {
+    let pm = |h: f64| format!("±{}", format::pct(h));
+    match decide(r, precision) {
+        Decision::Above => format!("**{}** at 95% confidence", words.above),
+        Decision::Below => format!("**{}** at 95% confidence", words.below),
+        Decision::NoDifference { half_width } => {
+            format!("no difference detected at 95% ({})", pm(half_width))
+        }
+        Decision::Undecided { rounds, half_width } => {
+            format!("undecided after {rounds} rounds ({})", pm(half_width))
+        }
+        Decision::TooFewRounds { rounds } => format!(
+            "no verdict: {} paired, {} needed",
+            rounds_word(rounds),
+            confidence::MIN_ROUNDS
+        ),
+        Decision::Unknown => "interval unknown (rounds not paired)".into(),
+    }
+}
+
+/// A target range `[low, high]` judged from the interval: met where the
+/// interval lies inside it, missed where it lies outside, undecided where it
+/// straddles an edge; judged on the value alone, and said so, without an
+/// interval.
+pub fn target(name: &str, r: &Ratio, low: f64, high: f64) -> String {
+    let inside = |x: f64| low <= x && x <= high;
+    let word = match r.interval {
+        Some((lo, hi)) if inside(lo) && inside(hi) => "**met** at 95% confidence".to_string(),
+        Some((lo, hi)) if hi < low || lo > high => "**missed** at 95% confidence".to_string(),
+        Some(_) => "undecided (the interval straddles it)".to_string(),
+        None if inside(r.value) => "**met** by the value (no interval)".to_string(),
+        None => "**missed** by the value (no interval)".to_string(),
     };
-    match (r(a), r(b)) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, y) => x.or(y),
+    format!("target {name}: {word}")
+}
+
+/// "1 round", "3 rounds".
+pub fn rounds_word(n: usize) -> String {
+    if n == 1 {
+        "1 round".into()
+    } else {
+        format!("{n} rounds")
     }
 }
 
@@ -193,16 +274,94 @@ mod tests {
             subject: "`biased` ahead of `pool-locks`".into(),
             measured: "1.82x".into(),
             basis: "1.82 M vs 1.00 M ops/s".into(),
-            verdict: "beyond the repeats' spread".into(),
+            verdict: "**faster** at 95% confidence".into(),
             ..Default::default()
         }
         .done();
         assert_eq!(
             f.text,
             "`alloc-churn` at 2 threads: `biased` ahead of `pool-locks`: 1.82x \
-             (1.82 M vs 1.00 M ops/s); beyond the repeats' spread"
+             (1.82 M vs 1.00 M ops/s); **faster** at 95% confidence"
         );
         assert_eq!(Question::ALL.len(), 6);
         assert!(Question::ALL.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    fn paired(value: f64, lo: f64, hi: f64, rounds: usize) -> Ratio {
+        Ratio {
+            rounds,
+            ..Ratio::with_interval(value, lo, hi)
+        }
+    }
+
+    #[test]
+    fn verdicts_come_from_the_interval() {
+        let p = 0.05;
+        assert_eq!(
+            verdict(&paired(1.10, 1.04, 1.16, 5), p, FASTER),
+            "**faster** at 95% confidence"
+        );
+        assert_eq!(
+            verdict(&paired(0.90, 0.85, 0.96, 5), p, FASTER),
+            "**slower** at 95% confidence"
+        );
+        assert_eq!(
+            verdict(&paired(1.3, 1.1, 1.5, 3), p, HIGHER),
+            "**higher** at 95% confidence"
+        );
+        // Holds 1 and narrow: no difference; holds 1 and wide: undecided,
+        // never a tie.
+        assert_eq!(
+            verdict(&paired(1.01, 0.98, 1.04, 6), p, FASTER),
+            "no difference detected at 95% (±3.0%)"
+        );
+        assert_eq!(
+            verdict(&paired(1.02, 0.95, 1.10, 8), p, FASTER),
+            "undecided after 8 rounds (±7.8%)"
+        );
+        assert_eq!(
+            decide(&paired(1.02, 0.95, 1.10, 8), 0.10),
+            Decision::NoDifference {
+                half_width: 1.10 / 1.02 - 1.0
+            }
+        );
+        let two = Ratio {
+            rounds: 2,
+            method: Method::TooFewRounds,
+            ..Ratio::point(1.5)
+        };
+        assert_eq!(
+            verdict(&two, p, FASTER),
+            "no verdict: 2 rounds paired, 3 needed"
+        );
+        assert_eq!(
+            verdict(&Ratio::point(1.5), p, FASTER),
+            "interval unknown (rounds not paired)"
+        );
+    }
+
+    #[test]
+    fn targets_are_met_missed_or_undecided_by_the_interval() {
+        let t = |r: &Ratio| target("95%", r, 0.95, f64::INFINITY);
+        assert_eq!(
+            t(&paired(0.97, 0.955, 0.99, 5)),
+            "target 95%: **met** at 95% confidence"
+        );
+        assert_eq!(
+            t(&paired(0.90, 0.86, 0.94, 5)),
+            "target 95%: **missed** at 95% confidence"
+        );
+        assert_eq!(
+            t(&paired(0.95, 0.90, 1.00, 5)),
+            "target 95%: undecided (the interval straddles it)"
+        );
+        assert_eq!(
+            t(&Ratio::point(0.96)),
+            "target 95%: **met** by the value (no interval)"
+        );
+        assert_eq!(
+            target("0.9x..1x", &paired(1.2, 1.1, 1.3, 4), 0.9, 1.0),
+            "target 0.9x..1x: **missed** at 95% confidence"
+        );
     }
 }

@@ -7,16 +7,15 @@
 //! the run) and append it to the list: the renderers need no change.
 //!
 //! A lead or a difference is judged in one place, `finding::verdict`: from
-//! the ratio's interval where it has one, otherwise against the repeats'
-//! spread.
+//! the ratio's 95% interval, never from the repeats' min..max.
 
 use super::doc::code;
 use super::estimate::{Ratio, Sample};
 use super::field;
-use super::finding::{noise, verdict, versus, Finding, Question};
+use super::finding::{rounds_word, verdict, versus, Finding, Question, FASTER, HIGHER};
 use super::format;
 use super::stats::{Config, Scenario, Summary, BASELINE};
-use crate::results::Run;
+use crate::results::{confidence, Run};
 
 /// A source of findings.
 pub type Finder = fn(&Summary) -> Vec<Finding>;
@@ -32,6 +31,7 @@ pub const FINDERS: &[Finder] = &[
     most_reserved_over_in_use,
     failures,
     single_repeat_caveat,
+    precision_reached,
     field::biased_rc_end_to_end,
     field::single_thread_cost,
     field::private_scaling,
@@ -79,7 +79,7 @@ fn lead_at(sc: &Scenario, threads: usize) -> Option<Finding> {
                 basis: versus(wt, rt, format::si, "ops/s"),
                 verdict: lead
                     .as_ref()
-                    .map(|l| verdict(l, noise(sc, wp, rp, threads)))
+                    .map(|l| verdict(l, sc.precision, FASTER))
                     .unwrap_or_default(),
                 ratio: lead.map(|l| l.value),
                 ..base
@@ -137,7 +137,7 @@ fn speedup_finding(topic: &str, e: (&Scenario, &str, usize, Ratio)) -> Finding {
         subject: format!("{} over {}", code(p), code(BASELINE)),
         measured: format::times(&r),
         basis: versus(tput(p), tput(BASELINE), format::si, "ops/s"),
-        verdict: verdict(&r, noise(sc, p, BASELINE, t)),
+        verdict: verdict(&r, sc.precision, FASTER),
         ratio: Some(r.value),
         ..Default::default()
     }
@@ -246,7 +246,7 @@ fn widest_gap<'s>(
             let (Some(hi), Some(lo)) = (hi, lo) else {
                 continue;
             };
-            let Some(ratio) = Ratio::between(&hi.2, &lo.2, 1.0) else {
+            let Some(ratio) = Ratio::between(&hi.2, &lo.2, 1.0, sc.paired) else {
                 continue;
             };
             if ratio.value > 1.0 && best.as_ref().is_none_or(|b| ratio.value > b.ratio.value) {
@@ -272,6 +272,7 @@ fn gap_finding(topic: &str, what: &str, g: Gap, unit: fn(f64) -> String) -> Find
         subject: format!("{}{what} over {}", code(g.hi.0), code(g.lo.0)),
         measured: format::times(&g.ratio),
         basis: versus(g.hi.1, g.lo.1, unit, ""),
+        verdict: verdict(&g.ratio, g.sc.precision, HIGHER),
         ratio: Some(g.ratio.value),
         ..Default::default()
     }
@@ -369,8 +370,9 @@ pub fn failures(s: &Summary) -> Vec<Finding> {
     .done()]
 }
 
-/// With one ok repeat the spread is unknown, so no lead above can be told
-/// from noise; say so rather than let a 1.02x "winner" stand unqualified.
+/// Below three ok rounds a configuration's ratios carry no interval, so no
+/// lead there can be told from noise; say so rather than let a 1.02x
+/// "winner" stand unqualified.
 pub fn single_repeat_caveat(s: &Summary) -> Vec<Finding> {
     let configs: Vec<_> = s
         .scenarios
@@ -378,18 +380,79 @@ pub fn single_repeat_caveat(s: &Summary) -> Vec<Finding> {
         .flat_map(|sc| sc.configs.iter())
         .filter(|c| !c.ok.is_empty())
         .collect();
-    let single = configs.iter().filter(|c| c.ok.len() == 1).count();
-    if single == 0 {
+    let few = configs
+        .iter()
+        .filter(|c| c.ok.len() < confidence::MIN_ROUNDS)
+        .count();
+    if few == 0 {
         return Vec::new();
     }
     vec![Finding {
         question: Question::Trust,
-        topic: "Single repeats".into(),
-        subject: "configurations with a single ok repeat".into(),
-        measured: format!("{single} of {}", configs.len()),
-        basis: "their noise is unknown".into(),
-        verdict: "treat leads of a few percent there as ties (run with more repeats)".into(),
-        ratio: Some(single as f64 / configs.len() as f64),
+        topic: "Too few rounds".into(),
+        subject: format!(
+            "configurations with fewer than {} ok",
+            rounds_word(confidence::MIN_ROUNDS)
+        ),
+        measured: format!("{few} of {}", configs.len()),
+        basis: "a 95% interval needs at least 3 paired rounds".into(),
+        verdict: "their ratios carry no interval and no verdict (run with more rounds)".into(),
+        ratio: Some(few as f64 / configs.len() as f64),
+        ..Default::default()
+    }
+    .done()]
+}
+
+/// How many headline ratios reached the precision the run aimed at, and the
+/// widest still open: how far the run settled its own questions.
+pub fn precision_reached(s: &Summary) -> Vec<Finding> {
+    let mut total = 0;
+    let mut within = 0;
+    let mut widest: Option<(f64, String, String)> = None;
+    let mut precision = 0.0;
+    for sc in &s.scenarios {
+        precision = sc.precision;
+        for (pair, r) in sc.headlines() {
+            let Some(r) = r else { continue };
+            total += 1;
+            match r.half_width() {
+                Some(h) if h <= sc.precision => within += 1,
+                h => {
+                    let h = h.unwrap_or(f64::INFINITY);
+                    if widest.as_ref().is_none_or(|w| h > w.0) {
+                        widest = Some((h, sc.name.clone(), pair.label()));
+                    }
+                }
+            }
+        }
+    }
+    if total == 0 || !s.scenarios.iter().any(|sc| sc.paired) {
+        return Vec::new();
+    }
+    let basis = match &widest {
+        Some((h, sc, label)) if h.is_finite() => {
+            format!("widest open: {} {label} (±{})", code(sc), format::pct(*h))
+        }
+        Some((_, sc, label)) => format!("without an interval: {} {label}, among others", code(sc)),
+        None => String::new(),
+    };
+    vec![Finding {
+        question: Question::Trust,
+        topic: "Precision reached".into(),
+        subject: format!(
+            "headline ratios with a 95% interval within ±{}",
+            format::pct(precision)
+        ),
+        measured: format!("{within} of {total}"),
+        basis,
+        verdict: if within == total {
+            "every headline question settled to the precision asked".into()
+        } else {
+            "the others are undecided at that precision: more rounds (`--max-rounds`, \
+             `--budget`) or a quieter machine would settle them"
+                .into()
+        },
+        ratio: Some(within as f64 / total as f64),
         ..Default::default()
     }
     .done()]

@@ -10,12 +10,12 @@
 //!
 //! Confidence marks: a cell whose ratio has an interval prints it under the
 //! value, and one whose interval holds 1 (no difference detected) is drawn
-//! pale with an "≈" before its value. Ratios have no interval yet (issue
-//! 11), so today's reports show values only; [`cell`] is the one place that
-//! draws both.
+//! pale with an "≈" before its value; [`cell`] is the one place that draws
+//! both. The tooltip gives the verdict in words (`finding::verdict`).
 
 use super::doc::{Heat, HeatMap};
 use super::estimate::Ratio;
+use super::finding::{self, verdict};
 use super::format;
 use super::stats::Summary;
 use super::svg::{n, text_width, xml, INK, MUTED};
@@ -74,6 +74,7 @@ fn ink_on(ratio: f64, pale: bool) -> &'static str {
 
 /// The heat map as an SVG chart.
 pub fn render(s: &Summary, h: &HeatMap) -> String {
+    let precision = s.results.precision_pct() / 100.0;
     let ncols = h.columns.len().max(1) as f64;
     let label_w = h
         .rows
@@ -158,7 +159,10 @@ pub fn render(s: &Summary, h: &HeatMap) -> String {
         );
         for (ci, c) in h.cells[ri].iter().enumerate() {
             let (p, t) = &h.columns[ci];
-            let tip = format!("{name}, {p} at {t} threads: {}", tooltip(c, &h.baseline));
+            let tip = format!(
+                "{name}, {p} at {t} threads: {}",
+                tooltip(c, &h.baseline, precision)
+            );
             cell(&mut out, c, label_w + ci as f64 * cw, y, cw, font, &tip);
         }
     }
@@ -171,15 +175,11 @@ pub fn render(s: &Summary, h: &HeatMap) -> String {
     out
 }
 
-fn tooltip(c: &Heat, baseline: &str) -> String {
+fn tooltip(c: &Heat, baseline: &str, precision: f64) -> String {
     match c {
         Heat::Ratio(r) => {
-            let verdict = match r.excludes_one() {
-                Some(true) => "; a difference at 95% confidence",
-                Some(false) => "; no difference detected at 95% confidence",
-                None => "",
-            };
-            format!("{} the throughput of {baseline}{verdict}", format::times(r))
+            let v = verdict(r, precision, finding::FASTER).replace('*', "");
+            format!("{} the throughput of {baseline}; {v}", format::times(r))
         }
         Heat::Failed => "every repeat failed".into(),
         Heat::NoBaseline => format!("no ok {baseline} run to compare with"),
@@ -344,9 +344,12 @@ mod tests {
         assert!(out.contains(">≈1.02x</text>"), "{out}");
         assert!(out.contains(&fill(1.02, true)));
         assert_eq!(
-            tooltip(&Heat::Ratio(undecided), "gil"),
-            "1.02x [0.97x, 1.08x] the throughput of gil; no difference detected at 95% \
-             confidence"
+            tooltip(&Heat::Ratio(undecided), "gil", 0.05),
+            "1.02x [0.97x, 1.08x] the throughput of gil; undecided after 0 rounds (±5.9%)"
+        );
+        assert_eq!(
+            tooltip(&Heat::Ratio(decided), "gil", 0.05),
+            "1.92x [1.85x, 2.00x] the throughput of gil; faster at 95% confidence"
         );
     }
 }

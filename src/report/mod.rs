@@ -25,14 +25,17 @@
 //! - `finding` (what a finding is, and the verdict on a ratio), `field` (the
 //!   field's published results held up against the run) and `findings` (the
 //!   lab's own questions and the list of every finder);
+//! - `latency`: percentiles of a configuration's repeats merged, with a
+//!   bootstrap interval over repeats;
 //! - `tables` (a scenario's tables), `overview` (the heat map's data and the
 //!   headline latencies) and `build` (the whole document);
 //! - `markdown` (`report.md`) and `html` (`report.html`) render the one
 //!   document; `svg` is the drawing kit of the hand-written charts,
 //!   `charts` the scenario charts and `heatmap` the overview;
 //! - `csv`: `runs.csv`, one row per run, from its own spec;
-//! - [`compare`]: NEW/OLD ratios per configuration, judged against the
-//!   repeats' own noise.
+//! - [`compare`]: NEW/OLD per configuration, tested (Welch's t on logs,
+//!   Holm across configurations), with `provenance` (what two runs must
+//!   share) and `compare_render` (text, Markdown, JSON).
 //!
 //! Every renderer is total: empty runs, all runs failed, a single thread
 //! count or zero latencies give a report that says so, never a panic.
@@ -40,6 +43,7 @@
 mod build;
 mod charts;
 pub mod compare;
+mod compare_render;
 pub mod console;
 mod csv;
 mod doc;
@@ -50,14 +54,17 @@ mod findings;
 mod format;
 mod heatmap;
 mod html;
+mod latency;
 mod markdown;
 mod overview;
+mod provenance;
 mod spec;
 mod stats;
 mod svg;
 mod tables;
 
-pub use compare::{compare, Comparison};
+pub use compare::{compare, compare_with, Comparison, Correction};
+pub use compare_render::Format;
 pub use estimate::Ratio;
 pub use finding::{Finding, Question};
 

@@ -5,9 +5,13 @@
 //!   Markdown writes it as a table;
 //! - the headline latency of each scenario at its largest thread count
 //!   ([`headline_latency`]): the headline role's p99 where the scenario has
-//!   one, every policy side by side.
+//!   one, every policy side by side;
+//! - one line on how noisy the run was and what precision its headline
+//!   ratios reached ([`noise_and_precision`]).
 
 use super::doc::{code, Doc, Heat, HeatMap};
+use super::finding::rounds_word;
+use super::format;
 use super::spec::{Spec, Unit, Value};
 use super::stats::{Scenario, Summary, BASELINE};
 
@@ -107,4 +111,73 @@ pub fn headline_latency(d: &mut Doc, s: &Summary) {
          run (median over the ok repeats; the headline role's where a scenario gives its \
          threads roles). Every percentile is in the scenario's section.",
     );
+}
+
+/// How noisy the run was and what precision its headline ratios reached,
+/// in one sentence (the report's opening line, inline text).
+pub fn noise_and_precision(s: &Summary) -> String {
+    let r = s.results;
+    if !r.rounds_paired() {
+        return format!(
+            "**Noise and precision**: not recorded (a schema-{} file): its rounds are not \
+             paired, so every interval is unknown and no ratio carries a verdict.",
+            r.schema
+        );
+    }
+    let noise = match &r.noise {
+        Some(n) if n.quiet => format!(
+            "a quiet machine (steal {}, load average {:.1} at the start on {} cores)",
+            format::pct(r.steal_ratio),
+            n.load_average_start,
+            r.machine.cores
+        ),
+        Some(n) => format!("**a busy machine**: {}", n.why.join("; ")),
+        None => format!(
+            "steal {} (no other noise recorded)",
+            format::pct(r.steal_ratio)
+        ),
+    };
+    let mut total = 0;
+    let mut within = 0;
+    let mut widest = 0.0f64;
+    for sc in &s.scenarios {
+        for (_, ratio) in sc.headlines() {
+            let Some(ratio) = ratio else { continue };
+            total += 1;
+            match ratio.half_width() {
+                Some(h) if h <= sc.precision => within += 1,
+                Some(h) => widest = widest.max(h),
+                None => widest = f64::INFINITY,
+            }
+        }
+    }
+    let counts: Vec<usize> = s
+        .scenarios
+        .iter()
+        .flat_map(|sc| sc.configs.iter().map(|c| c.ok.len()))
+        .filter(|&n| n > 0)
+        .collect();
+    let rounds = match (counts.iter().min(), counts.iter().max()) {
+        (Some(a), Some(b)) if a == b => rounds_word(*a),
+        (Some(a), Some(b)) => format!("{a} to {b} rounds"),
+        _ => "no rounds".into(),
+    };
+    let precision = format::pct(r.precision_pct() / 100.0);
+    let open = if within == total {
+        String::new()
+    } else if widest.is_finite() {
+        format!("; the widest still open is ±{}", format::pct(widest))
+    } else {
+        "; some have too few rounds for an interval".into()
+    };
+    let stopped = r
+        .rounds
+        .as_ref()
+        .filter(|x| !x.stopped.is_empty())
+        .map(|x| format!(" Rounds stopped: {}.", super::doc::esc(&x.stopped)))
+        .unwrap_or_default();
+    format!(
+        "**Noise and precision**: {noise}. {within} of {total} headline ratios have a 95% \
+         interval within ±{precision} after {rounds} per configuration{open}.{stopped}"
+    )
 }

@@ -7,7 +7,9 @@
 //! thing in one report and another in the next.
 
 use super::estimate::{median, Ratio, Sample, Spread};
-use crate::results::{Latency, Results, Run, Status, WorkloadInfo};
+use crate::results::{
+    headline_pairs, Figure, HeadlinePair, Latency, Results, Run, Status, WorkloadInfo,
+};
 
 /// Colours for the policies the design names, fixed so that `biased` has the
 /// same colour in every report ever written (Okabe-Ito, colour-blind safe).
@@ -23,7 +25,7 @@ const SPARE_COLOURS: &[&str] = &[
 ];
 
 /// The baseline every speed-up is quoted against.
-pub const BASELINE: &str = "gil";
+pub const BASELINE: &str = crate::results::BASELINE;
 
 /// Why a run does not count, or `None` when it does. The design's rule: a run
 /// that leaks or fails the verifier is reported as failed, never as a number,
@@ -110,10 +112,6 @@ impl<'a> Config<'a> {
         Spread::of(self.ok.iter().map(|r| self.headline_latency(r).p99 as f64))
     }
 
-    pub fn peak_rss(&self) -> Option<Spread> {
-        Spread::of(self.ok.iter().map(|r| r.memory.peak_rss_bytes as f64))
-    }
-
     /// The repeat that stands for the configuration in a percentile plot:
     /// the one whose headline p99 is the median (lower middle for an even
     /// count), since distributions of different repeats cannot be averaged.
@@ -141,6 +139,12 @@ pub struct Scenario<'a> {
     /// Thread counts with at least one run here, ascending.
     pub threads: Vec<usize>,
     pub configs: Vec<Config<'a>>,
+    /// Whether runs of one round may be paired (schema 2 on): see
+    /// [`Ratio::between`].
+    pub paired: bool,
+    /// The ± precision (a share: 0.05) an interval must reach for "no
+    /// difference detected"; wider ones that hold 1 are undecided.
+    pub precision: f64,
 }
 
 impl<'a> Scenario<'a> {
@@ -179,7 +183,7 @@ impl<'a> Scenario<'a> {
     ) -> Option<Ratio> {
         let a = self.config(num.0, num.1)?.samples(&figure);
         let b = self.config(den.0, den.1)?.samples(&figure);
-        Ratio::between(&a, &b, scale)
+        Ratio::between(&a, &b, scale, self.paired)
     }
 
     /// Throughput of one configuration over another's.
@@ -226,6 +230,45 @@ impl<'a> Scenario<'a> {
             threads as f64 / base_t as f64,
             |r| r.ops_per_sec,
         )
+    }
+
+    /// The ratio a [`HeadlinePair`] names, taken like every other. A
+    /// scaling ratio between runs with different sets of roles has none
+    /// (see [`Scenario::efficiency`]).
+    pub fn pair_ratio(&self, pair: &HeadlinePair) -> Option<Ratio> {
+        let num = (pair.num.policy.as_str(), pair.num.threads);
+        let den = (pair.den.policy.as_str(), pair.den.threads);
+        let roles = |(p, t): (&str, usize)| {
+            self.config(p, t)
+                .and_then(|c| c.ok.first())
+                .map(|r| r.roles.keys().cloned().collect::<Vec<_>>())
+        };
+        if num.0 == den.0 && roles(num) != roles(den) {
+            return None;
+        }
+        match pair.figure {
+            Figure::Throughput => self.ratio(num, den, pair.scale, |r| r.ops_per_sec),
+            Figure::HeadlineP99 => self.ratio(num, den, pair.scale, |r| {
+                self.headline_latency(r).p99.max(1) as f64
+            }),
+        }
+    }
+
+    /// The scenario's headline ratios ([`headline_pairs`]) with their
+    /// estimates, in the order the report lists them.
+    pub fn headlines(&self) -> Vec<(HeadlinePair, Option<Ratio>)> {
+        headline_pairs(
+            &self.name,
+            &self.policies,
+            &self.threads,
+            self.headline_role.as_deref(),
+        )
+        .into_iter()
+        .map(|p| {
+            let r = self.pair_ratio(&p);
+            (p, r)
+        })
+        .collect()
     }
 
     /// The largest thread count at which any policy has an ok run.
@@ -382,6 +425,8 @@ impl<'a> Summary<'a> {
             policies: scenario_policies,
             threads,
             configs,
+            paired: results.rounds_paired(),
+            precision: results.precision_pct() / 100.0,
         }
     }
 

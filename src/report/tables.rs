@@ -6,9 +6,13 @@
 //! is one line, and the Markdown and HTML reports cannot disagree about it.
 
 use super::doc::{code, Doc};
+use super::estimate::Ratio;
+use super::finding;
 use super::spec::{Spec, Unit, Value};
 use super::stats::{Config, Scenario, Summary, BASELINE};
-use crate::results::{GilFigures, Latency, Percentiles, PythonPeer, Run};
+use crate::results::{
+    confidence, Figure, GilFigures, HeadlinePair, Latency, Percentiles, PythonPeer, Run,
+};
 
 /// The first two columns of every per-configuration table.
 fn keyed<'a>() -> Spec<'a, &'a Config<'a>> {
@@ -46,6 +50,53 @@ fn percentiles<'a, R: 'a>(
         spec = spec.num(title, move |r: &R| Value::num(figure(r, pick), Unit::Ns));
     }
     spec
+}
+
+/// The scenario's headline ratios: each with its 95% interval, the rounds
+/// it rests on and the verdict.
+pub fn headlines(d: &mut Doc, sc: &Scenario) {
+    let rows: Vec<(HeadlinePair, Option<Ratio>)> = sc
+        .headlines()
+        .into_iter()
+        .filter(|(_, r)| r.is_some())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    d.h(3, "Headline ratios");
+    type Row = (HeadlinePair, Option<Ratio>);
+    let words = |p: &HeadlinePair| match p.figure {
+        Figure::Throughput => finding::FASTER,
+        Figure::HeadlineP99 => finding::HIGHER,
+    };
+    let spec = Spec::new()
+        .text("Ratio", |r: &Row| Value::Text(r.0.label()))
+        .ratio("value [95% interval]", |r: &Row| {
+            let unit = if r.0.scale != 1.0 {
+                Unit::Pct0
+            } else {
+                Unit::Times
+            };
+            Value::ratio(r.1, unit)
+        })
+        .num("rounds", |r: &Row| {
+            r.1.map_or(Value::Missing, |x| Value::Int(x.rounds as u64))
+        })
+        .wrap("verdict", move |r: &Row| {
+            r.1.map_or(Value::Missing, |x| {
+                Value::Markup(finding::verdict(&x, sc.precision, words(&r.0)))
+            })
+        });
+    d.table(spec.table(&rows));
+    d.small(format!(
+        "Each ratio is taken per round (configurations of one round ran next to each other, \
+         so the machine's drift cancels) and summarised as the geometric mean with a 95% \
+         t-interval on the log of the per-round ratios; at least {} paired rounds are needed \
+         for an interval. An interval that holds 1 and is wider than ±{} is undecided. A \
+         scaling ratio is N-thread throughput over N × the 1-thread one (100% is linear).",
+        confidence::MIN_ROUNDS,
+        super::format::pct(sc.precision)
+    ));
 }
 
 pub fn throughput(d: &mut Doc, sc: &Scenario) {
@@ -86,9 +137,11 @@ pub fn throughput(d: &mut Doc, sc: &Scenario) {
     };
     d.small(format!(
         "spread = (max − min) / median of the ok repeats' throughput (— with one ok repeat). \
-         vs {} = median over {}'s median at the same thread count. scaling = N-thread median \
-         over N × the {base_words} median of the same policy (100% is linear; — where the \
-         two runs have different roles, as their throughputs count different work).",
+         vs {} = throughput over {}'s at the same thread count. scaling = N-thread throughput \
+         over N × the {base_words} throughput of the same policy (100% is linear; — where the \
+         two runs have different roles, as their throughputs count different work). Both are \
+         per-round ratios' geometric mean with its 95% interval where there are 3 rounds or \
+         more.",
         code(BASELINE),
         code(BASELINE)
     ));
@@ -108,6 +161,14 @@ pub fn latency(d: &mut Doc, sc: &Scenario) {
     let spec = percentiles(keyed(), |c: &&Config, pick| {
         c.median_of(|r| pick(c.headline_latency(r)) as f64)
     })
+    .ratio("p99 merged [95%]", |c| {
+        Value::ratio(super::latency::merged_quantile(c, 0.99), Unit::Ns)
+    })
+    .optional()
+    .ratio("p99.9 merged [95%]", |c| {
+        Value::ratio(super::latency::merged_quantile(c, 0.999), Unit::Ns)
+    })
+    .optional()
     .num("samples", |c| {
         med(c, Unit::Count, |r| c.headline_latency(r).samples as f64)
     })
@@ -120,7 +181,9 @@ pub fn latency(d: &mut Doc, sc: &Scenario) {
     d.table(spec.table(&rows));
     d.small(
         "Each percentile is the median over ok repeats of that repeat's percentile, from a \
-         sampled HdrHistogram (sampling keeps the clock's cost off the figure).",
+         sampled HdrHistogram (sampling keeps the clock's cost off the figure). The merged \
+         figures take every repeat's histogram as one (each sample counts once), with a 95% \
+         interval from a bootstrap over whole repeats (from 3 repeats on).",
     );
 }
 

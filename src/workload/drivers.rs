@@ -81,11 +81,11 @@ pub fn make_tree<'h, P: Policy>(m: &Mutator<'h, P>, depth: u64) -> Result<Ref<'h
     // safepoint within microseconds.
     m.checkpoint();
     if depth == 0 {
-        return m.alloc_tuple(Vec::new());
+        return m.alloc_tuple([]);
     }
     let l = make_tree(m, depth - 1)?;
     let r = make_tree(m, depth - 1)?;
-    m.alloc_tuple(vec![l, r])
+    m.alloc_tuple([l, r])
 }
 
 /// The program's `check`: counts the nodes.
@@ -94,9 +94,14 @@ pub fn check_tree<'h, P: Policy>(m: &Mutator<'h, P>, t: &Ref<'h, P>) -> Result<u
     if m.len(t) == 0 {
         return Ok(1);
     }
+    // `l, r = node`: two new references, given back through the mutator
+    // (`Py_DECREF` with the thread state in hand) when the frame ends.
     let l = m.get(t, 0)?;
     let r = m.get(t, 1)?;
-    Ok(1 + check_tree(m, &l)? + check_tree(m, &r)?)
+    let n = 1 + check_tree(m, &l)? + check_tree(m, &r)?;
+    m.release(l);
+    m.release(r);
+    Ok(n)
 }
 
 impl<'h, P: Policy> Fixture<'h, P> {
@@ -141,7 +146,7 @@ impl<'h, P: Policy> Fixture<'h, P> {
                 for i in 0..256 {
                     let k = m.alloc_leaf(format!("key-{i}").as_bytes())?;
                     let v = m.alloc_leaf(&[i as u8; 48])?;
-                    m.append(&cache, m.alloc_tuple(vec![k, v])?)?;
+                    m.append(&cache, m.alloc_tuple([k, v])?)?;
                 }
                 f.lists.push(cache);
             }
@@ -460,7 +465,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
                 for k in 1..self.cycle_len {
                     let next = if k % 2 == 1 {
                         let l = m.alloc_list()?;
-                        let t = m.alloc_tuple(vec![l.clone(), self.leaf(m)?])?;
+                        let t = m.alloc_tuple([l.clone(), self.leaf(m)?])?;
                         m.append(&prev, t)?;
                         l
                     } else {
@@ -487,7 +492,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
         let mut batch = Vec::with_capacity(self.batch);
         for i in 0..self.batch {
             let leaf = self.leaf(m)?;
-            batch.push(m.alloc_tuple(vec![leaf, m.alloc_int(i as i64)?])?);
+            batch.push(m.alloc_tuple([leaf, m.alloc_int(i as i64)?])?);
             m.checkpoint();
         }
         let n = batch.len() as u64;
@@ -565,18 +570,18 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
             } else {
                 self.leaf(m)?
             };
-            m.append(&d, m.alloc_tuple(vec![k, v])?)?;
+            m.append(&d, m.alloc_tuple([k, v])?)?;
         }
         // Consult the shared cache; now and then update it.
         let cache = self.fixture.lists.last().expect("cache").clone();
         let n = m.len(&cache);
         let hit = m.get(&cache, self.rng.below(n))?;
         let value = m.get(&hit, 1)?;
-        m.append(&d, m.alloc_tuple(vec![m.alloc_leaf(b"cached")?, value])?)?;
+        m.append(&d, m.alloc_tuple([m.alloc_leaf(b"cached")?, value])?)?;
         if self.rng.below(16) == 0 {
             let k = m.alloc_leaf(b"key-updated")?;
             let v = self.leaf(m)?;
-            match m.set(&cache, self.rng.below(n), m.alloc_tuple(vec![k, v])?) {
+            match m.set(&cache, self.rng.below(n), m.alloc_tuple([k, v])?) {
                 Err(e) if !matches!(e.kind(), HeapErrorKind::Index { .. }) => return Err(e),
                 _ => {}
             }
@@ -594,7 +599,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
     /// scenario's bytecode work dial does the rest).
     fn cpu(&mut self, m: &Mutator<'h, P>) -> Result<Step, HeapError> {
         let a = m.alloc_int(self.rng.next_u64() as i64)?;
-        let t = m.alloc_tuple(vec![a, self.leaf(m)?])?;
+        let t = m.alloc_tuple([a, self.leaf(m)?])?;
         self.keep(t);
         Ok(Step {
             ops: 1,

@@ -5,11 +5,15 @@
 //! - [`scenario`]: the schema of a scenario file and its validation;
 //!   [`driver`]: the program shapes a scenario names; [`catalogue`]: the
 //!   scenarios a run can name, and `--workload`'s selection;
+//! - [`instr`]: one scenario at one thread for a fixed number of
+//!   operations, deterministic, for instruction counting;
 //! - [`drivers`]: the programs; [`phase`] and [`runner`]: one configuration
 //!   on a fresh heap, measured and checked; [`limits`]: the bounds on what a
 //!   run may take;
-//! - [`suite`]: every configuration of a run, interleaved, into `Results`
-//!   ([`timestamp`] dates it), with the CPython peers of [`python`].
+//! - [`suite`]: every configuration of a run, in interleaved rounds, into
+//!   `Results` ([`timestamp`] dates it), with the CPython peers of
+//!   [`python`]; [`rounds`]: which configurations a further round runs
+//!   (adaptive repetition); [`noise`]: how noisy the machine was.
 //!
 //! Data flows one way: scenario file -> [`runner`] -> `Heap<P>` -> metrics ->
 //! `results.json` -> report.
@@ -17,9 +21,12 @@
 pub mod catalogue;
 pub mod driver;
 pub mod drivers;
+pub mod instr;
 pub mod limits;
+pub mod noise;
 pub mod phase;
 pub mod python;
+pub mod rounds;
 pub mod runner;
 pub mod scenario;
 pub mod suite;

@@ -79,6 +79,10 @@ pub struct Scenario {
     /// Where it was read from.
     #[serde(skip)]
     pub file: String,
+    /// A hash of the file's text (`results::fnv1a64`): results record it so
+    /// that `compare` can tell when a scenario changed between two runs.
+    #[serde(skip)]
+    pub text_hash: String,
 }
 
 fn default_seed() -> u64 {

@@ -36,6 +36,7 @@ impl Scenario {
         // keeps as plain values (cheap: the file is at most 64 KiB).
         let places: Places = toml::from_str(text).map_err(toml_error)?;
         s.file = file.to_string();
+        s.text_hash = crate::results::fnv1a64(text);
         validate(&s, text, &places)?;
         Ok(s)
     }

@@ -19,6 +19,7 @@ impl<P: Policy> Heap<P> {
     /// `ts` is the calling thread's attached state; `o` is a live object of
     /// this heap that nobody else uses now (dead, or garbage held by the
     /// collector).
+    #[inline(always)]
     pub(crate) unsafe fn clear_references(&self, ts: *mut ThreadState<P>, o: *mut ObjHeader<P>) {
         // SAFETY: the caller's contract.
         unsafe {
