@@ -32,6 +32,11 @@ mod imp {
     pub use std::thread;
     pub use std::thread_local;
 
+    /// parking_lot's parking table, for the object lock's `parking-lot`
+    /// backend (outside loom only: models use the `std` table, which is
+    /// built on this module's primitives).
+    pub use parking_lot_core;
+
     /// A hint that we are spinning.
     #[inline]
     pub fn spin_loop() {

@@ -100,7 +100,7 @@ const UNLOCKED: u8 = 0;
 /// of nanoseconds, a park and wake-up tens of microseconds. (CPython spins
 /// 40 times with `sched_yield`; a yield costs a system call, a spin hint a
 /// few cycles.)
-const SPINS: u32 = if cfg!(loom) { 1 } else { 100 };
+const SPINS: u32 = crate::sync::Geometry::OBJLOCK_SPINS;
 
 /// The one-byte lock.
 pub struct ParkingObjLock {

@@ -227,7 +227,7 @@ impl ParkTable {
 
 /// Buckets of the `std` table (one under loom, so that every lock in a
 /// model shares it).
-const STD_BUCKETS: usize = if cfg!(loom) { 1 } else { 64 };
+const STD_BUCKETS: usize = crate::sync::Geometry::PARK_BUCKETS;
 
 const _: () = assert!(STD_BUCKETS.is_power_of_two() && STD_BUCKETS <= 64);
 
@@ -327,7 +327,9 @@ impl StdTable {
 #[cfg(not(loom))]
 mod pl {
     use super::{FairDeadline, Parked, UnparkFacts};
-    use parking_lot_core::{FilterOp, ParkResult, ParkToken, UnparkToken, DEFAULT_UNPARK_TOKEN};
+    use crate::sync::parking_lot_core::{
+        self, FilterOp, ParkResult, ParkToken, UnparkToken, DEFAULT_UNPARK_TOKEN,
+    };
     use std::cell::Cell;
     use std::time::Instant;
 
