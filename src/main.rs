@@ -81,6 +81,11 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         iters: u64,
     },
+    /// The single-thread cost of going GIL-free, taken apart: runs gil, each
+    /// ingredient of biased added one at a time, and biased, at one thread,
+    /// with intervals and instruction counts; the report opens with the
+    /// waterfall.
+    CostBreakdown(Box<cli::breakdown::BreakdownOptions>),
     /// Instructions per operation of each scenario under each policy at one
     /// thread, counted by callgrind (repeatable on a noisy machine): a table,
     /// and DIR/instructions.json with --out (the report of DIR shows it).
@@ -167,6 +172,7 @@ fn main() -> ExitCode {
             driver.map(|d| d.0),
         ),
         Some(Command::Run(args)) => cli::run::run(*args),
+        Some(Command::CostBreakdown(args)) => cli::breakdown::cost_breakdown(*args),
         Some(Command::Report { dir, out, force }) => {
             cli::commands::report(&dir, out.as_deref(), force)
         }

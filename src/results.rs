@@ -157,6 +157,28 @@ pub struct Settings {
     /// where the machine's memory was unknown and no limit was given.
     #[serde(default)]
     pub max_heap_bytes: Option<u64>,
+    /// Set by `heaplab cost-breakdown`: the policies from the baseline to
+    /// the target, one ingredient a step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<Breakdown>,
+}
+
+/// A cost breakdown: the steps from the first policy (the baseline) to the
+/// last (the target), each adding one ingredient, and side steps measured
+/// beside the way.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+pub struct Breakdown {
+    pub steps: Vec<BreakdownStep>,
+    #[serde(default)]
+    pub side: Vec<BreakdownStep>,
+}
+
+/// One step of a [`Breakdown`]: a policy and what it adds to the step before
+/// (to the baseline, for a side step).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+pub struct BreakdownStep {
+    pub policy: String,
+    pub adds: String,
 }
 
 /// Hardware floors measured at the start of the run (see LIMITS.md).

@@ -322,3 +322,44 @@ fn every_unsafe_fn_and_impl_states_its_contract() {
         missing.join("\n")
     );
 }
+
+/// The README's layout map names every module of `src/` (a map that drifts
+/// from the tree misleads a newcomer), and every `src/` path it names
+/// exists.
+#[test]
+fn the_readme_layout_names_every_module() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme
+        .find("## Layout")
+        .expect("README has a Layout section");
+    let map = &readme[start..];
+    let map = &map[..map[3..].find("\n## ").map_or(map.len(), |i| i + 3)];
+    let mut missing = Vec::new();
+    for e in std::fs::read_dir(root.join("src")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let shown = if name.ends_with(".rs") {
+            format!("src/{name}")
+        } else {
+            format!("src/{name}/")
+        };
+        if name != "lib.rs" && !map.contains(&shown) {
+            missing.push(shown);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the README's layout does not name: {missing:?}"
+    );
+    for word in map.split_whitespace() {
+        if let Some(path) = word.strip_prefix("src/") {
+            let path = path.trim_end_matches([':', ',', '.', ')']);
+            if !path.is_empty() && !path.contains('*') {
+                assert!(
+                    root.join("src").join(path).exists(),
+                    "the README's layout names src/{path}, which does not exist"
+                );
+            }
+        }
+    }
+}

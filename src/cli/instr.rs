@@ -105,24 +105,60 @@ pub fn instr(
     workloads_dir: Option<PathBuf>,
     out: Option<&Path>,
 ) -> CliResult {
-    if ops == 0 || ops > MAX_OPS {
-        return Err(format!(
-            "--ops: {ops} is out of range: allowed 1..={MAX_OPS}"
-        ));
-    }
-    let tool = valgrind()?;
     let policies = super::values::policies(policies);
     let dir = super::workloads_dir(workloads_dir);
     let catalogue = Catalogue::load(dir.as_deref()).map_err(|e| e.to_string())?;
     let scenarios = select(workload, &catalogue, &mut |line| {
         eprintln!("heaplab: {line}")
     })?;
+    let names: Vec<String> = scenarios.iter().map(|s| s.name.clone()).collect();
+    let table = count(&names, &catalogue, dir.as_deref(), &policies, ops)?;
+    print!("{}", render(&table));
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("--out: cannot create {}: {e}", dir.display()))?;
+        let path = dir.join(FILE);
+        let json = serde_json::to_string_pretty(&table).map_err(|e| e.to_string())?;
+        std::fs::write(&path, json + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("heaplab: wrote {}", path.display());
+    }
+    let failed = table
+        .counts
+        .iter()
+        .filter(|c| !c.error.is_empty() && !c.error.starts_with("not counted"))
+        .count();
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Counts `workloads` (names in `catalogue`, found again by the child
+/// processes through `dir`) under `policies`, `ops` and `2 * ops`
+/// operations each: the table `instr` prints (and `cost-breakdown` puts in
+/// its results).
+pub fn count(
+    workloads: &[String],
+    catalogue: &Catalogue,
+    dir: Option<&Path>,
+    policies: &[PolicyName],
+    ops: u64,
+) -> Result<Instructions, String> {
+    if ops == 0 || ops > MAX_OPS {
+        return Err(format!(
+            "--ops: {ops} is out of range: allowed 1..={MAX_OPS}"
+        ));
+    }
+    let tool = valgrind()?;
+    let scenarios: Vec<_> = workloads.iter().filter_map(|w| catalogue.find(w)).collect();
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
     let tmp = std::env::temp_dir().join(format!("heaplab-instr-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
     let mut counts = Vec::new();
     for s in &scenarios {
-        for &p in &policies {
+        for &p in policies {
             let mut c = InstructionCount {
                 workload: s.name.clone(),
                 policy: p.to_string(),
@@ -134,10 +170,10 @@ pub fn instr(
                 continue;
             }
             eprintln!("heaplab: counting {} under {p}...", s.name);
-            let one = counted(&exe, &s.name, dir.as_deref(), p, ops, &tmp);
+            let one = counted(&exe, &s.name, dir, p, ops, &tmp);
             let two = one
                 .clone()
-                .and_then(|_| counted(&exe, &s.name, dir.as_deref(), p, 2 * ops, &tmp));
+                .and_then(|_| counted(&exe, &s.name, dir, p, 2 * ops, &tmp));
             match (one, two) {
                 (Ok((o1, i1)), Ok((o2, i2))) if o2 > o1 && i2 >= i1 => {
                     c.ops = o2 - o1;
@@ -171,26 +207,7 @@ pub fn instr(
         ),
         counts,
     };
-    print!("{}", render(&table));
-    if let Some(dir) = out {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("--out: cannot create {}: {e}", dir.display()))?;
-        let path = dir.join(FILE);
-        let json = serde_json::to_string_pretty(&table).map_err(|e| e.to_string())?;
-        std::fs::write(&path, json + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        eprintln!("heaplab: wrote {}", path.display());
-    }
-    let failed = table
-        .counts
-        .iter()
-        .filter(|c| !c.error.is_empty() && !c.error.starts_with("not counted"))
-        .count();
-    Ok(if failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(table)
 }
 
 /// The table: instructions per operation, and each policy over `gil`.

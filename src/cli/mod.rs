@@ -3,6 +3,7 @@
 //! console ([`run`], [`progress`], [`interrupt`]), the output directory
 //! ([`outputs`]), the small commands ([`commands`], [`micro`]).
 
+pub mod breakdown;
 pub mod commands;
 pub mod instr;
 pub mod interrupt;

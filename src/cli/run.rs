@@ -9,6 +9,7 @@ use super::values::{self, GcArg, PolicySel, Threads};
 use super::CliResult;
 use clap::Args;
 use heaplab::report::console;
+use heaplab::results::Results;
 use heaplab::workload::catalogue::{select, Catalogue};
 use heaplab::workload::limits::{self, MAX_MARK_WORKERS, MAX_REPEATS, MAX_SWITCH_INTERVAL_US};
 use heaplab::workload::rounds::RoundPlan;
@@ -69,7 +70,7 @@ pub struct RunOptions {
     #[arg(long, default_value = "pool-walk")]
     pub gc: GcArg,
     /// The GIL's switch interval in microseconds.
-    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=MAX_SWITCH_INTERVAL_US))]
+    #[arg(long, default_value_t = DEFAULT_SWITCH_INTERVAL_US, value_parser = clap::value_parser!(u64).range(1..=MAX_SWITCH_INTERVAL_US))]
     pub switch_interval_us: u64,
     /// Heap memory limit: bytes or a size like 512M or 4G, at least 1M
     /// (allocations past it raise MemoryError; default: half of the
@@ -111,6 +112,9 @@ pub struct RunOptions {
     pub json: bool,
 }
 
+/// The GIL's default switch interval, microseconds (CPython's 5 ms).
+pub const DEFAULT_SWITCH_INTERVAL_US: u64 = 5000;
+
 /// The default ± precision of the headline intervals, percent.
 pub const DEFAULT_PRECISION_PCT: f64 = 5.0;
 
@@ -125,7 +129,7 @@ const DEFAULT_MAX_ROUNDS: usize = 12;
 /// two cores.
 const DEFAULT_BUDGET_SECS: f64 = 330.0;
 
-fn parse_precision(s: &str) -> Result<f64, String> {
+pub fn parse_precision(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .parse()
         .map_err(|_| format!("{s:?} is not a number: give a percentage such as 5"))?;
@@ -136,7 +140,7 @@ fn parse_precision(s: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_budget(s: &str) -> Result<f64, String> {
+pub fn parse_budget(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
@@ -154,6 +158,14 @@ const QUICK_DURATION_SECS: f64 = 0.2;
 const QUICK_WARMUP_SECS: f64 = 0.05;
 
 pub fn run(o: RunOptions) -> CliResult {
+    let (suite, out) = plan(&o)?;
+    let results = measure(&suite, o.quiet);
+    finish(&results, &out, &o)
+}
+
+/// Checks the arguments and the output directory and makes the suite:
+/// everything that can be refused is refused here, before anything runs.
+pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
     let policies = values::policies(&o.policy);
     let threads = o.threads.counts();
     let gc_mode = o.gc.0;
@@ -222,6 +234,7 @@ pub fn run(o: RunOptions) -> CliResult {
             budget_secs: None,
         },
         command_line: std::env::args().collect(),
+        breakdown: None,
         settings: RunSettings {
             duration,
             warmup,
@@ -252,12 +265,21 @@ pub fn run(o: RunOptions) -> CliResult {
         Some(b) => b,
         None => DEFAULT_BUDGET_SECS.max(1.5 * repeats as f64 * one_round),
     });
-    let mut progress = Console::new(o.quiet);
-    let results = suite::run(&suite, &mut progress);
-    drop(progress);
-    let (results_path, reports) = out.commit(&results)?;
+    Ok((suite, out))
+}
+
+/// Runs the suite, with the progress bar unless `quiet`.
+pub fn measure(suite: &Suite, quiet: bool) -> Results {
+    let mut progress = Console::new(quiet);
+    suite::run(suite, &mut progress)
+}
+
+/// Writes the results and the reports, prints the summary (or the digest)
+/// and the failed configurations; exits 1 when some failed.
+pub fn finish(results: &Results, out: &OutputDir, o: &RunOptions) -> CliResult {
+    let (results_path, reports) = out.commit(results)?;
     if o.json {
-        let mut digest = console::digest(&results);
+        let mut digest = console::digest(results);
         digest["results"] = results_path.display().to_string().into();
         digest["reports"] = reports
             .iter()
@@ -266,13 +288,13 @@ pub fn run(o: RunOptions) -> CliResult {
             .into();
         println!("{digest:#}");
     } else if !o.quiet {
-        println!("\n{}", console::summary(&results));
+        println!("\n{}", console::summary(results));
         println!("Results: {}", results_path.display());
         for r in &reports {
             println!("Report:  {}", r.display());
         }
     }
-    let failures = console::failures(&results);
+    let failures = console::failures(results);
     for line in &failures {
         eprintln!("heaplab: {line}");
     }

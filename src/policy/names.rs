@@ -64,6 +64,25 @@ impl PolicyName {
         crate::with_policy!(self, P => P::SUMMARY)
     }
 
+    /// What a step of the cost breakdown adds to the step before it (for
+    /// the side step, to `gil+hdr32`); the baseline adds nothing.
+    pub fn adds(self) -> &'static str {
+        match self {
+            PolicyName::Gil => "the baseline: CPython with the GIL",
+            PolicyName::GilHeader32 => "a 32-byte object header (PEP 703's, 16 bytes of padding)",
+            PolicyName::GilBiasedRc => {
+                "biased counts: the owner-id check on every count, a shared count for others"
+            }
+            PolicyName::GilThreadHeaps => {
+                "thread-local heaps: a class table per thread, remote frees"
+            }
+            PolicyName::GilListLocks => "a one-byte lock taken by every list operation",
+            PolicyName::Biased => "no GIL: attach and detach states, stop-the-world checkpoints",
+            PolicyName::GilAtomic => "atomic counts on every object instead (what biasing avoids)",
+            PolicyName::PoolLocks => "(not a breakdown step)",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<PolicyName> {
         PolicyName::EVERY.into_iter().find(|p| p.as_str() == s)
     }

@@ -87,6 +87,9 @@ pub fn document(s: &Summary) -> Doc {
         format::pct(r.steal_ratio)
     ));
     d.p(overview::noise_and_precision(s));
+    if let Some(b) = &r.settings.breakdown {
+        super::breakdown::section(&mut d, s, b);
+    }
     answer(&mut d, s);
     findings_section(&mut d, s);
     failed_section(&mut d, s);

@@ -37,6 +37,9 @@ pub enum Block {
     /// The overview: throughput relative to the baseline per scenario,
     /// policy and thread count (HTML draws it, Markdown writes its table).
     HeatMap(HeatMap),
+    /// A cost breakdown's waterfall (HTML draws it; Markdown has its table
+    /// right after it).
+    Waterfall(super::waterfall::Waterfall),
 }
 
 /// A titled part of the document.

@@ -169,6 +169,11 @@ fn blocks(out: &mut String, s: &Summary, d: &Doc, bs: &[Block], toc_done: &mut b
                 out.push_str(&heatmap::render(s, h));
                 out.push_str("</figure>\n");
             }
+            Block::Waterfall(w) => {
+                out.push_str("<figure class=\"chart-box waterfall\" style=\"max-width:720px\">");
+                out.push_str(&super::waterfall::draw(w));
+                out.push_str("</figure>\n");
+            }
             Block::Section(sec) => section(out, s, d, sec, toc_done),
         }
     }

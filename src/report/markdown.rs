@@ -41,6 +41,8 @@ fn blocks(out: &mut String, bs: &[Block]) {
                 out.push_str("Charts: see `report.html`.\n\n");
             }
             Block::HeatMap(h) => table(out, &h.table()),
+            // Its figures are in the table that follows it.
+            Block::Waterfall(_) => out.push_str("Waterfall chart: see `report.html`.\n\n"),
             Block::Section(s) => {
                 heading(out, s.level, &s.title);
                 blocks(out, &s.blocks);

@@ -40,6 +40,7 @@
 //! Every renderer is total: empty runs, all runs failed, a single thread
 //! count or zero latencies give a report that says so, never a panic.
 
+mod breakdown;
 mod build;
 mod charts;
 pub mod compare;
@@ -62,6 +63,7 @@ mod spec;
 mod stats;
 mod svg;
 mod tables;
+mod waterfall;
 
 pub use compare::{compare, compare_with, Comparison, Correction};
 pub use compare_render::Format;

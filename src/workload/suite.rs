@@ -51,6 +51,9 @@ pub struct Suite {
     pub python_peers: bool,
     /// The command line as given, for the results' provenance.
     pub command_line: Vec<String>,
+    /// Recorded when the suite is a cost breakdown (its steps' order and
+    /// what each adds).
+    pub breakdown: Option<crate::results::Breakdown>,
 }
 
 /// Where the rounds stand as one begins.
@@ -307,6 +310,7 @@ pub fn run(suite: &Suite, observer: &mut dyn Observer) -> Results {
             precision_pct: Some(plan.precision_pct),
             max_rounds: Some(plan.max_rounds),
             budget_secs: plan.budget_secs,
+            breakdown: suite.breakdown.clone(),
         },
         floors,
         steal_ratio,
