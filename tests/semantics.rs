@@ -180,7 +180,7 @@ fn memory_limit_gives_memory_error<P: Policy>() {
         };
         assert!(matches!(err, HeapError::Memory(_)), "{err}");
         assert!(err.to_string().starts_with("MemoryError"));
-        assert!(h.memory().bytes_reserved <= limit);
+        assert!(h.memory().bytes_reserved <= limit as u64);
         drop(l);
     }
     assert_no_leaks(&h);
