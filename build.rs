@@ -20,6 +20,20 @@ fn main() {
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=HEAPLAB_COMMIT={commit}");
+    // Whether tracked files differ from the commit: results record it, so a
+    // figure from an uncommitted tree is never mistaken for the commit's.
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| if o.stdout.is_empty() { "false" } else { "true" })
+        .unwrap_or("unknown");
+    println!("cargo:rustc-env=HEAPLAB_DIRTY={dirty}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
+    println!("cargo:rerun-if-changed=.git/index");
+    for tracked in ["src", "workloads", "benches", "Cargo.toml", "build.rs"] {
+        println!("cargo:rerun-if-changed={tracked}");
+    }
 }

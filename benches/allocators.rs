@@ -7,7 +7,7 @@
 //!   allocator of this binary, so criterion and the rest of the process
 //!   still use the system allocator and nothing else changes.
 //! - `heaplab-raw`: the raw class-table path, `ClassPools::alloc` / `free`
-//!   with an `ArenaSource` and a `MemoryBudget`: obmalloc's pools and blocks
+//!   with an `alloc::Memory`: obmalloc's pools and blocks
 //!   with no object header, no reference count and no policy. Each thread has
 //!   its own class table and `RemoteInbox` over one shared arena source,
 //!   which is the allocator `biased` runs on: the owner frees with no
@@ -62,9 +62,8 @@ use common::{consume, micro, recv_spin, run_timed, send_spin, Rng, CHECKPOINT_EV
 use criterion::{criterion_group, BenchmarkGroup, BenchmarkId, Criterion};
 use criterion::{measurement::WallTime, Throughput};
 use crossbeam_channel::{bounded, unbounded};
-use heaplab::alloc::pool::ClassTable;
 use heaplab::alloc::{
-    pool_of, remote_free_block, size_class, ArenaSource, Domain, MemoryBudget, RemoteInbox,
+    pool_of, remote_free_block, size_class, BlockCounts, ClassTable, Domain, Memory, RemoteInbox,
 };
 use heaplab::object::header_bytes;
 use heaplab::policy::PolicyName;
@@ -168,22 +167,15 @@ impl<G: GlobalAlloc> AllocHandle for GlobalHandle<G> {
     }
 }
 
-/// heaplab's class tables over one arena source, without a heap.
+/// heaplab's class tables over one heap's memory, without a heap.
 struct ClassTableAlloc {
-    // Field order is drop order: the arena source refers to the budget.
-    arenas: ArenaSource,
-    _budget: Box<MemoryBudget>,
+    mem: Memory,
 }
 
 impl ClassTableAlloc {
     fn new() -> Self {
-        let budget = Box::new(MemoryBudget::new(None));
-        // SAFETY: the budget is boxed (its address is stable) and, by field
-        // order, dropped after the arena source.
-        let arenas = unsafe { ArenaSource::new(&*budget) };
         ClassTableAlloc {
-            arenas,
-            _budget: budget,
+            mem: Memory::new(None),
         }
     }
 }
@@ -193,19 +185,23 @@ impl Contender for ClassTableAlloc {
     type Handle<'a> = ClassTableHandle<'a>;
     fn handle(&self) -> ClassTableHandle<'_> {
         ClassTableHandle {
-            arenas: &self.arenas,
+            mem: &self.mem,
             table: ClassTable::default(),
             inbox: Box::default(),
+            counts: BlockCounts::default(),
         }
     }
 }
 
 /// One thread's class table and inbox, as a thread heap of `biased` has.
 struct ClassTableHandle<'a> {
-    arenas: &'a ArenaSource,
+    mem: &'a Memory,
     table: ClassTable,
     /// Boxed: pools keep its address, so it must not move with the handle.
     inbox: Box<RemoteInbox>,
+    /// Blocks in use, counted as a heap's front end counts them (what the
+    /// class tables of heaplab's policies pay for their statistics).
+    counts: BlockCounts,
 }
 
 /// Objects' domain: the only one these benchmarks use.
@@ -217,7 +213,7 @@ impl ClassTableHandle<'_> {
     #[inline(never)]
     fn reclaim(&mut self) {
         // SAFETY: we own this table and this is its inbox.
-        unsafe { self.table.drain_inbox(&self.inbox, self.arenas) };
+        unsafe { self.table.drain_inbox(&self.inbox, self.mem, &self.counts) };
     }
 }
 
@@ -231,8 +227,11 @@ impl AllocHandle for ClassTableHandle<'_> {
         // SAFETY: this handle owns its class table and is used by one thread
         // only; the inbox is this table's and outlives its pools (the handle
         // drains and releases them before the box is dropped).
-        unsafe { self.table.classes[OBJ][c].alloc(Domain::Object, c, self.arenas, &*self.inbox) }
-            .expect("no memory limit is set")
+        let b =
+            unsafe { self.table.classes[OBJ][c].alloc(Domain::Object, c, self.mem, &*self.inbox) }
+                .expect("no memory limit is set");
+        self.counts.inc(OBJ, c);
+        b
     }
 
     #[inline(always)]
@@ -243,7 +242,8 @@ impl AllocHandle for ClassTableHandle<'_> {
         // through a channel, which ordered the header's writes before us.
         unsafe {
             if ptr::eq((*pool_of(p)).inbox, &*self.inbox) {
-                self.table.classes[OBJ][size_class(size)].free(p, self.arenas)
+                self.counts.sub(OBJ, size_class(size), 1);
+                self.table.classes[OBJ][size_class(size)].free(p, self.mem)
             } else {
                 remote_free_block(p)
             }
@@ -259,13 +259,13 @@ impl Drop for ClassTableHandle<'_> {
     fn drop(&mut self) {
         self.reclaim();
         assert_eq!(
-            self.table.blocks_in_use(),
+            self.counts.total_blocks(),
             0,
             "a raw block was not freed (or freed after its owner quiesced)"
         );
         // SAFETY: we own the table; every block is back, so every pool is
         // empty and goes back to the arena source.
-        unsafe { self.table.release_empty(self.arenas) };
+        unsafe { self.table.release_empty(self.mem) };
     }
 }
 
@@ -316,8 +316,8 @@ fn bench_pair_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A, siz
 
 fn bench_steady_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A, size: usize) {
     let mut h = a.handle();
-    // SAFETY (each block): size is one of SIZES.
     let mut ring: Vec<*mut u8> = (0..LIVE)
+        // SAFETY: size is one of SIZES.
         .map(|i| unsafe { alloc_touch(&mut h, size, i as u64) })
         .collect();
     let mut rng = Rng::new(size as u64);
@@ -427,8 +427,8 @@ fn bench_private_raw<A: Contender>(g: &mut BenchmarkGroup<'_, WallTime>, a: &A, 
             run_timed(threads, |index, gate| {
                 let mut h = a.handle();
                 let mut rng = Rng::new(index as u64 + 1);
-                // SAFETY (each block): SIZE_64 is a small size.
                 let mut ring: Vec<*mut u8> = (0..PRIVATE_LIVE)
+                    // SAFETY: SIZE_64 is a small size.
                     .map(|i| unsafe { alloc_touch(&mut h, SIZE_64, i as u64) })
                     .collect();
                 let t0 = gate.start();

@@ -39,7 +39,7 @@ use criterion::{measurement::WallTime, Throughput};
 use heaplab::metrics::Spinner;
 use heaplab::policy::PolicyName;
 use heaplab::results::Status;
-use heaplab::workload::{catalogue, run_config, Config, RunSettings, Scenario};
+use heaplab::workload::{catalogue, run_config, Config, Driver, RunSettings, Scenario};
 use heaplab::{with_policy, Policy};
 use std::path::Path;
 use std::time::Duration;
@@ -56,7 +56,7 @@ fn scenarios() -> Vec<Scenario> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
     let mut v = catalogue(&dir).unwrap_or_else(|e| panic!("workloads catalogue: {e:?}"));
     for s in &mut v {
-        if s.driver() == "binary-trees" {
+        if s.driver() == Driver::BinaryTrees {
             s.params.depth = Some(Spanned::new(0..0, BINARY_TREES_DEPTH));
         }
     }

@@ -16,7 +16,7 @@
 #![allow(dead_code)]
 
 use heaplab::results::Results;
-use heaplab::workload::Scenario;
+use heaplab::workload::{Driver, Scenario};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -38,12 +38,12 @@ pub fn scenario(data: &[u8]) {
         Ok(s) => {
             // Every accessor the runner and `heaplab list` call on a
             // validated scenario.
-            let _ = (s.driver(), s.weights(), s.roles());
+            let _ = (s.driver().as_str(), s.weights(), s.roles());
             let _ = (s.duration_secs(), s.ops_per_thread(), s.warmup_secs());
             let _ = (s.sample_every(), s.bytecode_ns(), s.native_ns());
             let _ = (s.shared_tuples(), s.shared_lists());
             assert!(
-                s.weights().iter().any(|(_, w)| *w > 0) || s.driver() != "mix",
+                s.weights().iter().any(|(_, w)| *w > 0) || s.driver() != Driver::Mix,
                 "a mix scenario was accepted with no weight > 0"
             );
         }

@@ -4,10 +4,12 @@
 //! One CPython-style heap runs unchanged under interchangeable lock policies:
 //!
 //! - [`alloc`]: the small-object allocator (arenas, pools, blocks: obmalloc);
-//! - [`object`]: the object header, leaves, tuples, lists and [`Ref`];
-//! - [`policy`]: the [`Policy`] trait and `gil`, `pool-locks`, `biased`;
-//! - [`heap`]: [`Heap<P>`] and the per-thread [`Mutator<P>`];
-//! - [`gc`]: the cyclic collector and its stop-the-world handshake;
+//! - [`policy`]: the [`Policy`] trait, its components (how threads take
+//!   turns, reference counts, the allocator's front end, the object lock)
+//!   and the named policies `gil`, `pool-locks`, `biased`;
+//! - [`object`]: the object header, leaves, tuples and lists;
+//! - [`heap`]: [`Heap<P>`], the per-thread [`Mutator<P>`], [`Ref`], and the
+//!   cyclic collector ([`gc`]) with its stop-the-world handshake;
 //! - [`verify`]: the integrity and leak check that ends every run;
 //! - [`sync`]: the only door to atomics, locks and thread-locals, so that
 //!   loom can replace them (the `loom-tests` crate model-checks every
@@ -17,8 +19,8 @@
 //! results JSON -> report. See `README.md` and `DESIGN.md` for the map.
 
 pub mod alloc;
-pub mod gc;
 pub mod heap;
+pub mod histogram;
 pub mod metrics;
 pub mod object;
 pub mod policy;
@@ -31,39 +33,9 @@ pub mod workload;
 // The core's public names, at the crate root: code above the core (the
 // workload runner, the CLI, tests, benches) names them from here, so the
 // core's modules can be rearranged without touching it.
-pub use gc::{GcConfig, GcMode};
-pub use heap::{Heap, HeapConfig, Mutator};
-pub use object::{header_bytes, Kind, Ref};
+pub use heap::gc::{self, GcConfig, GcMode};
+pub use heap::{Heap, HeapConfig, Mutator, Ref};
+pub use object::{header_bytes, Kind};
 pub use policy::{Biased, Gil, Policy, PolicyName, PoolLocks};
 
-/// Errors of heap operations, as a Python program would see them.
-#[derive(Debug, thiserror::Error)]
-pub enum HeapError {
-    /// The heap's memory limit (or the OS) refused an allocation.
-    #[error("MemoryError: cannot reserve {} bytes ({} reserved, limit {})", .0.requested, .0.reserved, limit_str(.0.limit))]
-    Memory(alloc::OutOfMemory),
-    #[error("IndexError: {kind} index {index} out of range (len {len})")]
-    Index {
-        kind: &'static str,
-        index: usize,
-        len: usize,
-    },
-    #[error("TypeError: {op} needs a {expected}, got a {got}")]
-    Type {
-        op: &'static str,
-        expected: &'static str,
-        got: &'static str,
-    },
-    #[error("OverflowError: object of {0} bytes is too large")]
-    TooLarge(usize),
-    #[error("invalid heap configuration: {0}")]
-    Config(String),
-}
-
-fn limit_str(l: usize) -> String {
-    if l == usize::MAX {
-        "none".into()
-    } else {
-        format!("{l} bytes")
-    }
-}
+pub use heap::error::{HeapError, HeapErrorKind};

@@ -13,12 +13,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// A histogram of nanoseconds, 1 ns to 100 s, 3 significant digits. Fixed
-/// bounds: `saturating_record` clamps instead of resizing (an auto-resizing
-/// histogram starts with a range of 1..=2 and would clamp everything to 2).
-pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("histogram bounds")
-}
+pub use crate::histogram::new_histogram;
 
 /// Latency figures from a histogram of sampled operation latencies.
 pub fn latency(h: &Histogram<u64>, sample_every: u64) -> Latency {
@@ -125,6 +120,65 @@ pub fn steal_ratio(start: Option<(u64, u64)>, end: Option<(u64, u64)>) -> f64 {
     }
 }
 
+/// The 1-minute load average (`/proc/loadavg`): how many threads wanted a
+/// core, over the last minute, on the whole machine.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// This process's context switches so far (`getrusage`): (voluntary,
+/// involuntary). A voluntary switch is a wait (a lock, the GIL, a sleep); an
+/// involuntary one is a preemption (another thread wanted the core).
+pub fn context_switches() -> (u64, u64) {
+    // SAFETY: all-zero bytes are a valid `rusage` (integers and timevals).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid rusage to write into; RUSAGE_SELF is a
+    // constant every Linux kernel supports.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    if rc != 0 {
+        return (0, 0);
+    }
+    (usage.ru_nvcsw as u64, usage.ru_nivcsw as u64)
+}
+
+/// Pins the calling thread to one core (`--pin`): `core` modulo the cores
+/// this process may use. Returns why not where the system refuses.
+pub fn pin_current_thread(core: usize) -> Result<(), String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu = core % cores;
+    // SAFETY: an all-zero cpu_set_t is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` is below the core count, far below CPU_SETSIZE (1024).
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is the
+    // calling thread.
+    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot pin a worker to core {cpu}: {}",
+            std::io::Error::last_os_error()
+        ))
+    }
+}
+
+/// A histogram as results files carry it: hdrhistogram's V2 deflate
+/// serialization, base64 (the interval-log encoding). `None` if it cannot
+/// be serialized (it always can; this keeps the runner total).
+pub fn encode_histogram(h: &Histogram<u64>) -> Option<String> {
+    use base64::Engine;
+    use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new().serialize(h, &mut bytes).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
 /// Resident set size of this process now.
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
@@ -183,7 +237,8 @@ pub fn machine() -> Machine {
         ),
         rustc: env!("HEAPLAB_RUSTC").to_string(),
         memory_bytes,
-        label: std::env::var("HEAPLAB_MACHINE_LABEL").unwrap_or_default(),
+        // The caller names the machine (`--machine-label`), explicitly.
+        label: String::new(),
     }
 }
 

@@ -3,14 +3,42 @@
 //! The runner writes one file per run; reports are rendered only from it,
 //! never from live state, so any stored run can be re-rendered or compared
 //! later. Bump [`SCHEMA_VERSION`] on any incompatible change: readers refuse
-//! other versions with a clear error.
+//! versions they do not know with a clear error.
+//!
+//! # Versions
+//!
+//! - **1**: the first. Repeats were interleaved, but a ratio between
+//!   configurations was the ratio of their medians; files of this version
+//!   still load (every field added since has a default), and reports show
+//!   their ratios with the interval unknown.
+//! - **2**: a run's repeats are *rounds*, one pass over every configuration
+//!   (`Run::repeat` is the round), and ratios are taken per round with a 95%
+//!   interval ([`confidence`]). Adds the provenance of the run (the command
+//!   line, warm-up, marking workers, pinning, each scenario file's hash,
+//!   whether the source tree was dirty), the round bookkeeping of adaptive
+//!   repetition ([`Rounds`]), the noise each run met ([`RunNoise`],
+//!   [`NoiseSummary`]), each repeat's latency histogram (hdrhistogram's V2
+//!   deflate serialization, base64) and the instruction counts when they
+//!   were taken.
+
+pub mod confidence;
+mod instructions;
+mod noise;
+mod rounds;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The version of this schema.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest version this heaplab still reads.
+pub const OLDEST_SCHEMA: u32 = 1;
+
+/// The precision a headline ratio's interval is judged against when a file
+/// does not name one (schema 1): ±5%.
+pub const DEFAULT_PRECISION_PCT: f64 = 5.0;
 
 /// One whole run of the lab.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -40,6 +68,30 @@ pub struct Results {
     /// Free-form observations of the runner (e.g. output checks).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// How the rounds went (schema 2).
+    #[serde(default)]
+    pub rounds: Option<Rounds>,
+    /// How noisy the machine was over the run (schema 2).
+    #[serde(default)]
+    pub noise: Option<NoiseSummary>,
+    /// Instructions per operation at one thread, where counted (schema 2).
+    #[serde(default)]
+    pub instructions: Option<Instructions>,
+}
+
+impl Results {
+    /// The precision (±percent) the run's headline intervals aimed at.
+    pub fn precision_pct(&self) -> f64 {
+        self.settings
+            .precision_pct
+            .filter(|p| *p > 0.0 && p.is_finite())
+            .unwrap_or(DEFAULT_PRECISION_PCT)
+    }
+
+    /// Whether the runs' rounds may be paired (schema 2 on).
+    pub fn rounds_paired(&self) -> bool {
+        self.schema >= 2
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
@@ -59,6 +111,10 @@ pub struct Machine {
 pub struct Build {
     pub version: String,
     pub commit: String,
+    /// Whether the source tree had uncommitted changes when it was built
+    /// (`None`: unknown, e.g. built outside git, or a schema-1 file).
+    #[serde(default)]
+    pub dirty: Option<bool>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
@@ -73,6 +129,34 @@ pub struct Settings {
     pub gc_mode: String,
     pub switch_interval_us: u64,
     pub quick: bool,
+    /// The command line as given (schema 2; empty before).
+    #[serde(default)]
+    pub command_line: Vec<String>,
+    /// Warm-up seconds per configuration (`None`: each scenario's own).
+    #[serde(default)]
+    pub warmup_secs: Option<f64>,
+    /// Marking workers of the collector while the world is stopped.
+    #[serde(default)]
+    pub mark_workers: Option<usize>,
+    /// Whether worker threads were pinned to cores (`--pin`).
+    #[serde(default)]
+    pub pinned: bool,
+    /// The ± precision in percent that adaptive repetition aimed at for the
+    /// headline ratios (`None` in schema-1 files).
+    #[serde(default)]
+    pub precision_pct: Option<f64>,
+    /// The most rounds a configuration could get.
+    #[serde(default)]
+    pub max_rounds: Option<usize>,
+    /// The time budget of the rounds, seconds.
+    #[serde(default)]
+    pub budget_secs: Option<f64>,
+    /// The heap's memory limit in bytes (allocations past it raise
+    /// MemoryError): `--max-heap`, or by default half of the machine's
+    /// memory. `None` in files written before the limit was recorded, or
+    /// where the machine's memory was unknown and no limit was given.
+    #[serde(default)]
+    pub max_heap_bytes: Option<u64>,
 }
 
 /// Hardware floors measured at the start of the run (see LIMITS.md).
@@ -95,6 +179,10 @@ pub struct WorkloadInfo {
     pub headline_role: Option<String>,
     #[serde(default)]
     pub roles: Vec<String>,
+    /// A hash of the scenario file's text (FNV-1a, 64 bits, hex), so that
+    /// `compare` can tell when a scenario changed between two runs.
+    #[serde(default)]
+    pub text_hash: String,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -138,6 +226,9 @@ pub struct RoleStats {
     pub ops: u64,
     pub ops_per_sec: f64,
     pub latency_ns: Latency,
+    /// The role's latency histogram (see [`Run::latency_histogram`]).
+    #[serde(default)]
+    pub latency_histogram: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
@@ -167,8 +258,12 @@ pub struct MemoryFigures {
     pub arenas_high_water: u64,
     pub bytes_in_use_peak: u64,
     pub bytes_reserved_peak: u64,
-    #[serde(default)]
-    pub bytes_requested_peak: u64,
+    /// Bytes the objects asked for, at the peak. Recorded by older runs
+    /// only: the object path no longer counts requested bytes (the
+    /// allocator's block counts give bytes in use), and a peak sampled
+    /// while threads run cannot be taken from a heap walk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_requested_peak: Option<u64>,
     pub header_bytes: u64,
 }
 
@@ -228,6 +323,13 @@ pub struct Run {
     /// Lines the workload printed (binary-trees prints the benchmark's output).
     #[serde(default)]
     pub output: Vec<String>,
+    /// The sampled latencies of all threads as an HdrHistogram (V2 deflate
+    /// serialization, base64), so that repeats can be merged (schema 2).
+    #[serde(default)]
+    pub latency_histogram: Option<String>,
+    /// The noise this run met (schema 2).
+    #[serde(default)]
+    pub noise: Option<RunNoise>,
 }
 
 impl Run {
@@ -256,6 +358,19 @@ pub struct PythonPeer {
     pub note: String,
 }
 
+pub use instructions::{InstructionCount, Instructions};
+pub use noise::{NoiseSummary, RunNoise};
+pub use rounds::{headline_pairs, Figure, HeadlinePair, HeadlineRatio, Rounds, Side, BASELINE};
+
+/// FNV-1a, 64 bits, as 16 hex digits: the hash of a scenario file's text
+/// (a change detector for `compare`, not a cryptographic digest).
+pub fn fnv1a64(text: &str) -> String {
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{h:016x}")
+}
+
 /// Errors reading a results file.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
@@ -267,10 +382,14 @@ pub enum ResultsError {
     },
     #[error("{path} is not a heaplab results file: {msg}")]
     Corrupt { path: String, msg: String },
-    #[error("{path} has results schema {found}, this heaplab reads schema {expected}")]
+    #[error(
+        "{path}: field 'schema' is {found}; this heaplab reads results schemas \
+         {oldest}..={expected} (a newer heaplab wrote it?)"
+    )]
     Schema {
         path: String,
         found: u64,
+        oldest: u32,
         expected: u32,
     },
     #[error("{path} is from a run that did not finish")]
@@ -303,10 +422,11 @@ impl Results {
                 path: p.clone(),
                 msg: "no 'schema' number".into(),
             })?;
-        if schema != SCHEMA_VERSION as u64 {
+        if !(OLDEST_SCHEMA as u64..=SCHEMA_VERSION as u64).contains(&schema) {
             return Err(ResultsError::Schema {
                 path: p,
                 found: schema,
+                oldest: OLDEST_SCHEMA,
                 expected: SCHEMA_VERSION,
             });
         }

@@ -95,6 +95,26 @@ mod imp {
 
 pub use imp::*;
 
+/// A thread-local with a constant initialiser: std's `const { }` form (no
+/// lazy-initialisation check on the hot path: `Ref::drop` reads one), or
+/// loom's thread-local under `--cfg loom`, so that models see one per
+/// modelled thread.
+#[cfg(not(loom))]
+macro_rules! const_thread_local {
+    ($vis:vis static $name:ident: $t:ty = $init:expr;) => {
+        std::thread_local! { $vis static $name: $t = const { $init }; }
+    };
+}
+
+#[cfg(loom)]
+macro_rules! const_thread_local {
+    ($vis:vis static $name:ident: $t:ty = $init:expr;) => {
+        loom::thread_local! { $vis static $name: $t = $init; }
+    };
+}
+
+pub(crate) use const_thread_local;
+
 /// A mutex whose lock survives a panicking holder: the heap's own invariants
 /// are kept by the code inside the critical sections (which never panics
 /// half-way), so poisoning would only punish the survivors.

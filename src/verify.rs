@@ -39,6 +39,9 @@ pub struct VerifyReport {
     pub large_blocks: usize,
     /// Pools in use.
     pub pools: usize,
+    /// Bytes the live blocks were asked for: each object's size, and each
+    /// list item array's capacity (the block sizes round these up).
+    pub requested_bytes: usize,
     /// Live blocks per class (object domain).
     pub blocks_per_class: Vec<usize>,
     /// Pools per class (object domain).
@@ -62,10 +65,10 @@ impl VerifyReport {
 impl<P: Policy> Heap<P> {
     /// Checks the heap's integrity. The heap must be quiescent.
     pub fn verify(&self) -> Result<VerifyReport, String> {
-        self.mem.arenas.check()?;
-        let from_tables = P::blocks_in_use(&self.shared, &self.mem);
+        self.mem.arenas().check()?;
+        let from_tables = self.blocks_in_use();
         // SAFETY: the caller keeps the heap quiescent.
-        let scans = unsafe { scan_all(&self.mem)? };
+        let scans = unsafe { scan_all(self.mem.arenas())? };
         let mut rep = VerifyReport {
             blocks_per_class: vec![0; crate::alloc::NUM_CLASSES],
             pools_per_class: vec![0; crate::alloc::NUM_CLASSES],
@@ -94,7 +97,7 @@ impl<P: Policy> Heap<P> {
             ));
         }
         let mut large_sizes = HashMap::new();
-        self.mem.large.for_each(|b, size, d| {
+        self.mem.large().for_each(|b, size, d| {
             rep.large_blocks += 1;
             match d {
                 Domain::Object => objects.push(b as *mut ObjHeader<P>),
@@ -105,7 +108,9 @@ impl<P: Policy> Heap<P> {
             large_sizes.insert(b as usize, size);
         });
         let live: HashSet<usize> = objects.iter().map(|&o| o as usize).collect();
-        let mut inbound: HashMap<usize, isize> = HashMap::new();
+        // Keyed by address, holding the pointer itself (so that no pointer is
+        // made back from an integer).
+        let mut inbound: HashMap<usize, (*mut ObjHeader<P>, isize)> = HashMap::new();
         let mut raw_owned = 0usize;
         for &o in &objects {
             // SAFETY: a live object block; quiescent heap.
@@ -116,6 +121,7 @@ impl<P: Policy> Heap<P> {
             if kind_byte > 2 {
                 return Err(format!("object {o:p}: bad kind byte {kind_byte}"));
             }
+            rep.requested_bytes += size;
             if class == LARGE {
                 if large_sizes.get(&(o as usize)) != Some(&size) {
                     return Err(format!(
@@ -133,8 +139,7 @@ impl<P: Policy> Heap<P> {
                 }
             }
             // SAFETY: as above.
-            let (flags, total, kind) =
-                unsafe { ((*o).gc_flags(), P::rc_total(&(*o).rc), (*o).kind) };
+            let (flags, total, kind) = unsafe { ((*o).gc_flags(), (*o).rc_total(), (*o).kind) };
             if flags & gc_bits::IMMORTAL != 0 {
                 rep.immortal_objects += 1;
             } else {
@@ -150,7 +155,7 @@ impl<P: Policy> Heap<P> {
                     if !live.contains(&(c as usize)) {
                         bad = Some(c);
                     }
-                    *inbound.entry(c as usize).or_default() += 1;
+                    inbound.entry(c as usize).or_insert((c, 0)).1 += 1;
                 })
             };
             if let Some(c) = bad {
@@ -169,6 +174,7 @@ impl<P: Policy> Heap<P> {
                     return Err(format!("list {o:p}: len {len} > cap {cap}"));
                 }
                 if cap > 0 {
+                    rep.requested_bytes += cap * std::mem::size_of::<usize>();
                     if !raw.contains(&items) {
                         return Err(format!(
                             "list {o:p}: item array {items:#x} is not a live raw block"
@@ -178,10 +184,9 @@ impl<P: Policy> Heap<P> {
                 }
             }
         }
-        for (&o, &n) in &inbound {
-            let obj = o as *mut ObjHeader<P>;
+        for &(obj, n) in inbound.values() {
             // SAFETY: checked live above.
-            let (total, flags) = unsafe { (P::rc_total(&(*obj).rc), (*obj).gc_flags()) };
+            let (total, flags) = unsafe { ((*obj).rc_total(), (*obj).gc_flags()) };
             if flags & gc_bits::IMMORTAL != 0 {
                 continue;
             }
@@ -194,7 +199,7 @@ impl<P: Policy> Heap<P> {
         }
         for &o in &objects {
             // SAFETY: live objects of a quiescent heap.
-            let (total, flags) = unsafe { (P::rc_total(&(*o).rc), (*o).gc_flags()) };
+            let (total, flags) = unsafe { ((*o).rc_total(), (*o).gc_flags()) };
             if flags & gc_bits::IMMORTAL == 0 {
                 rep.count_sum += total as i64;
             }

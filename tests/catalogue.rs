@@ -4,14 +4,15 @@
 use heaplab::policy::PolicyName;
 use heaplab::results::Status;
 use heaplab::workload::drivers::binary_trees_reference_output;
-use heaplab::workload::{catalogue, run_config, Config, RunSettings, Scenario};
-use std::path::Path;
+use heaplab::workload::{run_config, Catalogue, Config, Driver, RunSettings, Scenario};
 use toml::Spanned;
 
 fn scenarios() -> Vec<Scenario> {
-    let mut v = catalogue(&Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads")).unwrap();
+    // The built-in catalogue: the texts the binary ships (a unit test checks
+    // they are the files of workloads/).
+    let mut v = Catalogue::builtin().unwrap().scenarios;
     for s in &mut v {
-        if s.driver() == "binary-trees" {
+        if s.driver() == Driver::BinaryTrees {
             s.params.depth = Some(Spanned::new(0..0, 6)); // tiny: a pass in a few ms
         }
     }
@@ -66,7 +67,7 @@ fn every_scenario_runs_under_every_policy_at_1_and_2_threads_without_leaks() {
                 assert_eq!(r.leaked_blocks, 0);
                 assert!(r.verified);
                 assert!(
-                    r.ops > 0 || s.driver() == "convoy",
+                    r.ops > 0 || s.driver() == Driver::Convoy,
                     "{} {} x{} did no work",
                     s.name,
                     policy,
@@ -131,7 +132,13 @@ fn an_injected_worker_panic_fails_the_run_and_the_heap_still_verifies() {
             repeat: 0,
         };
         let r = run_config(&cfg, &settings, heaplab::metrics::Spinner::calibrate());
-        assert_eq!(r.status, Status::Failed, "{policy}");
+        assert_eq!(
+            r.status,
+            Status::Failed,
+            "{policy}: {:?} ops {}",
+            r.error,
+            r.ops
+        );
         let err = r.error.unwrap();
         assert!(err.contains("injected fault"), "{policy}: {err}");
         assert!(r.verified, "{policy}: the heap verifies after the panic");
@@ -146,14 +153,18 @@ fn a_memory_limit_fails_the_run_with_memory_error_and_leaks_nothing() {
         .find(|s| s.name == "alloc-churn")
         .unwrap();
     for policy in PolicyName::ALL {
+        // A fixed number of operations, not a duration: on a busy machine a
+        // short window may end before the heap reaches its limit. 200,000
+        // steps a thread keep far more than 2 MiB alive in a working set of
+        // a million objects.
         let settings = RunSettings {
-            duration: Some(0.2),
-            warmup: Some(0.0),
             max_heap: Some(2 << 20),
             ..Default::default()
         };
         let mut s = s.clone();
         s.params.working_set = Some(Spanned::new(0..0, 1_000_000));
+        s.run.duration_secs = None;
+        s.run.ops_per_thread = Some(Spanned::new(0..0, 200_000));
         let cfg = Config {
             scenario: &s,
             policy,
@@ -161,7 +172,13 @@ fn a_memory_limit_fails_the_run_with_memory_error_and_leaks_nothing() {
             repeat: 0,
         };
         let r = run_config(&cfg, &settings, heaplab::metrics::Spinner::calibrate());
-        assert_eq!(r.status, Status::Failed, "{policy}");
+        assert_eq!(
+            r.status,
+            Status::Failed,
+            "{policy}: {:?} ops {}",
+            r.error,
+            r.ops
+        );
         let err = r.error.unwrap();
         assert!(err.contains("MemoryError"), "{policy}: {err}");
         assert!(r.verified && r.leaked_blocks == 0, "{policy}: {err}");

@@ -198,7 +198,7 @@ fn large_container_in_a_cycle<P: Policy>() {
             let items: Vec<_> = (0..100).map(|i| m.alloc_int(i).unwrap()).collect();
             let l = m.alloc_list().unwrap();
             let big = m
-                .alloc_tuple(items.into_iter().chain([l.clone()]).collect())
+                .alloc_tuple(items.into_iter().chain([l.clone()]).collect::<Vec<_>>())
                 .unwrap();
             assert!(heaplab::object::tuple_size::<P>(101) > 512);
             m.append(&l, big).unwrap();

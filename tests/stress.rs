@@ -44,7 +44,7 @@ fn stress<P: Policy>(threads: usize, limit: Limit) -> u64 {
                         match rng.below(14) {
                             0 | 1 => mine.push(m.alloc_int(ops as i64).unwrap()),
                             2 if n > 0 => {
-                                let items = (0..rng.below(3))
+                                let items: Vec<_> = (0..rng.below(3))
                                     .map(|_| mine[rng.below(n)].clone())
                                     .collect();
                                 mine.push(m.alloc_tuple(items).unwrap());

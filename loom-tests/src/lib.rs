@@ -9,9 +9,9 @@
 //! | `objlock` | the one-byte object lock and its parking table | `policy::objlock::ParkingObjLock` |
 //! | `stop_the_world` | attach / detach / park / stop / start / register | `policy::world::World` |
 //! | `remote_free` | remote-free push against the owner's inbox drain | `alloc::pool::remote_free`, `ClassTable::drain_inbox` |
-//! | `biased_count` | biased counts: merge race, queue, exit, adoption | `policy::biased` through `Heap<Biased>` |
-//! | `pool_lock` | per-class pool locks and atomic counts | `policy::pool_locks` through `Heap<PoolLocks>` |
-//! | `collect` | the cyclic collector under stop-the-world, two collectors at once | `gc::collect` through `Heap<PoolLocks>` and `Heap<Biased>` |
+//! | `biased_count` | biased counts: merge race, queue, exit, adoption | `policy::biased::BiasedCounts` through `Heap<Biased>` |
+//! | `pool_lock` | per-class pool locks and atomic counts | `policy::front::ClassLockFront`, `policy::counts::AtomicCounts` through `Heap<PoolLocks>` |
+//! | `collect` | the cyclic collector under stop-the-world, two collectors at once | `heap::gc::collect` through `Heap<PoolLocks>` and `Heap<Biased>` |
 //!
 //! The models check the code that ships: heaplab takes every atomic, lock,
 //! condition variable, cell and thread-local from `heaplab::sync`, which

@@ -1,4 +1,4 @@
-//! `pool-locks` (`heaplab::policy::pool_locks`) through a `Heap<PoolLocks>`:
+//! `pool-locks` (`heaplab::policy::{AtomicCounts, ClassLockFront}`) through a `Heap<PoolLocks>`:
 //! one shared class table with a lock per size class (and the arena lock
 //! behind it), and atomic reference counts with `Arc`'s orderings.
 //!
@@ -30,9 +30,7 @@ static A_FREED: AtomicUsize = AtomicUsize::new(0);
 static B_FREED: AtomicUsize = AtomicUsize::new(0);
 
 fn live_objects(m: &heaplab::Mutator<'_, PoolLocks>) -> i64 {
-    m.live_counters()
-        .objects
-        .load(heaplab::sync::Ordering::Relaxed)
+    m.objects_net()
 }
 
 #[test]

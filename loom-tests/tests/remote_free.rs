@@ -2,7 +2,7 @@
 //! inbox drain (`ClassTable::drain_inbox`): mimalloc's `thread_free`.
 //!
 //! `drain_races_remote_frees` runs the protocol on the real allocator (an
-//! `ArenaSource` that maps real memory, a `ClassTable` with two pools): a
+//! `Memory` that maps real arenas, a `ClassTable` with two pools): a
 //! non-owner frees three blocks of two pools while the owner drains its inbox
 //! and frees a block of its own. Afterwards every block must have come back
 //! exactly once: the pools' free lists hold each block once (the pool scan
@@ -15,32 +15,29 @@
 
 #![cfg(loom)]
 
-use heaplab::alloc::pool::{remote_free, ClassTable, PoolHeader, RemoteInbox};
+use heaplab::alloc::pool::remote_free;
 use heaplab::alloc::walk::scan_pool;
-use heaplab::alloc::{pool_of, ArenaSource, Domain, MemoryBudget};
+use heaplab::alloc::{pool_of, Domain, Memory};
+use heaplab::alloc::{BlockCounts, ClassTable, PoolHeader, RemoteInbox};
 use heaplab::sync::Arc;
 use heaplab::Biased;
 use loom::sync::mpsc::channel;
 use loom::thread;
 use loom_tests::{run_model, SharedHeap};
 
-/// The memory of one owner: arenas, and the owner's inbox.
+/// The memory of one owner: arenas, the owner's inbox and its block counts.
 struct Mem {
-    // Field order is drop order: the arenas refer to the budget.
-    arenas: ArenaSource,
+    memory: Memory,
     inbox: RemoteInbox,
-    _budget: Box<MemoryBudget>,
+    counts: BlockCounts,
 }
 
 impl Mem {
     fn new() -> Arc<Self> {
-        let budget = Box::new(MemoryBudget::new(None));
-        // SAFETY: the budget is boxed and dropped after the arenas.
-        let arenas = unsafe { ArenaSource::new(&*budget) };
         Arc::new(Mem {
-            arenas,
+            memory: Memory::new(None),
             inbox: RemoteInbox::default(),
-            _budget: budget,
+            counts: BlockCounts::default(),
         })
     }
 
@@ -48,11 +45,13 @@ impl Mem {
     fn alloc(&self, table: &mut ClassTable, class: usize) -> usize {
         // SAFETY: the caller owns `table`; `inbox` is its inbox and lives as
         // long as the pools.
-        unsafe {
+        let b = unsafe {
             table.classes[Domain::Object.index()][class]
-                .alloc(Domain::Object, class, &self.arenas, &self.inbox)
+                .alloc(Domain::Object, class, &self.memory, &self.inbox)
                 .expect("model memory") as usize
-        }
+        };
+        self.counts.inc(Domain::Object.index(), class);
+        b
     }
 }
 
@@ -62,9 +61,9 @@ struct Blocks(Vec<usize>);
 /// Checks, with every thread joined, that each block came back exactly once.
 fn check_all_back(mem: &Mem, table: &mut ClassTable, pools: &[*mut PoolHeader]) {
     // SAFETY: every other thread has been joined: we own the table.
-    unsafe { table.drain_inbox(&mem.inbox, &mem.arenas) };
+    unsafe { table.drain_inbox(&mem.inbox, &mem.memory, &mem.counts) };
     assert!(!mem.inbox.has_work(), "a pool was left on the inbox");
-    assert_eq!(table.blocks_in_use(), 0, "a block did not come back");
+    assert_eq!(mem.counts.total_blocks(), 0, "a block did not come back");
     for &p in pools {
         // SAFETY: a pool of ours, quiescent.
         let scan = unsafe { scan_pool(p) }
@@ -74,10 +73,20 @@ fn check_all_back(mem: &Mem, table: &mut ClassTable, pools: &[*mut PoolHeader]) 
         assert_eq!(scan.free_remote, 0, "remote frees not taken back");
         assert_eq!(scan.free_local, scan.bumped);
     }
-    mem.arenas.check().unwrap_or_else(|e| panic!("{e}"));
+    mem.memory
+        .arenas()
+        .check()
+        .unwrap_or_else(|e| panic!("{e}"));
     // SAFETY: we own the table; no block is live.
-    unsafe { table.release_empty(&mem.arenas) };
-    assert_eq!(mem.arenas.pools_in_use_per_arena().iter().sum::<usize>(), 0);
+    unsafe { table.release_empty(&mem.memory) };
+    assert_eq!(
+        mem.memory
+            .arenas()
+            .pools_in_use_per_arena()
+            .iter()
+            .sum::<usize>(),
+        0
+    );
 }
 
 /// The owner holds four blocks: a1, a2, o (class 0, pool P) and b (class 1,
@@ -109,8 +118,9 @@ fn drain_races_remote_frees() {
         let owner = thread::spawn(move || {
             // SAFETY: this thread owns `table` now; `inbox` is its inbox.
             unsafe {
-                table.drain_inbox(&m.inbox, &m.arenas);
-                table.classes[Domain::Object.index()][0].free(o as *mut u8, &m.arenas);
+                table.drain_inbox(&m.inbox, &m.memory, &m.counts);
+                m.counts.sub(Domain::Object.index(), 0, 1);
+                table.classes[Domain::Object.index()][0].free(o as *mut u8, &m.memory);
             }
             table
         });

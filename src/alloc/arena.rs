@@ -15,15 +15,17 @@
 //! An arena whose pools are all free is unmapped, unless no other wholly free
 //! arena is kept: then it stays as the one spare.
 
-use super::pool::{PoolHeader, POOL_UNUSED};
-use super::{MemoryBudget, OutOfMemory, ARENA_SIZE, POOLS_PER_ARENA, POOL_SIZE};
+use super::budget::{MemoryBudget, OutOfMemory};
+use super::pool_header::{PoolHeader, POOL_UNUSED};
+use super::{ARENA_SIZE, POOLS_PER_ARENA, POOL_SIZE};
 use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering::Relaxed};
 use std::ptr;
 
 /// One mapped arena.
 struct ArenaRec {
-    /// Base address (aligned to ARENA_SIZE).
-    base: usize,
+    /// Base of the mapping (aligned to ARENA_SIZE). A pointer, not an
+    /// address, so that pools carved from it keep its provenance.
+    base: *mut u8,
     /// Pools not in use: on `free_pools` or never carved.
     nfree: usize,
     /// Pools carved so far, from the arena's start; the rest were never touched.
@@ -60,27 +62,25 @@ pub struct ArenaStats {
     pub high_water: u64,
 }
 
-/// The per-heap source of pools.
+/// The per-heap source of pools. The budget it reserves from is passed in
+/// by its owner ([`super::Memory`]) on every call that maps or unmaps, so the
+/// source holds no pointer to it.
 pub struct ArenaSource {
     state: Mutex<ArenaState>,
-    budget: *const MemoryBudget,
     allocated: AtomicU64,
     freed: AtomicU64,
     current: AtomicUsize,
     high_water: AtomicUsize,
 }
 
-// SAFETY: `budget` points to the heap's budget, which outlives the source (the
-// heap owns both and drops the source first); everything else is behind the
-// mutex or atomic.
-unsafe impl Send for ArenaSource {}
-// SAFETY: as above.
-unsafe impl Sync for ArenaSource {}
+impl Default for ArenaSource {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl ArenaSource {
-    /// # Safety
-    /// `budget` must outlive the returned source.
-    pub unsafe fn new(budget: *const MemoryBudget) -> Self {
+    pub fn new() -> Self {
         ArenaSource {
             state: Mutex::new(ArenaState {
                 arenas: Vec::new(),
@@ -88,17 +88,11 @@ impl ArenaSource {
                 buckets: (0..=POOLS_PER_ARENA).map(|_| Vec::new()).collect(),
                 nonempty: 0,
             }),
-            budget,
             allocated: AtomicU64::new(0),
             freed: AtomicU64::new(0),
             current: AtomicUsize::new(0),
             high_water: AtomicUsize::new(0),
         }
-    }
-
-    fn budget(&self) -> &MemoryBudget {
-        // SAFETY: the constructor's contract keeps the budget alive.
-        unsafe { &*self.budget }
     }
 
     pub fn stats(&self) -> ArenaStats {
@@ -113,7 +107,7 @@ impl ArenaSource {
     /// Takes a free pool (its header not yet initialised) from the most-used
     /// arena that has one, mapping a new arena when none has.
     #[cold]
-    pub fn take_pool(&self) -> Result<*mut PoolHeader, OutOfMemory> {
+    pub fn take_pool(&self, budget: &MemoryBudget) -> Result<*mut PoolHeader, OutOfMemory> {
         let mut st = self.state.lock();
         // Lowest bucket >= 1 that has arenas: the most-used arena with room.
         let candidates = st.nonempty & !1u128;
@@ -121,7 +115,7 @@ impl ArenaSource {
             let n = candidates.trailing_zeros() as usize;
             *st.buckets[n].last().expect("bitmap says non-empty")
         } else {
-            self.map_arena(&mut st)?
+            self.map_arena(&mut st, budget)?
         };
         let rec = st.arenas[slot as usize].as_mut().expect("live arena");
         let pool = if !rec.free_pools.is_null() {
@@ -132,7 +126,8 @@ impl ArenaSource {
             p
         } else {
             debug_assert!(rec.ncarved < POOLS_PER_ARENA);
-            let p = (rec.base + rec.ncarved * POOL_SIZE) as *mut PoolHeader;
+            // SAFETY: `ncarved < POOLS_PER_ARENA`: inside the mapping.
+            let p = unsafe { rec.base.add(rec.ncarved * POOL_SIZE) } as *mut PoolHeader;
             rec.ncarved += 1;
             p
         };
@@ -151,7 +146,7 @@ impl ArenaSource {
     /// `pool` came from `take_pool` of this source, holds no live block and
     /// is on no class table's list.
     #[cold]
-    pub unsafe fn give_back_pool(&self, pool: *mut PoolHeader) {
+    pub unsafe fn give_back_pool(&self, pool: *mut PoolHeader, budget: &MemoryBudget) {
         let mut st = self.state.lock();
         // SAFETY: the caller's contract: a carved pool of ours.
         let slot = unsafe { (*pool).arena_slot };
@@ -173,7 +168,7 @@ impl ArenaSource {
             // SAFETY: `rec.base` was mapped by `map_arena` with ARENA_SIZE and
             // no pool of it is in use.
             unsafe { unmap(rec.base, ARENA_SIZE) };
-            self.budget().release(ARENA_SIZE);
+            budget.release(ARENA_SIZE);
             self.freed.fetch_add(1, Relaxed);
             self.current.fetch_sub(1, Relaxed);
         } else {
@@ -187,7 +182,8 @@ impl ArenaSource {
         let st = self.state.lock();
         for rec in st.arenas.iter().flatten() {
             for i in 0..rec.ncarved {
-                f((rec.base + i * POOL_SIZE) as *mut PoolHeader);
+                // SAFETY: `i < ncarved <= POOLS_PER_ARENA`: inside the mapping.
+                f(unsafe { rec.base.add(i * POOL_SIZE) } as *mut PoolHeader);
             }
         }
     }
@@ -206,7 +202,8 @@ impl ArenaSource {
                     return Err(format!("arena {slot}: free pool stack has a cycle"));
                 }
                 let addr = p as usize;
-                if addr < rec.base || addr >= rec.base + rec.ncarved * POOL_SIZE {
+                let base = rec.base as usize;
+                if addr < base || addr >= base + rec.ncarved * POOL_SIZE {
                     return Err(format!("arena {slot}: free pool {addr:#x} outside it"));
                 }
                 // SAFETY: checked to be a carved pool of this arena.
@@ -242,16 +239,16 @@ impl ArenaSource {
             .collect()
     }
 
-    fn map_arena(&self, st: &mut ArenaState) -> Result<u32, OutOfMemory> {
-        self.budget().reserve(ARENA_SIZE)?;
+    fn map_arena(&self, st: &mut ArenaState, budget: &MemoryBudget) -> Result<u32, OutOfMemory> {
+        budget.reserve(ARENA_SIZE)?;
         let base = match map_aligned(ARENA_SIZE) {
             Some(b) => b,
             None => {
-                self.budget().release(ARENA_SIZE);
+                budget.release(ARENA_SIZE);
                 return Err(OutOfMemory {
                     requested: ARENA_SIZE,
-                    reserved: self.budget().reserved(),
-                    limit: self.budget().limit().unwrap_or(usize::MAX),
+                    reserved: budget.reserved(),
+                    limit: budget.limit().unwrap_or(usize::MAX),
                 });
             }
         };
@@ -311,29 +308,19 @@ impl ArenaSource {
 
 impl Drop for ArenaSource {
     fn drop(&mut self) {
-        // Under memcheck, blocks still live when the heap goes (immortal
-        // objects, or a heap dropped with objects in it) are released here:
-        // tell memcheck, or it sees the next heap's blocks at the same
-        // addresses overlap them.
-        #[cfg(feature = "valgrind")]
-        self.for_each_carved_pool(|p| {
-            // SAFETY: the heap is being dropped: nothing allocates.
-            if let Ok(Some(scan)) = unsafe { super::walk::scan_pool(p) } {
-                scan.for_each_live(|b| super::vg::free_like(b));
-            }
-        });
+        // The budget goes with the heap: no need to give the bytes back.
         let st = self.state.lock();
         for rec in st.arenas.iter().flatten() {
             // SAFETY: the heap is being dropped; nothing refers to its memory.
             unsafe { unmap(rec.base, ARENA_SIZE) };
-            self.budget().release(ARENA_SIZE);
         }
     }
 }
 
 /// Maps `size` bytes aligned to `size` (a power of two) by mapping twice the
 /// size and trimming both ends.
-fn map_aligned(size: usize) -> Option<usize> {
+#[cfg(not(miri))]
+fn map_aligned(size: usize) -> Option<*mut u8> {
     let len = size * 2;
     // SAFETY: an anonymous private mapping with no address hint has no
     // preconditions; the result is checked against MAP_FAILED.
@@ -350,27 +337,50 @@ fn map_aligned(size: usize) -> Option<usize> {
     if raw == libc::MAP_FAILED {
         return None;
     }
-    let start = raw as usize;
-    let aligned = (start + size - 1) & !(size - 1);
-    let head = aligned - start;
+    let raw = raw as *mut u8;
+    let head = raw.align_offset(size);
     let tail = len - head - size;
     // SAFETY: both trimmed ranges lie inside the mapping just made and are
     // not the aligned middle we keep.
     unsafe {
+        let aligned = raw.add(head);
         if head > 0 {
-            unmap(start, head);
+            unmap(raw, head);
         }
         if tail > 0 {
-            unmap(aligned + size, tail);
+            unmap(aligned.add(size), tail);
         }
+        Some(aligned)
     }
-    Some(aligned)
 }
 
 /// # Safety
 /// `[addr, addr + len)` is a mapping of ours that nothing uses any more.
-unsafe fn unmap(addr: usize, len: usize) {
+#[cfg(not(miri))]
+unsafe fn unmap(addr: *mut u8, len: usize) {
     // SAFETY: the caller's contract.
     let rc = unsafe { libc::munmap(addr as *mut libc::c_void, len) };
     debug_assert_eq!(rc, 0, "munmap failed");
+}
+
+// Miri follows anonymous `mmap` but not a partial `munmap` (the trimming
+// above), so under Miri an arena is an aligned allocation of the Rust
+// allocator instead: the pool and arena logic above it is the same code, and
+// Miri checks it. Only whole arenas are ever unmapped, with the size they
+// were mapped with.
+#[cfg(miri)]
+fn map_aligned(size: usize) -> Option<*mut u8> {
+    let layout = std::alloc::Layout::from_size_align(size, size).ok()?;
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { std::alloc::alloc(layout) };
+    (!p.is_null()).then_some(p)
+}
+
+/// # Safety
+/// `addr` came from `map_aligned(len)` and nothing uses it any more.
+#[cfg(miri)]
+unsafe fn unmap(addr: *mut u8, len: usize) {
+    let layout = std::alloc::Layout::from_size_align(len, len).expect("arena layout");
+    // SAFETY: the caller's contract: allocated with this layout.
+    unsafe { std::alloc::dealloc(addr, layout) };
 }

@@ -5,7 +5,8 @@
 //! leak check and the collector's pool walk see large objects and large item
 //! arrays as well. The list has its own lock: large requests are rare.
 
-use super::{Domain, MemoryBudget, OutOfMemory, ALIGNMENT};
+use super::budget::{MemoryBudget, OutOfMemory};
+use super::{Domain, ALIGNMENT};
 use crate::sync::{AtomicUsize, Mutex, Ordering::Relaxed};
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr;
@@ -25,35 +26,31 @@ struct ListHead(*mut LargeHeader);
 // SAFETY: the list is only touched under its mutex.
 unsafe impl Send for ListHead {}
 
-/// All large blocks of one heap.
+/// All large blocks of one heap. The budget they are reserved from is passed
+/// in by the owner ([`super::Memory`]).
 pub struct LargeList {
     head: Mutex<ListHead>,
-    budget: *const MemoryBudget,
     count: AtomicUsize,
     bytes: AtomicUsize,
+    /// Blocks of the object domain (large objects, as opposed to large item
+    /// arrays).
+    objects: AtomicUsize,
 }
 
-// SAFETY: `budget` outlives the list (the heap owns both); the rest is locked
-// or atomic.
-unsafe impl Send for LargeList {}
-// SAFETY: as above.
-unsafe impl Sync for LargeList {}
+impl Default for LargeList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl LargeList {
-    /// # Safety
-    /// `budget` must outlive the list.
-    pub unsafe fn new(budget: *const MemoryBudget) -> Self {
+    pub fn new() -> Self {
         LargeList {
             head: Mutex::new(ListHead(ptr::null_mut())),
-            budget,
             count: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
+            objects: AtomicUsize::new(0),
         }
-    }
-
-    fn budget(&self) -> &MemoryBudget {
-        // SAFETY: the constructor's contract.
-        unsafe { &*self.budget }
     }
 
     fn layout(size: usize) -> Layout {
@@ -61,17 +58,22 @@ impl LargeList {
     }
 
     /// Allocates `size` bytes (uninitialised) and links them.
-    pub fn alloc(&self, size: usize, domain: Domain) -> Result<*mut u8, OutOfMemory> {
+    pub fn alloc(
+        &self,
+        size: usize,
+        domain: Domain,
+        budget: &MemoryBudget,
+    ) -> Result<*mut u8, OutOfMemory> {
         let total = HEADER + size;
-        self.budget().reserve(total)?;
+        budget.reserve(total)?;
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc(Self::layout(size)) } as *mut LargeHeader;
         if raw.is_null() {
-            self.budget().release(total);
+            budget.release(total);
             return Err(OutOfMemory {
                 requested: total,
-                reserved: self.budget().reserved(),
-                limit: self.budget().limit().unwrap_or(usize::MAX),
+                reserved: budget.reserved(),
+                limit: budget.limit().unwrap_or(usize::MAX),
             });
         }
         let mut head = self.head.lock();
@@ -90,8 +92,12 @@ impl LargeList {
         }
         head.0 = raw;
         drop(head);
+        // Relaxed: statistics; the list itself is ordered by its lock.
         self.count.fetch_add(1, Relaxed);
         self.bytes.fetch_add(size, Relaxed);
+        if domain == Domain::Object {
+            self.objects.fetch_add(1, Relaxed);
+        }
         // SAFETY: the block follows the header inside the allocation.
         Ok(unsafe { (raw as *mut u8).add(HEADER) })
     }
@@ -100,15 +106,27 @@ impl LargeList {
     ///
     /// # Safety
     /// `block` came from `alloc` of this list and is not used any more.
-    pub unsafe fn free(&self, block: *mut u8) {
+    pub unsafe fn free(&self, block: *mut u8, budget: &MemoryBudget) {
+        // SAFETY: forwarded.
+        let size = unsafe { self.unlink_and_free(block) };
+        budget.release(HEADER + size);
+    }
+
+    /// Unlinks and frees a block; returns its size.
+    ///
+    /// # Safety
+    /// As for [`LargeList::free`].
+    unsafe fn unlink_and_free(&self, block: *mut u8) -> usize {
         // SAFETY: the header sits right before the block.
         let h = unsafe { block.sub(HEADER) } as *mut LargeHeader;
         let size;
+        let domain;
         {
             let mut head = self.head.lock();
             // SAFETY: `h` is linked; the list is locked.
             unsafe {
                 size = (*h).size;
+                domain = (*h).domain;
                 let (prev, next) = ((*h).prev, (*h).next);
                 if prev.is_null() {
                     head.0 = next;
@@ -122,9 +140,13 @@ impl LargeList {
         }
         // SAFETY: unlinked; allocated with this layout.
         unsafe { dealloc(h as *mut u8, Self::layout(size)) };
-        self.budget().release(HEADER + size);
+        // Relaxed: as in `alloc`.
         self.count.fetch_sub(1, Relaxed);
         self.bytes.fetch_sub(size, Relaxed);
+        if domain == Domain::Object {
+            self.objects.fetch_sub(1, Relaxed);
+        }
+        size
     }
 
     /// Size of a large block.
@@ -144,6 +166,11 @@ impl LargeList {
         self.bytes.load(Relaxed)
     }
 
+    /// Large blocks holding objects.
+    pub fn objects(&self) -> usize {
+        self.objects.load(Relaxed)
+    }
+
     /// Calls `f(block, size, domain)` for every large block.
     pub fn for_each(&self, mut f: impl FnMut(*mut u8, usize, Domain)) {
         let head = self.head.lock();
@@ -160,11 +187,12 @@ impl LargeList {
 
 impl Drop for LargeList {
     fn drop(&mut self) {
+        // The budget goes with the heap: blocks are freed without it.
         let mut blocks = Vec::new();
         self.for_each(|b, _, _| blocks.push(b));
         for b in blocks {
             // SAFETY: the heap is being dropped; nothing uses its blocks.
-            unsafe { self.free(b) };
+            unsafe { self.unlink_and_free(b) };
         }
     }
 }

@@ -40,14 +40,22 @@
 //! collector see them too.
 
 pub mod arena;
+pub mod block_counts;
+pub mod budget;
 pub mod large;
+pub mod memory;
 pub mod pool;
+pub mod pool_header;
 pub mod vg;
 pub mod walk;
 
-pub use arena::ArenaSource;
+pub use arena::{ArenaSource, ArenaStats};
+pub use block_counts::BlockCounts;
+pub use budget::{MemoryBudget, OutOfMemory};
 pub use large::LargeList;
-pub use pool::{pool_of, remote_free as remote_free_block, ClassPools, PoolHeader, RemoteInbox};
+pub use memory::Memory;
+pub use pool::{remote_free as remote_free_block, ClassPools, ClassTable};
+pub use pool_header::{pool_of, PoolHeader, RemoteInbox};
 
 /// Alignment and spacing of size classes.
 pub const ALIGNMENT: usize = 16;
@@ -76,6 +84,9 @@ pub enum Domain {
 /// Number of domains.
 pub const NUM_DOMAINS: usize = 2;
 
+// Class tables index (domain, class) by masking, which needs powers of two.
+const _: () = assert!(NUM_CLASSES.is_power_of_two() && NUM_DOMAINS.is_power_of_two());
+
 impl Domain {
     pub const ALL: [Domain; NUM_DOMAINS] = [Domain::Object, Domain::Raw];
 
@@ -95,79 +106,6 @@ pub const fn size_class(size: usize) -> usize {
 #[inline(always)]
 pub const fn class_block_size(class: usize) -> usize {
     (class + 1) * ALIGNMENT
-}
-
-/// The allocator refused a request: the heap's memory limit would be passed,
-/// or the OS refused to map memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutOfMemory {
-    /// Bytes asked for from the OS (an arena, or a large object).
-    pub requested: usize,
-    /// Bytes reserved when it was refused.
-    pub reserved: usize,
-    /// The heap's limit (usize::MAX when none).
-    pub limit: usize,
-}
-
-/// Bytes reserved from the OS by one heap, with an optional limit
-/// (`--max-heap`). Shared by the arena source and the large-object list.
-pub struct MemoryBudget {
-    limit: usize,
-    reserved: crate::sync::AtomicUsize,
-    reserved_peak: crate::sync::AtomicUsize,
-}
-
-impl MemoryBudget {
-    pub fn new(limit: Option<usize>) -> Self {
-        MemoryBudget {
-            limit: limit.unwrap_or(usize::MAX),
-            reserved: crate::sync::AtomicUsize::new(0),
-            reserved_peak: crate::sync::AtomicUsize::new(0),
-        }
-    }
-
-    /// Takes `bytes` from the budget, or says why not.
-    pub fn reserve(&self, bytes: usize) -> Result<(), OutOfMemory> {
-        use crate::sync::Ordering::Relaxed;
-        let mut current = self.reserved.load(Relaxed);
-        loop {
-            let next = current.saturating_add(bytes);
-            if next > self.limit {
-                return Err(OutOfMemory {
-                    requested: bytes,
-                    reserved: current,
-                    limit: self.limit,
-                });
-            }
-            match self
-                .reserved
-                .compare_exchange_weak(current, next, Relaxed, Relaxed)
-            {
-                Ok(_) => {
-                    self.reserved_peak.fetch_max(next, Relaxed);
-                    return Ok(());
-                }
-                Err(seen) => current = seen,
-            }
-        }
-    }
-
-    pub fn release(&self, bytes: usize) {
-        self.reserved
-            .fetch_sub(bytes, crate::sync::Ordering::Relaxed);
-    }
-
-    pub fn reserved(&self) -> usize {
-        self.reserved.load(crate::sync::Ordering::Relaxed)
-    }
-
-    pub fn reserved_peak(&self) -> usize {
-        self.reserved_peak.load(crate::sync::Ordering::Relaxed)
-    }
-
-    pub fn limit(&self) -> Option<usize> {
-        (self.limit != usize::MAX).then_some(self.limit)
-    }
 }
 
 #[cfg(test)]
@@ -195,17 +133,5 @@ mod tests {
                 "size {size} block {bs}"
             );
         }
-    }
-
-    #[test]
-    fn budget_refuses_past_the_limit() {
-        let b = MemoryBudget::new(Some(100));
-        assert!(b.reserve(60).is_ok());
-        let err = b.reserve(60).unwrap_err();
-        assert_eq!(err.reserved, 60);
-        assert_eq!(err.limit, 100);
-        b.release(60);
-        assert!(b.reserve(100).is_ok());
-        assert_eq!(b.reserved_peak(), 100);
     }
 }

@@ -17,13 +17,14 @@
 //! A `used` pool is on its class table's doubly linked `usable` list; a `full`
 //! pool is on no list (nothing to allocate from it) until a block comes back.
 //!
-//! Fields and who may touch them:
-//! - `free`, `bump`, `used`, `next`, `prev`, `linked`: the pool's owner only
-//!   (the class table that holds it: under the GIL's protection, under its
-//!   class lock, or its owning thread).
-//! - `class`, `domain`, `block_size`, `limit`, `inbox`: written once when the
-//!   pool is taken from the arena, read by anyone holding a block of it.
-//! - `remote_free`, `remote_next`: shared (the `biased` policy's remote frees).
+//! Who may touch which header field is written at [`super::pool_header`];
+//! in short, the owner's fields are reached through the raw pointer one at a
+//! time, never through a reference to the whole header.
+//!
+//! The invariant of a pool in use: blocks handed out and not yet freed back
+//! to the owner (`used`) + blocks on the local free list + blocks never
+//! bumped = capacity, where `used` still counts blocks on the remote stack
+//! until the owner takes them back (the verifier checks it).
 //!
 //! Remote frees (mimalloc's `thread_free`): a thread that frees a block of a
 //! pool it does not own pushes the block onto the pool's atomic `remote_free`
@@ -33,84 +34,13 @@
 //! the pool's stack in one swap: so a pool is on the inbox at most once, and a
 //! pusher never rewrites `remote_next` while the owner still needs it.
 
-use super::arena::ArenaSource;
+use super::block_counts::BlockCounts;
+use super::memory::Memory;
+use super::pool_header::{pool_of, FreeBlock, PoolHeader, RemoteInbox, FIRST_BLOCK};
 use super::vg;
-use super::{class_block_size, Domain, OutOfMemory, ALIGNMENT, NUM_CLASSES, POOL_SIZE};
+use super::{class_block_size, Domain, OutOfMemory, NUM_CLASSES, NUM_DOMAINS, POOL_SIZE};
 use crate::sync::{AtomicPtr, Ordering};
 use std::ptr;
-
-/// `class` of a pool that is not in use (on its arena's free stack).
-pub const POOL_UNUSED: u8 = u8::MAX;
-
-/// A free block's first word: the next free block.
-#[repr(C)]
-pub struct FreeBlock {
-    pub next: *mut FreeBlock,
-}
-
-/// The header at the start of every pool.
-#[repr(C)]
-pub struct PoolHeader {
-    /// Owner-only: local free list.
-    pub free: *mut FreeBlock,
-    /// Owner-only: offset of the next never-used block.
-    pub bump: u32,
-    /// Offset past the last whole block.
-    pub limit: u32,
-    /// Owner-only: blocks handed out and not freed back to the owner (blocks
-    /// on `remote_free` still count until the owner takes them).
-    pub used: u32,
-    /// Block size in bytes.
-    pub block_size: u32,
-    /// Size class, or `POOL_UNUSED`.
-    pub class: u8,
-    /// `Domain` as u8.
-    pub domain: u8,
-    /// Owner-only: on its class table's usable list.
-    pub linked: bool,
-    /// The arena slot this pool belongs to (written by the arena source).
-    pub arena_slot: u32,
-    /// Owner-only: usable-list links (also the arena's free-stack link).
-    pub next: *mut PoolHeader,
-    pub prev: *mut PoolHeader,
-    /// The owning thread heap's inbox (`biased`), or null for shared pools.
-    pub inbox: *const RemoteInbox,
-    /// Shared: blocks freed by other threads.
-    pub remote_free: AtomicPtr<FreeBlock>,
-    /// Shared: link on the owner's inbox.
-    pub remote_next: AtomicPtr<PoolHeader>,
-}
-
-/// Offset of the first block in a pool.
-pub const FIRST_BLOCK: usize =
-    (std::mem::size_of::<PoolHeader>() + ALIGNMENT - 1) & !(ALIGNMENT - 1);
-
-/// The pool a block lives in.
-#[inline(always)]
-pub fn pool_of(block: *const u8) -> *mut PoolHeader {
-    (block as usize & !(POOL_SIZE - 1)) as *mut PoolHeader
-}
-
-/// Pools with blocks freed by other threads, waiting for their owner.
-pub struct RemoteInbox {
-    pools: AtomicPtr<PoolHeader>,
-}
-
-impl Default for RemoteInbox {
-    fn default() -> Self {
-        RemoteInbox {
-            pools: AtomicPtr::new(ptr::null_mut()),
-        }
-    }
-}
-
-impl RemoteInbox {
-    /// True when some pool waits (a cheap check for the owner's slow path).
-    #[inline]
-    pub fn has_work(&self) -> bool {
-        !self.pools.load(Ordering::Relaxed).is_null()
-    }
-}
 
 /// Frees `block` from a thread that does not own its pool: pushes it onto
 /// the pool's remote stack, and the pool onto its owner's inbox when the
@@ -123,21 +53,19 @@ pub unsafe fn remote_free(block: *mut u8) {
     let pool = pool_of(block);
     let fb = block as *mut FreeBlock;
     // SAFETY: a live block's pool header is initialised and stays in place
-    // while the block is live (a pool holding a live block is never released).
-    let header = unsafe { &*pool };
+    // while the block is live (a pool holding a live block is never
+    // released); we borrow only the shared atomic field.
+    let remote_free = unsafe { &(*pool).remote_free };
     vg::free_like(block);
-    let mut head = header.remote_free.load(Ordering::Relaxed);
+    let mut head = remote_free.load(Ordering::Relaxed);
     loop {
         vg::open_link(block);
         // SAFETY: the block is ours until the CAS below publishes it.
         unsafe { (*fb).next = head };
         vg::close_link(block);
-        match header.remote_free.compare_exchange_weak(
-            head,
-            fb,
-            Ordering::Release,
-            Ordering::Relaxed,
-        ) {
+        // Release: the owner that swaps the stack out (Acquire) sees the
+        // link we just wrote.
+        match remote_free.compare_exchange_weak(head, fb, Ordering::Release, Ordering::Relaxed) {
             Ok(_) => break,
             Err(seen) => head = seen,
         }
@@ -145,20 +73,10 @@ pub unsafe fn remote_free(block: *mut u8) {
     if head.is_null() {
         // The stack went from empty to non-empty: tell the owner. Until this
         // push lands the owner cannot see our block, so the pool stays alive.
-        // SAFETY: the inbox lives as long as the heap (thread heaps are never
-        // freed before the heap).
-        let inbox = unsafe { &*header.inbox };
-        let mut top = inbox.pools.load(Ordering::Relaxed);
-        loop {
-            header.remote_next.store(top, Ordering::Relaxed);
-            match inbox
-                .pools
-                .compare_exchange_weak(top, pool, Ordering::Release, Ordering::Relaxed)
-            {
-                Ok(_) => break,
-                Err(seen) => top = seen,
-            }
-        }
+        // SAFETY: `inbox` is write-once and the inbox lives as long as the
+        // heap (thread heaps are never freed before the heap); the pool was
+        // on no inbox, since its stack was empty.
+        unsafe { (*(*pool).inbox).push(pool) };
     }
 }
 
@@ -169,8 +87,6 @@ pub struct ClassPools {
     usable: *mut PoolHeader,
     /// Pools owned.
     pub pools: usize,
-    /// Blocks handed out by this owner's pools and not yet returned to it.
-    pub blocks_in_use: usize,
 }
 
 // SAFETY: a class table is moved between threads only with its owner's
@@ -182,7 +98,6 @@ impl Default for ClassPools {
         ClassPools {
             usable: ptr::null_mut(),
             pools: 0,
-            blocks_in_use: 0,
         }
     }
 }
@@ -204,31 +119,41 @@ impl ClassPools {
         &mut self,
         domain: Domain,
         class: usize,
-        arenas: &ArenaSource,
+        mem: &Memory,
         inbox: *const RemoteInbox,
     ) -> Result<*mut u8, OutOfMemory> {
         let p = self.usable;
         if p.is_null() {
             // SAFETY: forwarded contract.
-            return unsafe { self.alloc_from_new_pool(domain, class, arenas, inbox) };
+            return unsafe { self.alloc_from_new_pool(domain, class, mem, inbox) };
         }
-        // SAFETY: pools on the usable list are owned by us and initialised.
+        // SAFETY: pools on the usable list are owned by us and initialised;
+        // fields are reached through the raw pointer (see pool_header).
         unsafe {
-            let pool = &mut *p;
-            let block = if !pool.free.is_null() {
-                let b = pool.free;
-                vg::open_link(b as *const u8);
-                pool.free = (*b).next;
-                b as *mut u8
+            let bs = (*p).block_size;
+            let free = (*p).free;
+            // Take from the free list, else bump; `full` says whether the
+            // pool has nothing left to hand out afterwards (read from the
+            // values in hand, not reloaded).
+            let (block, full) = if !free.is_null() {
+                vg::open_link(free as *const u8);
+                let next = (*free).next;
+                (*p).free = next;
+                (
+                    free as *mut u8,
+                    next.is_null() && (*p).bump + bs > (*p).limit,
+                )
             } else {
-                let b = (p as *mut u8).add(pool.bump as usize);
-                pool.bump += pool.block_size;
-                b
+                let bump = (*p).bump;
+                (*p).bump = bump + bs;
+                (
+                    (p as *mut u8).add(bump as usize),
+                    bump + 2 * bs > (*p).limit,
+                )
             };
-            vg::malloc_like(block, pool.block_size as usize);
-            pool.used += 1;
-            self.blocks_in_use += 1;
-            if pool.free.is_null() && pool.bump + pool.block_size > pool.limit {
+            vg::malloc_like(block, bs as usize);
+            (*p).used += 1;
+            if full {
                 // Full: off the usable list until a block comes back.
                 self.unlink(p);
             }
@@ -236,16 +161,21 @@ impl ClassPools {
         }
     }
 
+    /// The slow path of `alloc`: no usable pool, so take one from the
+    /// arenas, initialise its header and allocate from it.
+    ///
+    /// # Safety
+    /// As [`ClassPools::alloc`].
     #[cold]
     #[inline(never)]
     unsafe fn alloc_from_new_pool(
         &mut self,
         domain: Domain,
         class: usize,
-        arenas: &ArenaSource,
+        mem: &Memory,
         inbox: *const RemoteInbox,
     ) -> Result<*mut u8, OutOfMemory> {
-        let p = arenas.take_pool()?;
+        let p = mem.take_pool()?;
         let bs = class_block_size(class);
         let capacity = (POOL_SIZE - FIRST_BLOCK) / bs;
         // SAFETY: the arena source handed us an unused pool; we initialise
@@ -268,7 +198,7 @@ impl ClassPools {
         self.pools += 1;
         self.link(p);
         // SAFETY: the pool is now initialised and on our list.
-        unsafe { self.alloc(domain, class, arenas, inbox) }
+        unsafe { self.alloc(domain, class, mem, inbox) }
     }
 
     /// Frees a block of one of this table's pools, by its owner.
@@ -276,29 +206,28 @@ impl ClassPools {
     /// # Safety
     /// The caller owns this table; `block` is a live block of one of its pools.
     #[inline(always)]
-    pub unsafe fn free(&mut self, block: *mut u8, arenas: &ArenaSource) {
+    pub unsafe fn free(&mut self, block: *mut u8, mem: &Memory) {
         let p = pool_of(block);
-        // SAFETY: the block's pool is ours and initialised.
+        // SAFETY: the block's pool is ours and initialised; fields through
+        // the raw pointer (see pool_header).
         unsafe {
-            let pool = &mut *p;
             let fb = block as *mut FreeBlock;
             vg::free_like(block);
             vg::open_link(block);
-            (*fb).next = pool.free;
+            (*fb).next = (*p).free;
             vg::close_link(block);
-            pool.free = fb;
-            pool.used -= 1;
-            self.blocks_in_use -= 1;
-            if !pool.linked {
+            (*p).free = fb;
+            (*p).used -= 1;
+            if !(*p).linked {
                 self.link(p);
-            } else if pool.used == 0 {
-                self.maybe_release(p, arenas);
+            } else if (*p).used == 0 {
+                self.maybe_release(p, mem);
             }
         }
     }
 
     /// Returns blocks that other threads freed (a list taken from the pool's
-    /// remote stack) to the pool.
+    /// remote stack) to the pool; returns how many.
     ///
     /// # Safety
     /// The caller owns this table and `p`; `list` is the pool's remote stack
@@ -307,36 +236,39 @@ impl ClassPools {
         &mut self,
         p: *mut PoolHeader,
         list: *mut FreeBlock,
-        arenas: &ArenaSource,
-    ) {
+        mem: &Memory,
+    ) -> usize {
         // SAFETY: the caller's contract; every block on `list` belongs to `p`.
         unsafe {
-            let pool = &mut *p;
             let mut b = list;
             let mut n = 0u32;
             while !b.is_null() {
                 vg::open_link(b as *const u8);
                 let next = (*b).next;
-                (*b).next = pool.free;
+                (*b).next = (*p).free;
                 vg::close_link(b as *const u8);
-                pool.free = b;
+                (*p).free = b;
                 b = next;
                 n += 1;
             }
-            pool.used -= n;
-            self.blocks_in_use -= n as usize;
-            if !pool.linked {
+            (*p).used -= n;
+            if !(*p).linked {
                 self.link(p);
             }
-            if pool.used == 0 {
-                self.maybe_release(p, arenas);
+            if (*p).used == 0 {
+                self.maybe_release(p, mem);
             }
+            n as usize
         }
     }
 
     /// An emptied pool goes back to the arena unless it is the only usable
     /// pool of its class (then it stays, so alloc/free at a boundary is cheap).
-    unsafe fn maybe_release(&mut self, p: *mut PoolHeader, arenas: &ArenaSource) {
+    ///
+    /// # Safety
+    /// The caller owns this table; `p` is one of its pools, on its usable
+    /// list, with no block in use.
+    unsafe fn maybe_release(&mut self, p: *mut PoolHeader, mem: &Memory) {
         // SAFETY: `p` is ours and on our list.
         unsafe {
             if self.usable == p && (*p).next.is_null() {
@@ -344,7 +276,7 @@ impl ClassPools {
             }
             self.unlink(p);
             self.pools -= 1;
-            arenas.give_back_pool(p);
+            mem.give_back_pool(p);
         }
     }
 
@@ -353,7 +285,7 @@ impl ClassPools {
     ///
     /// # Safety
     /// The caller owns this table.
-    pub unsafe fn release_empty(&mut self, arenas: &ArenaSource) {
+    pub unsafe fn release_empty(&mut self, mem: &Memory) {
         let mut p = self.usable;
         while !p.is_null() {
             // SAFETY: pools on our list are ours.
@@ -362,7 +294,7 @@ impl ClassPools {
                 if (*p).used == 0 {
                     self.unlink(p);
                     self.pools -= 1;
-                    arenas.give_back_pool(p);
+                    mem.give_back_pool(p);
                 }
                 p = next;
             }
@@ -420,24 +352,45 @@ impl Default for ClassTable {
 }
 
 impl ClassTable {
+    /// The pools of (domain, class). The indices are masked into range
+    /// (both counts are powers of two) rather than bounds-checked: callers
+    /// pass a class computed from a size or read from a pool header, always
+    /// in range (checked in debug builds).
+    #[inline(always)]
+    pub fn pools(&mut self, domain: usize, class: usize) -> &mut ClassPools {
+        debug_assert!(domain < NUM_DOMAINS && class < NUM_CLASSES);
+        &mut self.classes[domain & (NUM_DOMAINS - 1)][class & (NUM_CLASSES - 1)]
+    }
+
     /// Takes back every block that other threads freed into pools of this
-    /// table (the owner's side of the remote-free protocol).
+    /// table (the owner's side of the remote-free protocol), and takes them
+    /// off the owner's block counts. Returns the pools drained.
     ///
     /// # Safety
-    /// The caller owns this table and `inbox` is its inbox.
+    /// The caller owns this table, `inbox` is its inbox and `counts` its
+    /// counts.
     #[cold]
-    pub unsafe fn drain_inbox(&mut self, inbox: &RemoteInbox, arenas: &ArenaSource) -> usize {
-        let mut p = inbox.pools.swap(ptr::null_mut(), Ordering::Acquire);
+    pub unsafe fn drain_inbox(
+        &mut self,
+        inbox: &RemoteInbox,
+        mem: &Memory,
+        counts: &BlockCounts,
+    ) -> usize {
+        let mut p = inbox.take_all();
         let mut pools = 0;
         while !p.is_null() {
             // SAFETY: pools on our inbox are ours; read the link before taking
             // the stack (see the module docs).
             unsafe {
+                // Relaxed: `take_all`'s Acquire already made the link visible.
                 let next = (*p).remote_next.load(Ordering::Relaxed);
+                // Acquire: pairs with each pusher's Release, so the links of
+                // every block on the stack are visible.
                 let list = (*p).remote_free.swap(ptr::null_mut(), Ordering::Acquire);
                 let d = (*p).domain as usize;
                 let c = (*p).class as usize;
-                self.classes[d][c].take_back_remote(p, list, arenas);
+                let n = self.pools(d, c).take_back_remote(p, list, mem);
+                counts.sub(d, c, n);
                 p = next;
             }
             pools += 1;
@@ -445,16 +398,12 @@ impl ClassTable {
         pools
     }
 
-    pub fn blocks_in_use(&self) -> usize {
-        self.classes.iter().flatten().map(|c| c.blocks_in_use).sum()
-    }
-
     /// # Safety
     /// The caller owns this table.
-    pub unsafe fn release_empty(&mut self, arenas: &ArenaSource) {
+    pub unsafe fn release_empty(&mut self, mem: &Memory) {
         for c in self.classes.iter_mut().flatten() {
             // SAFETY: forwarded.
-            unsafe { c.release_empty(arenas) };
+            unsafe { c.release_empty(mem) };
         }
     }
 }

@@ -8,7 +8,8 @@
 //! finding containers) both stand on this. Only valid while no thread
 //! allocates or frees (the world is stopped, or the heap is quiescent).
 
-use super::pool::{FreeBlock, PoolHeader, FIRST_BLOCK, POOL_UNUSED};
+use super::arena::ArenaSource;
+use super::pool_header::{FreeBlock, PoolHeader, FIRST_BLOCK, POOL_UNUSED};
 use super::{Domain, POOL_SIZE};
 use crate::sync::Ordering;
 
@@ -36,7 +37,9 @@ impl PoolScan {
     }
 
     pub fn block(&self, i: usize) -> *mut u8 {
-        (self.pool as usize + FIRST_BLOCK + i * self.block_size) as *mut u8
+        // Offsets from the pool pointer keep its provenance (wrapping: only
+        // blocks below the bump mark, inside the pool, are ever asked for).
+        (self.pool as *mut u8).wrapping_add(FIRST_BLOCK + i * self.block_size)
     }
 
     /// Calls `f` for every live block.
@@ -143,9 +146,9 @@ pub unsafe fn scan_pool(pool: *mut PoolHeader) -> Result<Option<PoolScan>, Strin
 ///
 /// # Safety
 /// No thread allocates or frees meanwhile.
-pub unsafe fn scan_all(mem: &crate::heap::MemCore) -> Result<Vec<PoolScan>, String> {
+pub unsafe fn scan_all(arenas: &ArenaSource) -> Result<Vec<PoolScan>, String> {
     let mut pools = Vec::new();
-    mem.arenas.for_each_carved_pool(|p| pools.push(p));
+    arenas.for_each_carved_pool(|p| pools.push(p));
     let mut out = Vec::with_capacity(pools.len());
     for p in pools {
         // SAFETY: forwarded.

@@ -1,5 +1,6 @@
-//! The object model: a header chosen by the policy, three kinds of object,
-//! and the owned reference handle [`Ref`].
+//! The object model: a header chosen by the policy and three kinds of
+//! object. (The owned reference handle, `Ref`, lives with the heap, which
+//! gives it its meaning.)
 //!
 //! ```text
 //!  leaf   [ObjHeader][payload: len bytes]                     ints, strings, bytes
@@ -9,19 +10,21 @@
 //!
 //! The header is `rc` (the policy's count word), `kind`, `class` (the size
 //! class of the object's block, or [`LARGE`]), `gc_bits`, the policy's
-//! per-object lock and `len`. Its size per policy is part of what the lab
-//! compares (16 bytes under `gil` and `pool-locks`, 32 under `biased`, as
-//! PEP 703 grew CPython's header from 16 to 32): see [`header_bytes`].
+//! per-object lock, `len`, and the policy's padding. Its size per policy is
+//! part of what the lab compares (16 bytes under `gil` and `pool-locks`, 32
+//! under `biased`, as PEP 703 grew CPython's header from 16 to 32): see
+//! [`header_bytes`].
+//!
+//! The count word is the header's first field (`repr(C)`), so the policy
+//! layer, which sees an object only as its address, finds the word there
+//! (`policy::counts::word`). This layer depends on the policy layer (the
+//! header is generic over it), never the other way round.
 //!
 //! Containers (tuples and lists) carry a `GcHead`: the generation links that
 //! the generational collector uses under `gil` and the `gc_refs` scratch word
 //! of every collection. Leaves are never tracked.
 
-mod refs;
-
-pub use refs::Ref;
-
-use crate::policy::Policy;
+use crate::policy::{Counts, ObjAddr, Policy};
 use crate::sync::AtomicU8;
 use std::ptr;
 
@@ -70,16 +73,22 @@ pub mod gc_bits {
     pub const UNREACHABLE: u8 = 64;
 }
 
+/// The count word type of policy `P`.
+pub type CountWord<P> = <<P as Policy>::Counts as Counts>::Word;
+
 /// The header at the start of every object.
 #[repr(C)]
 pub struct ObjHeader<P: Policy> {
-    pub rc: P::RefCount,
+    /// First, at offset 0: see the module docs.
+    pub rc: CountWord<P>,
     pub kind: Kind,
     pub class: u8,
     pub gc_bits: AtomicU8,
     pub lock: P::ObjLock,
     /// Leaf payload bytes, or tuple length.
     pub len: u32,
+    /// The policy's padding (PEP 703's larger header, as a switch).
+    pub pad: P::Pad,
 }
 
 /// The collector's part of a container.
@@ -137,11 +146,31 @@ pub const fn list_size<P: Policy>() -> usize {
 }
 
 impl<P: Policy> ObjHeader<P> {
+    /// The object's address as the policy layer sees it.
+    #[inline(always)]
+    pub fn addr(obj: *mut ObjHeader<P>) -> ObjAddr {
+        obj as ObjAddr
+    }
+
+    /// The object at a policy-layer address.
+    #[inline(always)]
+    pub fn from_addr(addr: ObjAddr) -> *mut ObjHeader<P> {
+        addr as *mut ObjHeader<P>
+    }
+
+    /// The true count (exact only with the world stopped and merges applied).
+    #[inline(always)]
+    pub fn rc_total(&self) -> isize {
+        <P::Counts as Counts>::total(&self.rc)
+    }
+
     #[inline(always)]
     pub fn gc_flags(&self) -> u8 {
         self.gc_bits.load(crate::sync::Ordering::Relaxed)
     }
 
+    /// Relaxed: GC bits are written by the object's creator before it is
+    /// shared, by the deallocating thread, or with the world stopped.
     #[inline(always)]
     pub fn set_gc_flags(&self, bits: u8) {
         self.gc_bits.store(bits, crate::sync::Ordering::Relaxed)

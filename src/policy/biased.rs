@@ -2,22 +2,20 @@
 //! free-threaded CPython (PEP 703; `Include/refcount.h`, `Objects/object.c`,
 //! `Python/brc.c`) and the paper by Choi, Shull and Torrellas (PACT 2018).
 //!
-//! ## Thread heaps
+//! ## Owners
 //!
-//! Each attached thread owns a *slot*: a class table of its own (mimalloc's
-//! per-thread heap), an inbox for blocks other threads free into its pools,
-//! and a merge queue. The owner allocates and frees with no atomics; another
-//! thread's free pushes onto the pool's atomic remote stack
-//! ([`crate::alloc::pool::remote_free`]). A thread that detaches for good
-//! leaves its slot (pools with live blocks, and the objects it owns) to the
-//! next thread that attaches, which adopts it whole: nothing is lost, nothing
-//! is freed twice, and the slot's id stays the owner id in those objects'
-//! headers, so the adopter simply becomes their owner.
+//! Each attached thread has an owner id (never 0) and a merge queue. The id
+//! goes into the count word of every object the thread creates. A thread
+//! that detaches for good merges its queue and closes it; its id waits for
+//! the next thread to attach, which adopts it with the objects it owns (the
+//! adopter simply becomes their owner: the count words need no change).
+//! The thread heaps that hold the blocks are another axis ([`super::Front`]),
+//! with their own adoption.
 //!
 //! ## The reference-count word
 //!
 //! ```text
-//!   tid    : owner slot id (0 = no owner: merged)          atomic, relaxed
+//!   tid    : owner id (0 = no owner: merged, or immortal)   atomic, relaxed
 //!   local  : the owner's count (u32::MAX = immortal)        owner-only stores
 //!   shared : count << 2 | state                             atomic RMW
 //!            state 0 DEFAULT, 2 QUEUED, 3 MERGED  (1, weakrefs, unused)
@@ -33,31 +31,49 @@
 //! | owner | merge (checkpoint) | `shared = (shared>>2) + local - 1` as MERGED, `local = 0`, `tid = 0`; free if 0 |
 //!
 //! Only `local + (shared >> 2) >= 0` holds in general. A thread that exits
-//! merges its queue and marks its slot dead; a thread that would queue to a
-//! dead slot merges the count itself, under the slot's queue lock, which is
-//! also what a thread adopting the slot takes, so the two never overlap.
+//! merges its queue and closes it; a thread that would queue to a closed
+//! queue merges the count itself, under the queue's lock, which is also what
+//! a thread adopting the owner id takes, so the two never overlap.
 
-use super::objlock::ParkingObjLock;
-use super::world::{ThreadStateWord, World};
-use super::{Policy, RcCounters};
-use crate::alloc::pool::ClassTable;
-use crate::alloc::{pool_of, remote_free_block, Domain, OutOfMemory, RemoteInbox};
-use crate::heap::{HeapConfig, MemCore};
-use crate::object::ObjHeader;
-use crate::sync::{
-    AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize, Mutex, Ordering, UnsafeCell,
-};
+use super::counts::{word, Counts};
+use super::{ObjAddr, RcCounters};
+use crate::sync::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize, Mutex, Ordering};
 use std::ptr;
 
-/// Most slots (threads attached at once, plus exited ones not yet adopted).
-pub const MAX_SLOTS: usize = if cfg!(loom) { 4 } else { 4096 };
+/// Most owner ids (threads attached at once, plus exited ones not yet
+/// adopted). Small under loom, whose models have two or three threads.
+pub const MAX_OWNERS: usize = if cfg!(loom) { 4 } else { 4096 };
 
+/// Bits of `shared` below the count: the state.
 const SHIFT: u32 = 2;
+/// `shared`'s state bits.
+const FLAGS: isize = (1 << SHIFT) - 1;
+/// State: owned, nothing queued (the initial state).
+const DEFAULT: isize = 0;
+/// State: a non-owner found the shared count at zero and queued the object
+/// to its owner (the queue holds that reference).
 const QUEUED: isize = 2;
+/// State: merged; the shared count is the whole count and no owner remains.
 const MERGED: isize = 3;
-const FLAGS: isize = 3;
+/// One reference in the shared word.
 const ONE: isize = 1 << SHIFT;
+/// `local` of an immortal object: never written.
 const IMMORTAL_LOCAL: u32 = u32::MAX;
+
+/// The shared word for `count` references in `state`.
+#[inline(always)]
+const fn pack_shared(count: isize, state: isize) -> isize {
+    (count << SHIFT) | state
+}
+
+/// The (count, state) a shared word holds.
+#[inline(always)]
+const fn unpack_shared(word: isize) -> (isize, isize) {
+    (word >> SHIFT, word & FLAGS)
+}
+
+const _: () = assert!(pack_shared(1, DEFAULT) == ONE);
+const _: () = assert!(MERGED & !FLAGS == 0 && QUEUED & !FLAGS == 0);
 
 /// The biased reference-count word.
 #[repr(C)]
@@ -68,77 +84,70 @@ pub struct BiasedRc {
 }
 
 impl BiasedRc {
-    /// For tests and the verifier: (owner, local, shared count, state).
+    /// (owner, local count, shared count, state), read relaxed: for tests
+    /// and debugging; exact only while no other thread counts.
     pub fn parts(&self) -> (usize, u32, isize, isize) {
-        let s = self.shared.load(Ordering::Relaxed);
+        let (count, state) = unpack_shared(self.shared.load(Ordering::Relaxed));
         (
             self.tid.load(Ordering::Relaxed),
             self.local.load(Ordering::Relaxed),
-            s >> SHIFT,
-            s & FLAGS,
+            count,
+            state,
         )
     }
 }
 
+/// An object on a merge queue (the queue holds one reference to it).
+struct Queued(ObjAddr);
+
+// SAFETY: a queued object is a counted reference handed to the owner; it is
+// only dereferenced by whoever merges it.
+unsafe impl Send for Queued {}
+
 struct Queue {
-    objs: Vec<usize>,
+    objs: Vec<Queued>,
     alive: bool,
 }
 
-/// One thread's slot: its heap, inbox, merge queue and world state.
-pub struct Slot {
+/// One owner id's merge queue.
+pub struct Owner {
     id: usize,
-    word: ThreadStateWord,
-    table: UnsafeCell<ClassTable>,
-    inbox: RemoteInbox,
     queue: Mutex<Queue>,
+    /// Hint for the owner's checkpoint: set (Release) after a push.
     queue_nonempty: AtomicBool,
 }
 
-/// Shared state of a `biased` heap.
+/// Shared state of biased counting: the owners by id.
 pub struct BiasedShared {
-    pub world: World,
-    slots: Box<[AtomicPtr<Slot>]>,
-    /// Slots in use and the dead ones waiting for adoption; touched under the
-    /// world lock (inside `World::register` / `unregister`).
+    owners: Box<[AtomicPtr<Owner>]>,
     registry: Mutex<Registry>,
 }
 
 struct Registry {
     used: usize,
+    /// Ids whose thread left, waiting for adoption.
     dead: Vec<usize>,
-}
-
-// SAFETY: a slot's table is only touched by the thread attached to it (or
-// with the world quiescent); queues are locked; the rest is atomic.
-unsafe impl Sync for BiasedShared {}
-// SAFETY: as above.
-unsafe impl Send for BiasedShared {}
-
-/// Per-thread state under `biased`.
-pub struct BiasedLocal {
-    tid: usize,
-    slot: *const Slot,
-    counters: RcCounters,
 }
 
 impl BiasedShared {
     #[inline(always)]
-    fn slot(&self, id: usize) -> &Slot {
-        let p = self.slots[id - 1].load(Ordering::Acquire);
+    fn owner(&self, id: usize) -> &Owner {
+        // Acquire: pairs with the Release publish in `attach`.
+        let p = self.owners[id - 1].load(Ordering::Acquire);
         debug_assert!(!p.is_null());
-        // SAFETY: slots are never freed before the heap; ids in headers are
-        // ids of slots that were published.
+        // SAFETY: owners are never freed before the heap; ids in headers are
+        // ids of owners that were published.
         unsafe { &*p }
     }
 
-    fn for_each_slot(&self, mut f: impl FnMut(&Slot)) {
-        for s in self.slots.iter() {
-            let p = s.load(Ordering::Acquire);
+    fn for_each_owner(&self, mut f: impl FnMut(&Owner)) {
+        for o in self.owners.iter() {
+            // Acquire: as in `owner`.
+            let p = o.load(Ordering::Acquire);
             if p.is_null() {
                 break;
             }
-            // SAFETY: as in `slot`.
+            // SAFETY: as in `owner`.
             f(unsafe { &*p });
         }
     }
@@ -146,8 +155,8 @@ impl BiasedShared {
 
 impl Drop for BiasedShared {
     fn drop(&mut self) {
-        for s in self.slots.iter() {
-            let p = s.load(Ordering::Relaxed);
+        for o in self.owners.iter() {
+            let p = o.load(Ordering::Relaxed);
             if !p.is_null() {
                 // SAFETY: made by Box::into_raw in `attach`; the heap is gone.
                 drop(unsafe { Box::from_raw(p) });
@@ -156,21 +165,33 @@ impl Drop for BiasedShared {
     }
 }
 
+/// Per-thread state of biased counting.
+pub struct BiasedLocal {
+    tid: usize,
+    owner: *const Owner,
+    counters: RcCounters,
+}
+
 impl BiasedLocal {
     #[inline(always)]
-    fn slot(&self) -> &Slot {
-        // SAFETY: the slot outlives the attached thread.
-        unsafe { &*self.slot }
+    fn owner(&self) -> &Owner {
+        // SAFETY: owners outlive the threads attached to them.
+        unsafe { &*self.owner }
     }
 }
 
 /// Merges `extra` plus the local count into the shared word (state MERGED,
 /// owner cleared) and returns the total. CPython's `_Py_ExplicitMergeRefcount`.
 fn explicit_merge(rc: &BiasedRc, extra: isize) -> isize {
+    // Relaxed first read: the CAS below re-reads with AcqRel.
     let mut shared = rc.shared.load(Ordering::Relaxed);
     loop {
-        let total = (shared >> SHIFT) + rc.local.load(Ordering::Relaxed) as isize + extra;
-        let new = (total << SHIFT) | MERGED;
+        // Relaxed: the local count is only written by the owner, and the
+        // merger is the owner or holds the dead owner's queue lock.
+        let total = unpack_shared(shared).0 + rc.local.load(Ordering::Relaxed) as isize + extra;
+        let new = pack_shared(total, MERGED);
+        // AcqRel: the merge publishes the owner's count and sees every
+        // non-owner's change before it.
         match rc
             .shared
             .compare_exchange_weak(shared, new, Ordering::AcqRel, Ordering::Relaxed)
@@ -185,124 +206,105 @@ fn explicit_merge(rc: &BiasedRc, extra: isize) -> isize {
     }
 }
 
-/// Merges every queued object of `slot`; the dead ones go to `on_dead`.
-fn merge_queue<P>(
-    slot: &Slot,
-    counters: &mut RcCounters,
-    on_dead: &mut dyn FnMut(*mut ObjHeader<P>),
-) where
-    P: Policy<RefCount = BiasedRc>,
-{
-    if !slot.queue_nonempty.load(Ordering::Acquire) {
-        return;
+/// Takes everything queued on `owner`.
+fn take_queue(owner: &Owner, close_if_empty: bool) -> Vec<Queued> {
+    let mut q = owner.queue.lock();
+    owner.queue_nonempty.store(false, Ordering::Relaxed);
+    let batch = std::mem::take(&mut q.objs);
+    if batch.is_empty() && close_if_empty {
+        q.alive = false;
     }
-    let objs = {
-        let mut q = slot.queue.lock();
-        slot.queue_nonempty.store(false, Ordering::Relaxed);
-        std::mem::take(&mut q.objs)
-    };
-    counters.max_queue = counters.max_queue.max(objs.len() as u64);
-    for o in objs {
-        let obj = o as *mut ObjHeader<P>;
+    batch
+}
+
+/// Merges a batch taken from a queue; the dead objects go to `on_dead`.
+fn merge_batch(batch: Vec<Queued>, counters: &mut RcCounters, on_dead: &mut dyn FnMut(ObjAddr)) {
+    counters.max_queue = counters.max_queue.max(batch.len() as u64);
+    for Queued(obj) in batch {
         counters.merges += 1;
-        // SAFETY: the queue holds a reference, so the object is live.
-        let total = explicit_merge(unsafe { &(*obj).rc }, -1);
-        if total == 0 {
+        // SAFETY: the queue held a reference, so the object is live.
+        if explicit_merge(unsafe { word::<BiasedCounts>(obj) }, -1) == 0 {
             on_dead(obj);
         }
     }
 }
 
-// SAFETY: see the module docs: owner-only plain counts, atomic shared counts
-// with CPython's queue/merge protocol, per-thread class tables with remote
-// frees, and the world handshake for collections.
-unsafe impl Policy for Biased {
-    const NAME: &'static str = "biased";
-    const SUMMARY: &'static str =
-        "no GIL: thread-local pools with remote frees, biased reference counts (free-threaded CPython)";
-    const FREE_THREADED: bool = true;
+/// Merges every queued object of `owner`.
+fn merge_queue(owner: &Owner, counters: &mut RcCounters, on_dead: &mut dyn FnMut(ObjAddr)) {
+    // Acquire: pairs with the pusher's Release (the lock orders the rest).
+    if !owner.queue_nonempty.load(Ordering::Acquire) {
+        return;
+    }
+    merge_batch(take_queue(owner, false), counters, on_dead);
+}
 
-    type RefCount = BiasedRc;
-    type ObjLock = ParkingObjLock;
+/// Biased reference counts (PEP 703).
+#[derive(Debug)]
+pub struct BiasedCounts;
+
+// SAFETY: see the module docs: owner-only plain counts, atomic shared counts
+// with CPython's queue/merge protocol (loom model `biased_count`).
+unsafe impl Counts for BiasedCounts {
+    const NEEDS_GIL: bool = false;
+    type Word = BiasedRc;
     type Shared = BiasedShared;
     type Local = BiasedLocal;
 
-    fn new_shared(_config: &HeapConfig) -> Result<BiasedShared, crate::HeapError> {
-        Ok(BiasedShared {
-            world: World::new(),
-            slots: (0..MAX_SLOTS)
+    fn new_shared() -> BiasedShared {
+        BiasedShared {
+            owners: (0..MAX_OWNERS)
                 .map(|_| AtomicPtr::new(ptr::null_mut()))
                 .collect(),
             registry: Mutex::new(Registry {
                 used: 0,
                 dead: Vec::new(),
             }),
-        })
+        }
     }
 
-    fn attach(shared: &BiasedShared, _mem: &MemCore) -> BiasedLocal {
-        let pick = || {
-            let mut reg = shared.registry.lock();
-            if let Some(id) = reg.dead.pop() {
-                // Adopt an exited thread's slot: its pools and its objects.
-                let slot = shared.slot(id);
-                slot.queue.lock().alive = true;
-                (
-                    id,
-                    &slot.word as *const ThreadStateWord,
-                    (slot as *const Slot, true),
-                )
-            } else {
-                assert!(
-                    reg.used < MAX_SLOTS,
-                    "biased: more than {MAX_SLOTS} thread slots"
-                );
-                let id = reg.used + 1;
-                let slot = Box::into_raw(Box::new(Slot {
-                    id,
-                    word: ThreadStateWord::default(),
-                    table: UnsafeCell::new(ClassTable::default()),
-                    inbox: RemoteInbox::default(),
-                    queue: Mutex::new(Queue {
-                        objs: Vec::new(),
-                        alive: true,
-                    }),
-                    queue_nonempty: AtomicBool::new(false),
-                }));
-                shared.slots[id - 1].store(slot, Ordering::Release);
-                reg.used += 1;
-                // SAFETY: just made.
-                (
-                    id,
-                    unsafe { &(*slot).word } as *const ThreadStateWord,
-                    (slot as *const Slot, false),
-                )
-            }
-        };
-        // SAFETY: slots live as long as the heap.
-        let (slot, adopted) = unsafe { shared.world.register(pick) };
-        // SAFETY: as above.
-        let slot_ref = unsafe { &*slot };
-        shared.world.attach(&slot_ref.word);
+    fn attach(shared: &BiasedShared) -> BiasedLocal {
         let mut counters = RcCounters::default();
-        if adopted {
-            counters.heaps_adopted += 1;
-        }
+        let mut reg = shared.registry.lock();
+        let owner = if let Some(id) = reg.dead.pop() {
+            // Adopt an exited thread's id, and so the objects it owns.
+            let owner = shared.owner(id);
+            owner.queue.lock().alive = true;
+            counters.owners_adopted += 1;
+            owner as *const Owner
+        } else {
+            assert!(
+                reg.used < MAX_OWNERS,
+                "biased: more than {MAX_OWNERS} threads attached at once"
+            );
+            let id = reg.used + 1;
+            let owner = Box::into_raw(Box::new(Owner {
+                id,
+                queue: Mutex::new(Queue {
+                    objs: Vec::new(),
+                    alive: true,
+                }),
+                queue_nonempty: AtomicBool::new(false),
+            }));
+            // Release: a thread that reads this id from a count word and
+            // looks the owner up (Acquire) sees it initialised.
+            shared.owners[id - 1].store(owner, Ordering::Release);
+            reg.used += 1;
+            owner as *const Owner
+        };
+        // SAFETY: owners live as long as the heap.
+        let tid = unsafe { (*owner).id };
         BiasedLocal {
-            tid: slot_ref.id,
-            slot,
+            tid,
+            owner,
             counters,
         }
     }
 
     fn detach_for_good(
         shared: &BiasedShared,
-        _mem: &MemCore,
         local: &mut BiasedLocal,
-        on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
+        on_dead: &mut dyn FnMut(ObjAddr),
     ) {
-        // SAFETY: the slot outlives us.
-        let slot = unsafe { &*local.slot };
         // Merge what was queued, while still attached, until the queue is
         // found empty; close it in that same critical section (CPython's
         // `_Py_brc_remove_thread`). Once it is closed, other threads merge
@@ -311,120 +313,34 @@ unsafe impl Policy for Biased {
         // with owner-path decrements, which is why the queue stays open
         // until a pass finds nothing to merge.
         loop {
-            let batch = {
-                let mut q = slot.queue.lock();
-                slot.queue_nonempty.store(false, Ordering::Relaxed);
-                let batch = std::mem::take(&mut q.objs);
-                if batch.is_empty() {
-                    q.alive = false;
-                }
-                batch
-            };
+            let batch = take_queue(local.owner(), true);
             if batch.is_empty() {
                 break;
             }
-            for o in batch {
-                let obj = o as *mut ObjHeader<Self>;
-                local.counters.merges += 1;
-                // SAFETY: the queue held a reference, so the object is live.
-                if explicit_merge(unsafe { &(*obj).rc }, -1) == 0 {
-                    on_dead(obj);
-                }
-            }
+            merge_batch(batch, &mut local.counters, on_dead);
         }
-        shared.world.unregister(slot.id, &slot.word, || {
-            shared.registry.lock().dead.push(slot.id);
-        });
-    }
-
-    fn release(shared: &BiasedShared, local: &mut BiasedLocal) {
-        shared.world.detach(&local.slot().word);
-    }
-
-    fn reacquire(shared: &BiasedShared, local: &mut BiasedLocal) {
-        shared.world.attach(&local.slot().word);
+        shared.registry.lock().dead.push(local.tid);
     }
 
     #[inline(always)]
-    fn checkpoint_pending(shared: &BiasedShared, local: &BiasedLocal) -> bool {
-        shared.world.stop_requested() || local.slot().queue_nonempty.load(Ordering::Relaxed)
+    fn checkpoint_pending(local: &BiasedLocal) -> bool {
+        // Relaxed: a hint; the queue itself is read under its lock.
+        local.owner().queue_nonempty.load(Ordering::Relaxed)
     }
 
     fn checkpoint_slow(
-        shared: &BiasedShared,
-        _mem: &MemCore,
-        local: &mut BiasedLocal,
-        on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
-    ) {
-        if shared.world.stop_requested() {
-            shared.world.park(local.tid, &local.slot().word);
-        }
-        // SAFETY: the slot outlives us.
-        let slot = unsafe { &*local.slot };
-        merge_queue::<Self>(slot, &mut local.counters, on_dead);
-    }
-
-    fn stop_the_world(shared: &BiasedShared, local: &mut BiasedLocal) -> Option<u64> {
-        shared.world.stop(local.tid, &local.slot().word)
-    }
-
-    fn start_the_world(shared: &BiasedShared, local: &mut BiasedLocal) {
-        shared.world.start(local.tid)
-    }
-
-    #[inline(always)]
-    unsafe fn alloc_block(
         _shared: &BiasedShared,
-        mem: &MemCore,
         local: &mut BiasedLocal,
-        domain: Domain,
-        class: usize,
-    ) -> Result<*mut u8, OutOfMemory> {
-        // SAFETY: the slot outlives us.
-        let slot = unsafe { &*local.slot };
-        // SAFETY: we are the attached thread of this slot: its table is ours.
-        slot.table.with_mut(|t| unsafe {
-            let table = &mut *t;
-            let cp = &mut table.classes[domain.index()][class];
-            if !cp.has_usable() && slot.inbox.has_work() {
-                table.drain_inbox(&slot.inbox, &mem.arenas);
-            }
-            table.classes[domain.index()][class].alloc(domain, class, &mem.arenas, &slot.inbox)
-        })
-    }
-
-    #[inline(always)]
-    unsafe fn free_block(
-        _shared: &BiasedShared,
-        mem: &MemCore,
-        local: &mut BiasedLocal,
-        block: *mut u8,
+        on_dead: &mut dyn FnMut(ObjAddr),
     ) {
-        // SAFETY: the slot outlives us.
-        let slot = unsafe { &*local.slot };
-        let pool = pool_of(block);
-        // SAFETY: a live block's pool header is initialised and its inbox
-        // field never changes while the block is live.
-        let (inbox, d, c) = unsafe {
-            (
-                (*pool).inbox,
-                (*pool).domain as usize,
-                (*pool).class as usize,
-            )
-        };
-        if ptr::eq(inbox, &slot.inbox) {
-            // SAFETY: our pool, our table.
-            slot.table
-                .with_mut(|t| unsafe { (*t).classes[d][c].free(block, &mem.arenas) })
-        } else {
-            local.counters.remote_frees += 1;
-            // SAFETY: another slot's live block that nobody uses any more.
-            unsafe { remote_free_block(block) }
-        }
+        // SAFETY: owners outlive us (not borrowed from `local`, which the
+        // merge updates).
+        let owner = unsafe { &*local.owner };
+        merge_queue(owner, &mut local.counters, on_dead);
     }
 
     #[inline(always)]
-    fn rc_new(local: &BiasedLocal) -> BiasedRc {
+    fn word_new(local: &BiasedLocal) -> BiasedRc {
         BiasedRc {
             tid: AtomicUsize::new(local.tid),
             shared: AtomicIsize::new(0),
@@ -432,7 +348,7 @@ unsafe impl Policy for Biased {
         }
     }
 
-    fn rc_immortal() -> BiasedRc {
+    fn word_immortal() -> BiasedRc {
         BiasedRc {
             tid: AtomicUsize::new(0),
             shared: AtomicIsize::new(0),
@@ -441,17 +357,22 @@ unsafe impl Policy for Biased {
     }
 
     #[inline(always)]
-    fn rc_is_immortal(rc: &BiasedRc) -> bool {
+    fn is_immortal(rc: &BiasedRc) -> bool {
+        // Relaxed: immortality is set before an object is shared.
         rc.local.load(Ordering::Relaxed) == IMMORTAL_LOCAL
     }
 
     #[inline(always)]
-    unsafe fn incref(obj: *mut ObjHeader<Self>, local: &mut BiasedLocal) {
+    unsafe fn incref(obj: ObjAddr, local: &mut BiasedLocal) {
         // SAFETY: the caller holds a reference.
-        let rc = unsafe { &(*obj).rc };
+        let rc = unsafe { word::<Self>(obj) };
         // Immortal objects have no owner (tid 0, never a thread's id), so
-        // the owner test alone selects the fast path.
+        // the owner test alone selects the fast path. Relaxed: only the
+        // owner itself ever stores its own id there, and clearing it
+        // (a merge) is ordered by the owner's own program order or the
+        // queue lock.
         if rc.tid.load(Ordering::Relaxed) == local.tid {
+            // Relaxed load + store: only the owner writes `local`.
             rc.local
                 .store(rc.local.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             local.counters.local_ops += 1;
@@ -461,13 +382,10 @@ unsafe impl Policy for Biased {
     }
 
     #[inline(always)]
-    unsafe fn decref(
-        shared: &BiasedShared,
-        obj: *mut ObjHeader<Self>,
-        local: &mut BiasedLocal,
-    ) -> bool {
+    unsafe fn decref(shared: &BiasedShared, obj: ObjAddr, local: &mut BiasedLocal) -> bool {
         // SAFETY: the caller holds a reference.
-        let rc = unsafe { &(*obj).rc };
+        let rc = unsafe { word::<Self>(obj) };
+        // Relaxed: as in `incref`.
         if rc.tid.load(Ordering::Relaxed) == local.tid {
             let l = rc.local.load(Ordering::Relaxed) - 1;
             rc.local.store(l, Ordering::Relaxed);
@@ -482,51 +400,28 @@ unsafe impl Policy for Biased {
         }
     }
 
-    fn rc_total(rc: &BiasedRc) -> isize {
+    fn total(rc: &BiasedRc) -> isize {
+        // Relaxed: read with the world stopped.
         let l = rc.local.load(Ordering::Relaxed);
         if l == IMMORTAL_LOCAL {
             return isize::MAX / 2;
         }
-        (rc.shared.load(Ordering::Relaxed) >> SHIFT) + l as isize
+        unpack_shared(rc.shared.load(Ordering::Relaxed)).0 + l as isize
     }
 
     fn prepare_collection(
         shared: &BiasedShared,
-        _mem: &MemCore,
         local: &mut BiasedLocal,
-        on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
+        on_dead: &mut dyn FnMut(ObjAddr),
     ) {
-        // World stopped: merge every thread's queue, dead slots' included.
+        // World stopped: merge every owner's queue, dead ones' included.
         let mut counters = local.counters;
-        shared.for_each_slot(|slot| merge_queue::<Self>(slot, &mut counters, on_dead));
+        shared.for_each_owner(|o| merge_queue(o, &mut counters, on_dead));
         local.counters = counters;
     }
 
     fn counters(local: &BiasedLocal) -> RcCounters {
         local.counters
-    }
-
-    fn blocks_in_use(shared: &BiasedShared, mem: &MemCore) -> usize {
-        let mut n = 0;
-        shared.for_each_slot(|slot| {
-            // SAFETY: the caller guarantees quiescence, so every table may be
-            // touched; draining first makes remote frees count as freed.
-            slot.table.with_mut(|t| unsafe {
-                (*t).drain_inbox(&slot.inbox, &mem.arenas);
-                n += (*t).blocks_in_use();
-            })
-        });
-        n
-    }
-
-    fn release_empty_pools(shared: &BiasedShared, mem: &MemCore) {
-        shared.for_each_slot(|slot| {
-            // SAFETY: quiescent (the caller's contract).
-            slot.table.with_mut(|t| unsafe {
-                (*t).drain_inbox(&slot.inbox, &mem.arenas);
-                (*t).release_empty(&mem.arenas);
-            })
-        });
     }
 }
 
@@ -534,8 +429,10 @@ unsafe impl Policy for Biased {
 /// `_Py_MergeZeroLocalRefcount`).
 #[inline]
 fn merge_zero_local(rc: &BiasedRc, local: &mut BiasedLocal) -> bool {
+    // Acquire: if another thread touched the shared count, its changes (and
+    // its uses of the object) happen-before our decision to free.
     let mut shared = rc.shared.load(Ordering::Acquire);
-    if shared == 0 {
+    if shared == pack_shared(0, DEFAULT) {
         // The common case: nobody else ever touched it.
         return true;
     }
@@ -546,14 +443,17 @@ fn merge_zero_local(rc: &BiasedRc, local: &mut BiasedLocal) -> bool {
 fn merge_zero_local_slow(rc: &BiasedRc, local: &mut BiasedLocal, shared: &mut isize) -> bool {
     local.counters.merges += 1;
     // Give up ownership before publishing MERGED (CPython gh-121794).
+    // Relaxed: the AcqRel CAS below publishes it.
     rc.tid.store(0, Ordering::Relaxed);
     loop {
-        let new = (*shared & !FLAGS) | MERGED;
+        let new = pack_shared(unpack_shared(*shared).0, MERGED);
+        // AcqRel: publishes the give-up; Acquire on failure re-reads others'
+        // changes.
         match rc
             .shared
             .compare_exchange_weak(*shared, new, Ordering::AcqRel, Ordering::Acquire)
         {
-            Ok(_) => return new == MERGED,
+            Ok(_) => return new == pack_shared(0, MERGED),
             Err(seen) => *shared = seen,
         }
     }
@@ -564,24 +464,33 @@ fn merge_zero_local_slow(rc: &BiasedRc, local: &mut BiasedLocal, shared: &mut is
 #[cold]
 #[inline(never)]
 fn incref_shared(rc: &BiasedRc, local: &mut BiasedLocal) {
+    // Relaxed: immortality is set before an object is shared.
     if rc.local.load(Ordering::Relaxed) == IMMORTAL_LOCAL {
         return;
     }
+    // Relaxed, as `Arc::clone`: our own reference keeps the object alive.
     rc.shared.fetch_add(ONE, Ordering::Relaxed);
     local.counters.atomic_ops += 1;
 }
 
 /// A decrement off the owner's path: immortal objects, then the shared
 /// count.
+///
+/// # Safety
+/// As [`Counts::decref`]: attached, giving up a reference held to `obj`.
 #[cold]
 #[inline(never)]
 unsafe fn decref_not_owner(
     shared_state: &BiasedShared,
-    obj: *mut ObjHeader<Biased>,
+    obj: ObjAddr,
     local: &mut BiasedLocal,
 ) -> bool {
-    // SAFETY: the caller holds a reference.
-    if unsafe { (*obj).rc.local.load(Ordering::Relaxed) } == IMMORTAL_LOCAL {
+    // SAFETY: the caller holds a reference. Relaxed: as in `incref_shared`.
+    if unsafe { word::<BiasedCounts>(obj) }
+        .local
+        .load(Ordering::Relaxed)
+        == IMMORTAL_LOCAL
+    {
         return false;
     }
     // SAFETY: forwarded.
@@ -590,19 +499,29 @@ unsafe fn decref_not_owner(
 
 /// A decrement by a thread that does not own the object (CPython's
 /// `_Py_DecRefShared`).
+///
+/// # Safety
+/// As [`Counts::decref`]; `obj` is not immortal.
 #[cold]
 unsafe fn decref_shared(
     shared_state: &BiasedShared,
-    obj: *mut ObjHeader<Biased>,
+    obj: ObjAddr,
     local: &mut BiasedLocal,
 ) -> bool {
     // SAFETY: the caller holds a reference.
-    let rc = unsafe { &(*obj).rc };
+    let rc = unsafe { word::<BiasedCounts>(obj) };
     local.counters.atomic_ops += 1;
+    // Relaxed first read: the CAS re-reads with AcqRel.
     let mut shared = rc.shared.load(Ordering::Relaxed);
     let (queue, new) = loop {
-        let queue = shared == 0;
-        let new = if queue { QUEUED } else { shared - ONE };
+        let queue = shared == pack_shared(0, DEFAULT);
+        let new = if queue {
+            pack_shared(0, QUEUED)
+        } else {
+            shared - ONE
+        };
+        // AcqRel: releases our uses of the object to whoever frees it, and
+        // acquires theirs if we are the one.
         match rc
             .shared
             .compare_exchange_weak(shared, new, Ordering::AcqRel, Ordering::Relaxed)
@@ -612,16 +531,19 @@ unsafe fn decref_shared(
         }
     };
     if queue {
+        // Relaxed: an object with shared == 0 and a reference has an owner,
+        // which cannot give it up without merging (and so seeing QUEUED).
         let owner = rc.tid.load(Ordering::Relaxed);
         debug_assert_ne!(
             owner, 0,
             "a merged object cannot have shared == 0 and a reference"
         );
-        let slot = shared_state.slot(owner);
-        let mut q = slot.queue.lock();
+        let owner = shared_state.owner(owner);
+        let mut q = owner.queue.lock();
         if q.alive {
-            q.objs.push(obj as usize);
-            slot.queue_nonempty.store(true, Ordering::Release);
+            q.objs.push(Queued(obj));
+            // Release: the owner's checkpoint (Acquire) then takes the lock.
+            owner.queue_nonempty.store(true, Ordering::Release);
             local.counters.queued += 1;
             false
         } else {
@@ -633,9 +555,42 @@ unsafe fn decref_shared(
             total == 0
         }
     } else {
-        new == MERGED
+        new == pack_shared(0, MERGED)
     }
 }
 
-/// The `biased` policy.
-pub struct Biased;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_word_packs_and_unpacks() {
+        for count in [-5, -1, 0, 1, 2, 1 << 40, -(1 << 40)] {
+            for state in [DEFAULT, QUEUED, MERGED] {
+                assert_eq!(unpack_shared(pack_shared(count, state)), (count, state));
+            }
+        }
+        // A non-owner's decrement of a merged word subtracts one reference
+        // and keeps the state (the count may go negative).
+        let w = pack_shared(0, MERGED) - ONE;
+        assert_eq!(unpack_shared(w), (-1, MERGED));
+        assert_eq!(pack_shared(1, DEFAULT), ONE);
+    }
+
+    #[test]
+    fn a_word_made_by_an_owner_reads_back() {
+        let local = BiasedLocal {
+            tid: 7,
+            owner: ptr::null(),
+            counters: RcCounters::default(),
+        };
+        let w = BiasedCounts::word_new(&local);
+        assert_eq!(w.parts(), (7, 1, 0, DEFAULT));
+        assert_eq!(BiasedCounts::total(&w), 1);
+        let m = explicit_merge(&w, -1);
+        assert_eq!(m, 0);
+        assert_eq!(w.parts(), (0, 0, 0, MERGED));
+        let i = BiasedCounts::word_immortal();
+        assert!(BiasedCounts::is_immortal(&i));
+    }
+}

@@ -1,9 +1,8 @@
-//! `gil`: one global interpreter lock, CPython's "new GIL" (3.2+).
-//!
-//! Everything in the heap is plain memory: the allocator's class table has no
-//! lock, reference counts are plain integers, lists have no lock, and the
-//! collector runs on the thread that triggers it with the world already
-//! stopped (only the holder runs heap code).
+//! The global interpreter lock, CPython's "new GIL" (3.2+), as an
+//! [`Interp`]: under it everything in the heap may be plain memory (the
+//! allocator's class table has no lock, reference counts are plain integers,
+//! lists have no lock), and the collector runs on the thread that triggers
+//! it with the world already stopped (only the holder runs heap code).
 //!
 //! The hand-off follows `Python/ceval_gil.c`:
 //! - a thread that wants the GIL waits on `cond` for at most the switch
@@ -15,15 +14,18 @@
 //!   it straight back (the convoy effect Beazley measured without it);
 //! - `allow_threads` drops the GIL (no forced switch) and takes it again.
 //!
-//! `GilLock` is used as is by the loom model `gil_handoff`.
+//! `GilLock` is used as is by the loom model `gil_handoff`. The shared class
+//! table and the plain counts that the GIL makes safe are components of their
+//! own ([`super::SharedFront`], [`super::PlainCounts`]).
+//!
+//! Orderings: the lock's state lives under its mutex; the atomics beside it
+//! (`drop_request`, `holder_now`) are hints read at every checkpoint or by
+//! debug assertions, so they are relaxed: a request seen one checkpoint late
+//! only delays a switch, and every decision that matters is re-checked under
+//! the mutex.
 
-use super::{ObjLock, Policy, RcCounters};
-use crate::alloc::pool::ClassTable;
-use crate::alloc::{Domain, OutOfMemory};
-use crate::heap::{HeapConfig, MemCore};
-use crate::object::ObjHeader;
-use crate::policy::objlock::NoLock;
-use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, UnsafeCell};
+use super::{Interp, PolicyConfig};
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 use hdrhistogram::Histogram;
 use std::time::{Duration, Instant};
 
@@ -69,7 +71,7 @@ impl GilLock {
                 switch_number: 0,
                 acquisitions: 0,
                 forced_switches: 0,
-                wait_ns: crate::metrics::new_histogram(),
+                wait_ns: crate::histogram::new_histogram(),
             }),
             cond: Condvar::new(),
             switch_cond: Condvar::new(),
@@ -165,89 +167,47 @@ impl GilLock {
     }
 }
 
-/// The `gil` policy.
-pub struct Gil;
+/// The GIL as an [`Interp`]: attach takes it, checkpoints hand it over
+/// when asked, `allow_threads` drops it, and its holder is alone in the heap
+/// (a stopped world).
+#[derive(Debug)]
+pub struct GilInterp;
 
-/// State shared by the threads of a `gil` heap.
+/// State shared by the threads of a GIL heap.
 pub struct GilShared {
     pub gil: GilLock,
-    /// The one class table, guarded by the GIL.
-    table: UnsafeCell<ClassTable>,
     next_tid: AtomicUsize,
 }
 
-// SAFETY: `table` is only touched by the GIL's holder (checked in debug
-// builds); the rest is synchronised.
-unsafe impl Sync for GilShared {}
-// SAFETY: as above.
-unsafe impl Send for GilShared {}
-
-/// Per-thread state under `gil`.
+/// Per-thread state under the GIL.
 pub struct GilLocal {
     tid: usize,
     holds: bool,
-    counters: RcCounters,
 }
 
-impl GilShared {
-    /// # Safety
-    /// The caller holds the GIL (or the world is otherwise quiescent).
-    #[inline(always)]
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn table(&self) -> &mut ClassTable {
-        // SAFETY: the caller's contract: only the GIL holder gets here.
-        self.table.with_mut(|t| unsafe { &mut *t })
-    }
-}
-
-/// Reference count under the GIL: a plain integer.
-pub struct GilRc(UnsafeCell<isize>);
-
-// SAFETY: only touched by the GIL's holder.
-unsafe impl Sync for GilRc {}
-// SAFETY: as above.
-unsafe impl Send for GilRc {}
-
-/// Plain counts use this value for immortal objects (PEP 683's saturated count).
-const IMMORTAL: isize = isize::MAX / 2;
-
-// SAFETY: the GIL serialises every heap operation: allocation, counts and
-// frees happen only on the holder; `stop_the_world` is trivially true.
-unsafe impl Policy for Gil {
-    const NAME: &'static str = "gil";
-    const SUMMARY: &'static str =
-        "one global interpreter lock (CPython's new GIL: switch interval, drop request, forced switching)";
+// SAFETY: the GIL admits one attached thread at a time; `drop_gil` and
+// `take` pass through the state mutex, so each hand-over synchronises; the
+// holder is alone, so its stopped world is trivially in force.
+unsafe impl Interp for GilInterp {
     const FREE_THREADED: bool = false;
-
-    type RefCount = GilRc;
-    type ObjLock = NoLock;
     type Shared = GilShared;
     type Local = GilLocal;
 
-    fn new_shared(config: &HeapConfig) -> Result<GilShared, crate::HeapError> {
-        Ok(GilShared {
+    fn new_shared(config: &PolicyConfig) -> GilShared {
+        GilShared {
             gil: GilLock::new(config.switch_interval),
-            table: UnsafeCell::new(ClassTable::default()),
+            // Relaxed: ids only need to be distinct.
             next_tid: AtomicUsize::new(1),
-        })
-    }
-
-    fn attach(shared: &GilShared, _mem: &MemCore) -> GilLocal {
-        let tid = shared.next_tid.fetch_add(1, Ordering::Relaxed);
-        shared.gil.take(tid);
-        GilLocal {
-            tid,
-            holds: true,
-            counters: RcCounters::default(),
         }
     }
 
-    fn detach_for_good(
-        shared: &GilShared,
-        _mem: &MemCore,
-        local: &mut GilLocal,
-        _on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
-    ) {
+    fn attach(shared: &GilShared) -> GilLocal {
+        let tid = shared.next_tid.fetch_add(1, Ordering::Relaxed);
+        shared.gil.take(tid);
+        GilLocal { tid, holds: true }
+    }
+
+    fn detach_for_good(shared: &GilShared, local: &mut GilLocal) {
         if local.holds {
             shared.gil.drop_gil(local.tid, false);
             local.holds = false;
@@ -269,12 +229,7 @@ unsafe impl Policy for Gil {
         shared.gil.drop_requested()
     }
 
-    fn checkpoint_slow(
-        shared: &GilShared,
-        _mem: &MemCore,
-        local: &mut GilLocal,
-        _on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
-    ) {
+    fn checkpoint_slow(shared: &GilShared, local: &mut GilLocal) {
         shared.gil.yield_if_requested(local.tid);
     }
 
@@ -285,107 +240,6 @@ unsafe impl Policy for Gil {
 
     fn start_the_world(_shared: &GilShared, _local: &mut GilLocal) {}
 
-    #[inline(always)]
-    unsafe fn alloc_block(
-        shared: &GilShared,
-        mem: &MemCore,
-        local: &mut GilLocal,
-        domain: Domain,
-        class: usize,
-    ) -> Result<*mut u8, OutOfMemory> {
-        debug_assert!(Self::may_write(shared, local), "heap write without the GIL");
-        // SAFETY: we hold the GIL (the caller is attached).
-        unsafe {
-            shared.table().classes[domain.index()][class].alloc(
-                domain,
-                class,
-                &mem.arenas,
-                std::ptr::null(),
-            )
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn free_block(shared: &GilShared, mem: &MemCore, local: &mut GilLocal, block: *mut u8) {
-        debug_assert!(Self::may_write(shared, local), "heap write without the GIL");
-        // SAFETY: we hold the GIL; the block is one of the shared table's.
-        unsafe {
-            let pool = crate::alloc::pool_of(block);
-            let (d, c) = ((*pool).domain as usize, (*pool).class as usize);
-            shared.table().classes[d][c].free(block, &mem.arenas)
-        }
-    }
-
-    #[inline(always)]
-    fn rc_new(_local: &GilLocal) -> GilRc {
-        GilRc(UnsafeCell::new(1))
-    }
-
-    fn rc_immortal() -> GilRc {
-        GilRc(UnsafeCell::new(IMMORTAL))
-    }
-
-    #[inline(always)]
-    fn rc_is_immortal(rc: &GilRc) -> bool {
-        // SAFETY: a plain read under the GIL.
-        rc.0.with(|v| unsafe { *v }) >= IMMORTAL
-    }
-
-    #[inline(always)]
-    unsafe fn incref(obj: *mut ObjHeader<Self>, local: &mut GilLocal) {
-        // SAFETY: the caller holds the GIL and a reference.
-        unsafe {
-            (*obj).rc.0.with_mut(|v| {
-                if *v < IMMORTAL {
-                    *v += 1
-                }
-            })
-        };
-        local.counters.local_ops += 1;
-    }
-
-    #[inline(always)]
-    unsafe fn decref(_shared: &GilShared, obj: *mut ObjHeader<Self>, local: &mut GilLocal) -> bool {
-        local.counters.local_ops += 1;
-        // SAFETY: the caller holds the GIL and gives up a reference.
-        unsafe {
-            (*obj).rc.0.with_mut(|v| {
-                if *v >= IMMORTAL {
-                    return false;
-                }
-                *v -= 1;
-                *v == 0
-            })
-        }
-    }
-
-    fn rc_total(rc: &GilRc) -> isize {
-        // SAFETY: a plain read; the world is stopped by the GIL.
-        rc.0.with(|v| unsafe { *v })
-    }
-
-    fn prepare_collection(
-        _shared: &GilShared,
-        _mem: &MemCore,
-        _local: &mut GilLocal,
-        _on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
-    ) {
-    }
-
-    fn counters(local: &GilLocal) -> RcCounters {
-        local.counters
-    }
-
-    fn blocks_in_use(shared: &GilShared, _mem: &MemCore) -> usize {
-        // SAFETY: the caller guarantees quiescence.
-        unsafe { shared.table().blocks_in_use() }
-    }
-
-    fn release_empty_pools(shared: &GilShared, mem: &MemCore) {
-        // SAFETY: the caller guarantees quiescence.
-        unsafe { shared.table().release_empty(&mem.arenas) }
-    }
-
     fn gil_stats(shared: &GilShared) -> Option<GilStats> {
         Some(shared.gil.stats())
     }
@@ -394,5 +248,3 @@ unsafe impl Policy for Gil {
         local.holds && shared.gil.holder() == local.tid
     }
 }
-
-const _: () = assert!(!<NoLock as ObjLock>::REAL);

@@ -1,38 +1,103 @@
-//! Lock policies: the one axis the lab varies.
+//! Policies: the axes the lab varies, and the named combinations it compares.
 //!
-//! A [`Policy`] decides four things for the heap, and nothing else:
-//! the reference-count word in every object header ([`Policy::RefCount`]),
-//! the per-object lock ([`Policy::ObjLock`], zero-sized under the GIL), which
-//! class table an allocation or a free goes to (shared, locked per class, or
-//! per thread), and how a thread attaches, releases the interpreter, reaches
-//! a safepoint and stops the world.
+//! A policy is four independent choices, each a component type with its own
+//! shared and per-thread state, plus the header's padding:
 //!
-//! `Heap<P>` is generic over the policy and monomorphised, so a comparison
-//! measures the policy and not dynamic dispatch. The CLI maps a policy name to
-//! an instantiation with one `match` ([`PolicyName`]).
+//! | axis | trait | choices |
+//! |---|---|---|
+//! | how threads take turns | [`Interp`] | [`GilInterp`] (one global lock, CPython's new GIL); [`FreeInterp`] (attach/detach and stop-the-world, free-threaded CPython) |
+//! | reference counts | [`Counts`] | [`PlainCounts`] (needs the GIL); [`AtomicCounts`]; [`BiasedCounts`] (owner-local + shared, merge queue) |
+//! | allocator front end | [`Front`] | [`SharedFront`] (one class table, needs the GIL); [`ClassLockFront`] (a lock per class); [`ThreadFront`] (a class table per thread, remote frees, adoption) |
+//! | per-object lock on lists | [`ObjLock`] | [`NoLock`]; [`ParkingObjLock`] (one byte, PyMutex-style) |
+//! | header padding | [`Policy::Pad`] | none, or 16 bytes (PEP 703's header grew from 16 to 32 bytes) |
 //!
-//! | policy | allocator | reference counts | list lock | collector |
-//! |---|---|---|---|---|
-//! | `gil` | one shared class table, no locks | plain integers | none | world stopped by the GIL |
-//! | `pool-locks` | shared class table, one lock per class | atomic | one byte | stop-the-world |
-//! | `biased` | a class table per thread, remote frees | biased | one byte | stop-the-world |
+//! The named policies the CLI offers are combinations of these:
+//!
+//! | policy | interp | counts | front | list lock | models |
+//! |---|---|---|---|---|---|
+//! | `gil` | GIL | plain | shared | none | CPython with the GIL |
+//! | `pool-locks` | free | atomic | class locks | one byte | a naive GIL removal |
+//! | `biased` | free | biased | per thread | one byte | free-threaded CPython (PEP 703) |
+//!
+//! Everything is chosen at compile time: `Heap<P>` is monomorphised per
+//! policy, so no run-time branch on a component sits on any hot path, and a
+//! comparison measures the design, not dispatch. A combination that cannot be
+//! sound (plain counts or one unlocked class table without the GIL) fails to
+//! build: [`Policy::CHECK`] is evaluated when a heap of that policy is made.
+//!
+//! ## How the components meet the heap (the contract the layers above use)
+//!
+//! - Objects start with the count word ([`Counts::Word`]) at offset 0; the
+//!   policy layer sees an object only as its address ([`ObjAddr`]) and reads
+//!   the word there. The object layout itself (`object::ObjHeader<P>`) lives
+//!   one layer up and is generic over the policy, so the two layers depend
+//!   one way: `object` on `policy`, never back.
+//! - The heap attaches a thread by attaching each component in turn
+//!   (interp first: a thread that waits for the GIL or for a stopped world
+//!   owns nothing yet), and detaches for good in the reverse order (counts
+//!   first, since merging a queue may free objects through the front end).
+//! - Objects a component finds dead (a merge that reaches zero) are handed to
+//!   the heap's deallocator through an `on_dead` callback, so a component
+//!   never frees an object itself.
+//! - The collector: counting policies pair with the cycle collector (the
+//!   heap's `gc` module); a count-free policy (tracing, the next step of the
+//!   lab) says so through [`Counts::TRACED`], and the heap then runs its
+//!   tracing collector instead. Both collectors live with the heap; the
+//!   policy only names which one by a constant, so layers stay one way.
+//! - Hooks the heap calls on every container write ([`Counts::WRITE_BARRIER`])
+//!   and for byte-based collection triggers ([`Counts::TRACED`]) are
+//!   constants too: a policy without them pays nothing.
+//!
+//! ## Adding a policy
+//!
+//! A new combination of existing components is one `define_policy!` in
+//! this file plus its line in `names.rs` ([`PolicyName`] and
+//! [`with_policy!`](crate::with_policy)). A new component implements its
+//! axis's trait in its own file.
 
 pub mod biased;
+pub mod counts;
+pub mod front;
 pub mod gil;
+pub mod interp;
+pub mod names;
 pub mod objlock;
-pub mod pool_locks;
+pub mod thread_front;
 pub mod world;
 
-pub use biased::Biased;
-pub use gil::Gil;
+pub use biased::BiasedCounts;
+pub use counts::{AtomicCounts, Counts, PlainCounts};
+pub use front::{ClassLockFront, Front, SharedFront};
+pub use gil::GilInterp;
+pub use interp::Interp;
+pub use names::PolicyName;
 pub use objlock::{NoLock, ObjLock, ParkingObjLock};
-pub use pool_locks::PoolLocks;
+pub use thread_front::ThreadFront;
+pub use world::FreeInterp;
 
-use crate::alloc::{Domain, OutOfMemory};
-use crate::heap::{HeapConfig, MemCore};
-use crate::object::ObjHeader;
+use std::time::Duration;
 
-/// Per-thread counters that a policy keeps without atomics and the heap sums.
+/// An object as the policy layer sees it: its address, where its count word
+/// ([`Counts::Word`]) starts.
+pub type ObjAddr = *mut u8;
+
+/// What a policy's components may be configured with.
+#[derive(Clone, Debug)]
+pub struct PolicyConfig {
+    /// The GIL's switch interval (CPython's `sys.setswitchinterval`).
+    pub switch_interval: Duration,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            switch_interval: Duration::from_millis(5),
+        }
+    }
+}
+
+/// Per-thread counters that a policy's components keep without atomics and
+/// the heap sums.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RcCounters {
     /// Reference-count operations done with plain loads and stores.
@@ -49,6 +114,9 @@ pub struct RcCounters {
     pub max_queue: u64,
     /// Thread heaps (and their pools) adopted from exited threads.
     pub heaps_adopted: u64,
+    /// Owner ids (and the objects they own) adopted from exited threads.
+    #[serde(default)]
+    pub owners_adopted: u64,
 }
 
 impl RcCounters {
@@ -60,207 +128,141 @@ impl RcCounters {
         self.queued += o.queued;
         self.max_queue = self.max_queue.max(o.max_queue);
         self.heaps_adopted += o.heaps_adopted;
+        self.owners_adopted += o.owners_adopted;
     }
 }
 
-/// A lock policy.
+/// A policy: one choice on each axis.
 ///
 /// # Safety
-///
-/// Implementations promise, for the heap built on them:
-/// - `alloc_block` returns a block of `class` in `domain` that no one else
-///   holds, and `free_block` accepts any block from `alloc_block` of the same
-///   heap, from any attached thread;
-/// - `incref`/`decref` keep an exact count: the object is reported dead
-///   (`decref` returns true, or `checkpoint` hands it to `on_dead`) exactly
-///   once, after its last reference is gone, on a thread that may free it;
-/// - while `stop_the_world` is in force, no other thread runs heap code until
-///   `start_the_world`;
-/// - an attached thread that calls `checkpoint` only parks there, and a
-///   thread that is not attached never touches the heap.
+/// The components must be sound together: a component that relies on the
+/// GIL for exclusion ([`Counts::NEEDS_GIL`], [`Front::NEEDS_GIL`], a
+/// [`NoLock`] list lock) may only be combined with [`GilInterp`]. `CHECK`
+/// states this and the heap evaluates it; implementations must not override
+/// it.
 pub unsafe trait Policy: 'static + Send + Sync + Sized {
     /// The CLI name.
     const NAME: &'static str;
     /// One line for `heaplab list`.
     const SUMMARY: &'static str;
-    /// Whether the heap is shared without a global lock (the collector must
-    /// stop the world, and containers need their object lock).
-    const FREE_THREADED: bool;
 
-    /// The reference-count word in every object header.
-    type RefCount: Send + Sync;
+    type Interp: Interp;
+    type Counts: Counts;
+    type Front: Front;
     /// The per-object lock (zero-sized where there is none).
     type ObjLock: ObjLock;
-    /// Policy state shared by all threads of one heap.
-    type Shared: Send + Sync;
-    /// Per-thread state, owned by the thread's mutator (stable address).
-    type Local;
+    /// Padding at the end of the object header (`[u64; 0]` or `[u64; 2]`).
+    type Pad: Copy + Default + Send + Sync + 'static;
 
-    fn new_shared(config: &HeapConfig) -> Result<Self::Shared, crate::HeapError>;
+    /// Whether the heap is shared without a global lock (the collector must
+    /// stop the world, and lists need their object lock).
+    const FREE_THREADED: bool = <Self::Interp as Interp>::FREE_THREADED;
 
-    /// Registers a new thread and attaches it (waits for the GIL, or for a
-    /// stopped world to restart).
-    fn attach(shared: &Self::Shared, mem: &MemCore) -> Self::Local;
-    /// Detaches for good: the thread will not touch the heap again. Objects
-    /// found dead on the way out (a last merge) go to `on_dead` while the
-    /// thread is still attached.
-    fn detach_for_good(
-        shared: &Self::Shared,
-        mem: &MemCore,
-        local: &mut Self::Local,
-        on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
-    );
-    /// Releases the interpreter around native/I-O work (`allow_threads`).
-    fn release(shared: &Self::Shared, local: &mut Self::Local);
-    /// Takes the interpreter back after `release`.
-    fn reacquire(shared: &Self::Shared, local: &mut Self::Local);
-    /// True when the next checkpoint has policy work (a drop request, a stop
-    /// request, a merge queue). One or two relaxed loads.
-    fn checkpoint_pending(shared: &Self::Shared, local: &Self::Local) -> bool;
-    /// The policy's part of a checkpoint: hand off the GIL, park for a
-    /// stopped world, merge queued objects (those found dead go to `on_dead`).
-    fn checkpoint_slow(
-        shared: &Self::Shared,
-        mem: &MemCore,
-        local: &mut Self::Local,
-        on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
-    );
-
-    /// Stops every other thread at a safepoint. Returns false, having parked
-    /// until the other request ended, when another thread stopped the world
-    /// first (two requests never wait for each other). Returns the
-    /// time-to-safepoint in nanoseconds on success.
-    fn stop_the_world(shared: &Self::Shared, local: &mut Self::Local) -> Option<u64>;
-    /// Restarts the threads that `stop_the_world` stopped.
-    fn start_the_world(shared: &Self::Shared, local: &mut Self::Local);
-
-    /// # Safety
-    /// The thread is attached; `class` < NUM_CLASSES.
-    unsafe fn alloc_block(
-        shared: &Self::Shared,
-        mem: &MemCore,
-        local: &mut Self::Local,
-        domain: Domain,
-        class: usize,
-    ) -> Result<*mut u8, OutOfMemory>;
-    /// # Safety
-    /// The thread is attached; `block` came from `alloc_block` of this heap
-    /// and is not used any more.
-    unsafe fn free_block(
-        shared: &Self::Shared,
-        mem: &MemCore,
-        local: &mut Self::Local,
-        block: *mut u8,
-    );
-
-    /// A count of one, owned by the current thread.
-    fn rc_new(local: &Self::Local) -> Self::RefCount;
-    /// A count that no thread writes (PEP 683 immortal objects).
-    fn rc_immortal() -> Self::RefCount;
-    fn rc_is_immortal(rc: &Self::RefCount) -> bool;
-    /// # Safety
-    /// The thread is attached and holds a reference to `obj`.
-    unsafe fn incref(obj: *mut ObjHeader<Self>, local: &mut Self::Local);
-    /// Drops one reference; true when it was the last and the caller must
-    /// deallocate. (Under `biased` a drop may be queued to the owner instead.)
-    ///
-    /// # Safety
-    /// The thread is attached and gives up a reference it holds.
-    unsafe fn decref(
-        shared: &Self::Shared,
-        obj: *mut ObjHeader<Self>,
-        local: &mut Self::Local,
-    ) -> bool;
-    /// The true count (local + shared). Exact only while the world is stopped
-    /// and merge queues are drained.
-    fn rc_total(rc: &Self::RefCount) -> isize;
-    /// Before a collection (world stopped): apply pending merges so that
-    /// `rc_total` is exact; objects found dead go to `on_dead`.
-    fn prepare_collection(
-        shared: &Self::Shared,
-        mem: &MemCore,
-        local: &mut Self::Local,
-        on_dead: &mut dyn FnMut(*mut ObjHeader<Self>),
-    );
-
-    /// Counters of this thread.
-    fn counters(local: &Self::Local) -> RcCounters;
-    /// Blocks in use as seen by this policy's class tables (after draining
-    /// remote frees where needed; world quiescent).
-    fn blocks_in_use(shared: &Self::Shared, mem: &MemCore) -> usize;
-    /// Gives empty pools back to the arenas (world quiescent).
-    fn release_empty_pools(shared: &Self::Shared, mem: &MemCore);
-    /// GIL statistics where the policy has a GIL.
-    fn gil_stats(_shared: &Self::Shared) -> Option<gil::GilStats> {
-        None
-    }
-    /// Whether the current thread holds what a heap write needs (the GIL
-    /// under `gil`; always true otherwise). Used by debug assertions.
-    fn may_write(_shared: &Self::Shared, _local: &Self::Local) -> bool {
-        true
-    }
+    /// Refuses, at build time, a combination that cannot be sound.
+    const CHECK: () = {
+        let free = <Self::Interp as Interp>::FREE_THREADED;
+        assert!(
+            !(free && <Self::Counts as Counts>::NEEDS_GIL),
+            "these reference counts need the GIL"
+        );
+        assert!(
+            !(free && <Self::Front as Front>::NEEDS_GIL),
+            "this allocator front end needs the GIL"
+        );
+        assert!(
+            !(free && !<Self::ObjLock as ObjLock>::REAL),
+            "lists need a real object lock without the GIL"
+        );
+    };
 }
 
-/// The policies by CLI name: the one place that maps a name to a type.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub enum PolicyName {
-    #[serde(rename = "gil")]
-    Gil,
-    #[serde(rename = "pool-locks")]
-    PoolLocks,
-    #[serde(rename = "biased")]
-    Biased,
-}
+/// Defines a named policy from its components.
+macro_rules! define_policy {
+    (
+        $(#[$doc:meta])*
+        $name:ident = $cli:literal, $summary:literal:
+        $interp:ty, $counts:ty, $front:ty, $lock:ty, $pad:ty
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
 
-impl PolicyName {
-    pub const ALL: [PolicyName; 3] = [PolicyName::Gil, PolicyName::PoolLocks, PolicyName::Biased];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PolicyName::Gil => Gil::NAME,
-            PolicyName::PoolLocks => PoolLocks::NAME,
-            PolicyName::Biased => Biased::NAME,
-        }
-    }
-
-    pub fn summary(self) -> &'static str {
-        match self {
-            PolicyName::Gil => Gil::SUMMARY,
-            PolicyName::PoolLocks => PoolLocks::SUMMARY,
-            PolicyName::Biased => Biased::SUMMARY,
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<PolicyName> {
-        PolicyName::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for PolicyName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Calls a generic function with the policy type that `name` stands for.
-#[macro_export]
-macro_rules! with_policy {
-    ($name:expr, $p:ident => $body:expr) => {
-        match $name {
-            $crate::policy::PolicyName::Gil => {
-                type $p = $crate::policy::Gil;
-                $body
-            }
-            $crate::policy::PolicyName::PoolLocks => {
-                type $p = $crate::policy::PoolLocks;
-                $body
-            }
-            $crate::policy::PolicyName::Biased => {
-                type $p = $crate::policy::Biased;
-                $body
-            }
+        // SAFETY: the components are checked together by `Policy::CHECK`,
+        // evaluated when a heap of this policy is made.
+        unsafe impl Policy for $name {
+            const NAME: &'static str = $cli;
+            const SUMMARY: &'static str = $summary;
+            type Interp = $interp;
+            type Counts = $counts;
+            type Front = $front;
+            type ObjLock = $lock;
+            type Pad = $pad;
         }
     };
+}
+
+define_policy! {
+    /// CPython with the GIL: one lock, plain counts, one shared class table.
+    Gil = "gil",
+    "one global interpreter lock (CPython's new GIL: switch interval, drop request, forced switching)":
+    GilInterp, PlainCounts, SharedFront, NoLock, [u64; 0]
+}
+
+define_policy! {
+    /// A naive GIL removal: a lock per size class, atomic counts, list locks.
+    PoolLocks = "pool-locks",
+    "no GIL: a lock per size class, atomic reference counts, a one-byte lock per list":
+    FreeInterp, AtomicCounts, ClassLockFront, ParkingObjLock, [u64; 0]
+}
+
+define_policy! {
+    /// Free-threaded CPython: thread-local pools and biased counts.
+    Biased = "biased",
+    "no GIL: thread-local pools with remote frees, biased reference counts (free-threaded CPython)":
+    FreeInterp, BiasedCounts, ThreadFront, ParkingObjLock, [u64; 0]
+}
+
+// The single-thread cost of going GIL-free, taken apart: each step below
+// adds one ingredient of `biased` to `gil`, in the order PEP 703 discusses
+// them, and the last step is `biased` itself (which also drops the GIL:
+// attach/detach states and stop-the-world checkpoints). `heaplab
+// cost-breakdown` runs them side by side; they are ordinary policies, so
+// every scenario, test and report works with them.
+
+define_policy! {
+    /// `gil` with PEP 703's 32-byte header (16 bytes of padding).
+    GilHeader32 = "gil+hdr32",
+    "breakdown step: gil with a 32-byte object header":
+    GilInterp, PlainCounts, SharedFront, NoLock, [u64; 2]
+}
+
+define_policy! {
+    /// `gil+hdr32` with every count atomic: what biasing avoids (a side
+    /// branch of the breakdown, not on the way to `biased`).
+    GilAtomic = "gil+atomic",
+    "breakdown side step: gil with a 32-byte header and atomic reference counts on every object":
+    GilInterp, AtomicCounts, SharedFront, NoLock, [u64; 2]
+}
+
+define_policy! {
+    /// Biased counts under the GIL: the owner-id check on every count, the
+    /// shared count and merge queue for others (its word makes the header
+    /// 32 bytes by itself).
+    GilBiasedRc = "gil+brc",
+    "breakdown step: gil with biased reference counts (owner-id check)":
+    GilInterp, BiasedCounts, SharedFront, NoLock, [u64; 0]
+}
+
+define_policy! {
+    /// ... plus thread-local heaps (class tables per thread, remote frees).
+    GilThreadHeaps = "gil+brc+tlh",
+    "breakdown step: gil with biased counts and thread-local heaps":
+    GilInterp, BiasedCounts, ThreadFront, NoLock, [u64; 0]
+}
+
+define_policy! {
+    /// ... plus the one-byte lock on every list operation.
+    GilListLocks = "gil+brc+tlh+locks",
+    "breakdown step: gil with biased counts, thread-local heaps and list locks":
+    GilInterp, BiasedCounts, ThreadFront, ParkingObjLock, [u64; 0]
 }

@@ -1,4 +1,6 @@
-//! Attach, detach and stop-the-world for the GIL-free policies.
+//! Attach, detach and stop-the-world for the GIL-free policies: the
+//! [`FreeInterp`] way of taking turns (its [`super::Interp`] impl is at the
+//! end of this file).
 //!
 //! Each registered thread has a state word, as in free-threaded CPython
 //! (`Python/pystate.c`):
@@ -25,6 +27,7 @@
 //! then finds the work done). Registering (attaching a new thread, adopting a
 //! thread heap) and unregistering wait while the world is stopped.
 
+use super::{Interp, PolicyConfig};
 use crate::sync::{AtomicBool, AtomicU8, Condvar, Mutex, MutexGuard, Ordering::*};
 use std::time::Instant;
 
@@ -275,5 +278,85 @@ impl World {
     /// Registered thread count.
     pub fn threads(&self) -> usize {
         self.st.lock().threads.len()
+    }
+}
+
+/// No GIL: attach/detach state words and the stop-the-world handshake above,
+/// as an [`Interp`] (free-threaded CPython's `_PyThreadState_Attach`,
+/// `_PyEval_StopTheWorld`).
+#[derive(Debug)]
+pub struct FreeInterp;
+
+/// One thread's registration with the world.
+pub struct FreeLocal {
+    id: usize,
+    /// Boxed: the world keeps its address while the thread is registered.
+    word: Box<ThreadStateWord>,
+}
+
+/// State shared by the threads of a free-threaded heap.
+pub struct FreeShared {
+    pub world: World,
+    next_id: crate::sync::AtomicUsize,
+}
+
+// SAFETY: `stop` returns only when every other registered thread is
+// SUSPENDED (or DETACHED and turned SUSPENDED), and they stay so until
+// `start`; a thread runs heap code only while ATTACHED, which it becomes by
+// a CAS from DETACHED that fails while it is SUSPENDED (see the module docs
+// and the loom model `stop_the_world`).
+unsafe impl Interp for FreeInterp {
+    const FREE_THREADED: bool = true;
+    type Shared = FreeShared;
+    type Local = FreeLocal;
+
+    fn new_shared(_config: &PolicyConfig) -> FreeShared {
+        FreeShared {
+            world: World::new(),
+            next_id: crate::sync::AtomicUsize::new(1),
+        }
+    }
+
+    fn attach(shared: &FreeShared) -> FreeLocal {
+        // Relaxed: ids only need to be distinct.
+        let id = shared.next_id.fetch_add(1, Relaxed);
+        let word = Box::new(ThreadStateWord::default());
+        let wp: *const ThreadStateWord = &*word;
+        // SAFETY: the word is boxed in the local state, which unregisters
+        // before it is dropped (`detach_for_good`).
+        unsafe { shared.world.register(|| (id, wp, ())) };
+        shared.world.attach(&word);
+        FreeLocal { id, word }
+    }
+
+    fn detach_for_good(shared: &FreeShared, local: &mut FreeLocal) {
+        shared.world.unregister(local.id, &local.word, || ());
+    }
+
+    fn release(shared: &FreeShared, local: &mut FreeLocal) {
+        shared.world.detach(&local.word);
+    }
+
+    fn reacquire(shared: &FreeShared, local: &mut FreeLocal) {
+        shared.world.attach(&local.word);
+    }
+
+    #[inline(always)]
+    fn checkpoint_pending(shared: &FreeShared, _local: &FreeLocal) -> bool {
+        shared.world.stop_requested()
+    }
+
+    fn checkpoint_slow(shared: &FreeShared, local: &mut FreeLocal) {
+        if shared.world.stop_requested() {
+            shared.world.park(local.id, &local.word);
+        }
+    }
+
+    fn stop_the_world(shared: &FreeShared, local: &mut FreeLocal) -> Option<u64> {
+        shared.world.stop(local.id, &local.word)
+    }
+
+    fn start_the_world(shared: &FreeShared, local: &mut FreeLocal) {
+        shared.world.start(local.id)
     }
 }

@@ -1,23 +1,24 @@
 //! Builds the report [`Doc`] from a [`Summary`]: every section, table and
 //! sentence that `report.md` and `report.html` share.
 //!
-//! The sections follow the reading order of a runtime engineer: what ran
-//! where (machine, floors, steal time, collector mode), what it found, what
-//! failed, then one section per scenario with its tables (throughput,
-//! latency with roles kept apart, GIL, collector, memory, reference counts,
-//! the Python peer), then notes and definitions.
+//! The report opens with the answer and folds the detail below it, in the
+//! reading order of a runtime engineer: the answer (throughput of each policy
+//! relative to `gil` as a heat map, the headline latencies), the findings
+//! (one table per question), what failed; then, folded, what ran where
+//! (machine, floors, steal time, collector mode), one section per scenario
+//! with its charts and tables (`tables`), notes and definitions.
 
-use super::doc::{code, esc, slug, Cell, Column, Doc, Table};
+use super::doc::{code, esc, slug, Block, Doc};
+use super::finding::{Finding, Question};
 use super::findings::findings;
 use super::format;
+use super::overview;
+use super::spec::{Spec, Unit, Value};
 use super::stats::{Config, Scenario, Summary, BASELINE};
-use crate::results::{Latency, Run};
+use super::tables;
+use crate::results::{confidence, InstructionCount, Instructions, Run};
 
 const DASH: &str = "—";
-
-fn opt(v: Option<f64>, f: fn(f64) -> String) -> String {
-    v.map(f).unwrap_or_else(|| DASH.into())
-}
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
@@ -67,10 +68,11 @@ pub fn document(s: &Summary) -> Doc {
         blocks: Vec::new(),
     };
     d.h(1, esc(&d.title.clone()));
+    let failed = s.failed_runs().count();
     d.p(format!(
-        "Run started {} and finished {}, heaplab {} (commit {}). Figures are medians over \
-         the ok repeats of each configuration; ratios compare configurations of this run \
-         only.",
+        "Run started {} and finished {}, heaplab {} (commit {}); {}: {} ok, {} failed; steal \
+         time {}. Figures are medians over the ok rounds of each configuration; ratios \
+         compare configurations of this run only, round by round, with 95% intervals.",
         esc(&r.started),
         if r.finished.is_empty() {
             DASH.into()
@@ -78,27 +80,166 @@ pub fn document(s: &Summary) -> Doc {
             esc(&r.finished)
         },
         esc(&r.heaplab.version),
-        code(&r.heaplab.commit)
+        code(&r.heaplab.commit),
+        plural(r.runs.len(), "run", "runs"),
+        r.runs.len() - failed,
+        failed,
+        format::pct(r.steal_ratio)
     ));
-    setup(&mut d, s);
+    d.p(overview::noise_and_precision(s));
+    answer(&mut d, s);
     findings_section(&mut d, s);
     failed_section(&mut d, s);
+    d.section(2, "Run and machine", Some("setup".into()), true, |d| {
+        setup(d, s)
+    });
+    if let Some(t) = &r.instructions {
+        d.section(
+            2,
+            "Instructions per operation (callgrind)",
+            Some("instructions".into()),
+            true,
+            |d| instructions(d, t),
+        );
+    }
     for sc in &s.scenarios {
-        scenario(&mut d, s, sc);
+        d.section(
+            2,
+            format!("Scenario {}", code(&sc.name)),
+            Some(scenario_id(&sc.name)),
+            true,
+            |d| scenario(d, s, sc),
+        );
     }
     if !r.notes.is_empty() {
-        d.h_id(2, "Notes", "notes".into());
-        d.list(r.notes.iter().map(|n| esc(n)).collect());
+        d.section(2, "Notes", Some("notes".into()), false, |d| {
+            d.list(r.notes.iter().map(|n| esc(n)).collect())
+        });
     }
-    definitions(&mut d);
+    d.section(
+        2,
+        "How to read this report",
+        Some("definitions".into()),
+        true,
+        definitions,
+    );
     d
+}
+
+/// The top of the report: the heat map and the headline latencies.
+fn answer(d: &mut Doc, s: &Summary) {
+    d.section(2, "The answer", Some("answer".into()), false, |d| {
+        d.h(3, format!("Throughput relative to {}", code(BASELINE)));
+        let heat = overview::heat_map(s);
+        if overview::has_ratios(&heat) {
+            d.blocks.push(Block::HeatMap(heat));
+            d.small(format!(
+                "Each cell: a policy's throughput over {}'s at the same thread count in that \
+                 scenario (above 1x the policy is faster), taken round by round, with its 95% \
+                 interval where there are 3 rounds or more; a cell whose interval holds 1 is \
+                 pale and marked ≈. The colour shows the ratio on a log scale; a cell reads \
+                 \"failed\" where every repeat of the policy failed, \"no baseline\" where \
+                 {}'s did.",
+                code(BASELINE),
+                code(BASELINE)
+            ));
+        } else {
+            d.p(format!(
+                "No throughput relative to {} to show: this run has no ok {} run beside an ok \
+                 run of another policy.",
+                code(BASELINE),
+                code(BASELINE)
+            ));
+        }
+        d.h(3, "Headline latency");
+        overview::headline_latency(d, s);
+    });
+}
+
+/// The columns of a question's table; empty columns are left out.
+fn findings_spec<'a>(q: Question) -> Spec<'a, Finding> {
+    let markup = |s: &str| {
+        if s.is_empty() {
+            Value::Missing
+        } else {
+            Value::Markup(s.to_string())
+        }
+    };
+    // The kind of finding, where a question's rows are of several kinds
+    // (the biggest speed-up and the biggest slowdown); the claim tested, for
+    // the field's results.
+    let kinds = move |rows: &[Finding]| {
+        q == Question::Field || rows.iter().any(|f| f.topic != rows[0].topic)
+    };
+    Spec::new()
+        .wrap(
+            if q == Question::Field {
+                "Claim"
+            } else {
+                "Finding"
+            },
+            |f: &Finding| Value::Markup(f.topic.clone()),
+        )
+        .only_if(kinds)
+        .text("Scenario", |f: &Finding| {
+            f.workload
+                .as_ref()
+                .map_or(Value::Missing, |w| Value::Code(w.clone()))
+        })
+        .optional()
+        .num("Threads", |f: &Finding| {
+            f.threads.map_or(Value::Missing, |t| Value::Int(t as u64))
+        })
+        .optional()
+        .wrap("What", |f: &Finding| Value::Markup(f.subject.clone()))
+        .num("Figure", move |f: &Finding| markup(&f.measured))
+        .optional()
+        .wrap("Based on", move |f: &Finding| markup(&f.basis))
+        .optional()
+        .wrap("Verdict", move |f: &Finding| markup(&f.verdict))
+        .optional()
+}
+
+fn findings_section(d: &mut Doc, s: &Summary) {
+    d.section(2, "Findings", Some("findings".into()), false, |d| {
+        let all = findings(s);
+        if all.is_empty() {
+            d.p("No findings: no configuration has an ok run.");
+            return;
+        }
+        for q in Question::ALL {
+            let rows: Vec<Finding> = all.iter().filter(|f| f.question == q).cloned().collect();
+            if rows.is_empty() {
+                continue;
+            }
+            d.h_id(3, q.title(), q.id().into());
+            d.table(findings_spec(q).table(&rows));
+        }
+    });
+}
+
+fn failed_section(d: &mut Doc, s: &Summary) {
+    type Row<'r> = (&'r Scenario<'r>, &'r Config<'r>, &'r Run, &'r str);
+    let rows: Vec<Row> = s.failed_runs().collect();
+    if rows.is_empty() {
+        return;
+    }
+    let spec = Spec::new()
+        .text("Scenario", |r: &Row| Value::Code(r.0.name.clone()))
+        .text("Policy", |r: &Row| Value::Policy(r.1.policy.clone()))
+        .num("Threads", |r: &Row| Value::Int(r.1.threads as u64))
+        .num("Repeat", |r: &Row| Value::Int(r.2.repeat as u64))
+        .wrap("Reason", |r: &Row| Value::Text(r.3.to_string()));
+    d.section(2, "Failed runs", Some("failed".into()), false, |d| {
+        d.p("These runs are not counted in any median, ratio or chart.");
+        d.table(spec.table(&rows));
+    });
 }
 
 fn setup(d: &mut Doc, s: &Summary) {
     let r = s.results;
     let m = &r.machine;
     let st = &r.settings;
-    d.h_id(2, "Run and machine", "setup".into());
     let mut machine = String::new();
     if !m.label.is_empty() {
         machine.push_str(&format!("{}: ", esc(&m.label)));
@@ -197,23 +338,18 @@ fn setup(d: &mut Doc, s: &Summary) {
 
     d.h(3, "Floors measured at the start of the run");
     let f = &r.floors;
-    d.table(Table {
-        columns: vec![Column::text("Floor"), Column::num("Cost")],
-        rows: vec![
-            vec![
-                Cell::t("Non-atomic increment + decrement pair"),
-                Cell::t(format::ns(f.nonatomic_pair_ns)),
-            ],
-            vec![
-                Cell::t("Uncontended atomic fetch_add + fetch_sub pair"),
-                Cell::t(format::ns(f.atomic_pair_ns)),
-            ],
-            vec![
-                Cell::t("One clock read (`Instant::now()`)"),
-                Cell::t(format::ns(f.clock_read_ns)),
-            ],
-        ],
-    });
+    let rows = [
+        ("Non-atomic increment + decrement pair", f.nonatomic_pair_ns),
+        (
+            "Uncontended atomic fetch_add + fetch_sub pair",
+            f.atomic_pair_ns,
+        ),
+        ("One clock read (`Instant::now()`)", f.clock_read_ns),
+    ];
+    let spec = Spec::new()
+        .text("Floor", |r: &(&str, f64)| Value::Markup(r.0.into()))
+        .num("Cost", |r: &(&str, f64)| Value::Num(r.1, Unit::Ns));
+    d.table(spec.table(&rows));
     if f.nonatomic_pair_ns > 0.0 && f.atomic_pair_ns > 0.0 {
         d.small(format!(
             "An atomic pair costs {} a non-atomic one on this machine: the floor under any \
@@ -221,6 +357,49 @@ fn setup(d: &mut Doc, s: &Summary) {
             format::ratio(f.atomic_pair_ns / f.nonatomic_pair_ns)
         ));
     }
+}
+
+/// The instruction counts of `heaplab instr`, where the run's directory has
+/// them: the repeatable single-thread cost of each policy.
+fn instructions(d: &mut Doc, t: &Instructions) {
+    d.p(format!(
+        "Counted by {} on heaplab {}: {}. Instructions do not depend on the machine's \
+         load, so these compare single-thread costs where the timings above are noisy.",
+        esc(&t.tool),
+        esc(&t.heaplab),
+        esc(&t.method)
+    ));
+    let per_op = |c: &InstructionCount| (c.error.is_empty()).then_some(c.per_op);
+    let spec = Spec::new()
+        .text("Scenario", |c: &&InstructionCount| {
+            Value::Code(c.workload.clone())
+        })
+        .text("Policy", |c: &&InstructionCount| {
+            Value::Policy(c.policy.clone())
+        })
+        .num("instructions / op", move |c: &&InstructionCount| {
+            Value::num(per_op(c), Unit::Count)
+        })
+        .ratio(
+            format!("over {}", code(BASELINE)),
+            move |c: &&InstructionCount| {
+                let base = t
+                    .counts
+                    .iter()
+                    .find(|b| b.workload == c.workload && b.policy == BASELINE)
+                    .and_then(per_op);
+                Value::ratio(
+                    per_op(c)
+                        .zip(base)
+                        .map(|(a, b)| super::estimate::Ratio::point(a / b)),
+                    Unit::Times,
+                )
+            },
+        )
+        .wrap("Note", |c: &&InstructionCount| Value::Text(c.error.clone()))
+        .optional();
+    let rows: Vec<&InstructionCount> = t.counts.iter().collect();
+    d.table(spec.table(&rows));
 }
 
 fn join_codes(v: &[String]) -> String {
@@ -231,68 +410,7 @@ fn join_codes(v: &[String]) -> String {
     }
 }
 
-fn findings_section(d: &mut Doc, s: &Summary) {
-    d.h_id(2, "Findings", "findings".into());
-    let f = findings(s);
-    if f.is_empty() {
-        d.p("No findings: no configuration has an ok run.");
-    } else {
-        d.list(
-            f.iter()
-                .map(|f| format!("**{}**: {}.", f.topic, f.text))
-                .collect(),
-        );
-    }
-}
-
-fn failed_section(d: &mut Doc, s: &Summary) {
-    let rows: Vec<Vec<Cell>> = s
-        .failed_runs()
-        .map(|(sc, c, run, why)| {
-            vec![
-                Cell::t(code(&sc.name)),
-                Cell::Policy(c.policy.clone()),
-                Cell::t(c.threads.to_string()),
-                Cell::t(run.repeat.to_string()),
-                Cell::t(esc(why)),
-            ]
-        })
-        .collect();
-    if rows.is_empty() {
-        return;
-    }
-    d.h_id(2, "Failed runs", "failed".into());
-    d.p("These runs are not counted in any median, ratio or chart.");
-    d.table(Table {
-        columns: vec![
-            Column::text("Scenario"),
-            Column::text("Policy"),
-            Column::num("Threads"),
-            Column::num("Repeat"),
-            Column::wrap("Reason"),
-        ],
-        rows,
-    });
-}
-
-/// The first two cells of every per-configuration row.
-fn key_cells(c: &Config) -> Vec<Cell> {
-    vec![
-        Cell::Policy(c.policy.clone()),
-        Cell::t(c.threads.to_string()),
-    ]
-}
-
-fn key_columns() -> Vec<Column> {
-    vec![Column::text("Policy"), Column::num("Threads")]
-}
-
 fn scenario(d: &mut Doc, s: &Summary, sc: &Scenario) {
-    d.h_id(
-        2,
-        format!("Scenario {}", code(&sc.name)),
-        scenario_id(&sc.name),
-    );
     if let Some(info) = sc.info {
         if !info.description.is_empty() {
             d.p(esc(&info.description));
@@ -315,17 +433,18 @@ fn scenario(d: &mut Doc, s: &Summary, sc: &Scenario) {
     if sc.configs.is_empty() {
         d.p("No runs of this scenario are in the results.");
     }
-    d.blocks.push(super::doc::Block::Charts {
+    d.blocks.push(Block::Charts {
         workload: sc.name.clone(),
     });
-    throughput(d, sc);
-    latency(d, sc);
-    roles(d, sc);
-    gil(d, sc);
-    collector(d, sc);
-    memory(d, sc);
-    refcounts(d, sc);
-    python(d, s, sc);
+    tables::headlines(d, sc);
+    tables::throughput(d, sc);
+    tables::latency(d, sc);
+    tables::roles(d, sc);
+    tables::gil(d, sc);
+    tables::collector(d, sc);
+    tables::memory(d, sc);
+    tables::refcounts(d, sc);
+    tables::python(d, s, sc);
 }
 
 fn join_all(first: &str, rest: &[String]) -> String {
@@ -334,466 +453,35 @@ fn join_all(first: &str, rest: &[String]) -> String {
     v.join(", ")
 }
 
-fn throughput(d: &mut Doc, sc: &Scenario) {
-    d.h(3, "Throughput");
-    let rows = sc
-        .configs
-        .iter()
-        .map(|c| {
-            let t = c.throughput();
-            let mut row = key_cells(c);
-            row.push(Cell::t(format!("{}/{}", c.ok.len(), c.total())));
-            match t {
-                Some(t) => {
-                    row.push(Cell::t(format::si(t.median)));
-                    row.push(Cell::t(format!(
-                        "{}..{}",
-                        format::si(t.min),
-                        format::si(t.max)
-                    )));
-                    row.push(Cell::t(opt(t.rel_range(), format::pct)));
-                }
-                None => {
-                    row.push(Cell::t("**failed**"));
-                    row.push(Cell::t(DASH));
-                    row.push(Cell::t(DASH));
-                }
-            }
-            row.push(Cell::t(opt(
-                sc.speedup(&c.policy, c.threads),
-                format::ratio,
-            )));
-            row.push(Cell::t(opt(
-                sc.efficiency(&c.policy, c.threads),
-                format::pct0,
-            )));
-            row
-        })
-        .collect();
-    let mut columns = key_columns();
-    columns.extend([
-        Column::num("ok runs"),
-        Column::num("ops/s (median)"),
-        Column::num("min..max"),
-        Column::num("spread"),
-        Column::num("vs `gil`"),
-        Column::num("scaling"),
-    ]);
-    d.table(Table { columns, rows });
-    let base = sc
-        .policies
-        .iter()
-        .filter_map(|p| sc.scaling_base(p))
-        .min()
-        .unwrap_or(1);
-    let base_words = if base == 1 {
-        "1-thread".to_string()
-    } else {
-        format!("{base}-thread (the smallest that ran)")
-    };
-    d.small(format!(
-        "spread = (max − min) / median of the ok repeats' throughput (— with one ok repeat). \
-         vs {} = median over {}'s median at the same thread count. scaling = N-thread median \
-         over N × the {base_words} median of the same policy (100% is linear; — where the \
-         two runs have different roles, as their throughputs count different work).",
-        code(BASELINE),
-        code(BASELINE)
-    ));
-}
-
-fn latency_cells(row: &mut Vec<Cell>, c: &Config, f: impl Fn(&Run) -> Option<&Latency>) {
-    let med = |g: fn(&Latency) -> u64| c.median_opt(|r| f(r).map(|l| g(l) as f64));
-    for g in [
-        (|l: &Latency| l.p50) as fn(&Latency) -> u64,
-        |l| l.p90,
-        |l| l.p99,
-        |l| l.p999,
-        |l| l.max,
-    ] {
-        row.push(Cell::t(opt(med(g), format::ns)));
-    }
-}
-
-fn latency(d: &mut Doc, sc: &Scenario) {
-    match &sc.headline_role {
-        Some(h) => d.h(3, format!("Latency: {} role (headline)", code(h))),
-        // Roles but no headline: the all-threads figure mixes them, so say
-        // where each role's own figures are.
-        None if !sc.roles.is_empty() => d.h(
-            3,
-            "Latency: all threads (each role's own figures are in the Roles table)",
-        ),
-        None => d.h(3, "Latency"),
-    }
-    let rows = sc
-        .configs
-        .iter()
-        .map(|c| {
-            let mut row = key_cells(c);
-            latency_cells(&mut row, c, |r| Some(c.headline_latency(r)));
-            row.push(Cell::t(opt(
-                c.median_of(|r| c.headline_latency(r).samples as f64),
-                format::count,
-            )));
-            row.push(Cell::t(opt(
-                c.median_of(|r| c.headline_latency(r).sample_every as f64),
-                |v| format!("1 in {}", format::count(v)),
-            )));
-            row
-        })
-        .collect();
-    let mut columns = key_columns();
-    columns.extend([
-        Column::num("p50"),
-        Column::num("p90"),
-        Column::num("p99"),
-        Column::num("p99.9"),
-        Column::num("max"),
-        Column::num("samples"),
-        Column::num("sampled"),
-    ]);
-    d.table(Table { columns, rows });
-    d.small(
-        "Each percentile is the median over ok repeats of that repeat's percentile, from a \
-         sampled HdrHistogram (sampling keeps the clock's cost off the figure).",
-    );
-}
-
-fn roles(d: &mut Doc, sc: &Scenario) {
-    if sc.roles.is_empty() {
-        return;
-    }
-    d.h(3, "Roles");
-    let mut rows = Vec::new();
-    for c in &sc.configs {
-        for role in &sc.roles {
-            if !c.ok.iter().any(|r| r.roles.contains_key(role)) {
-                continue;
-            }
-            let mut row = key_cells(c);
-            let name = if Some(role) == sc.headline_role.as_ref() {
-                format!("{} (headline)", code(role))
-            } else {
-                code(role)
-            };
-            row.push(Cell::t(name));
-            row.push(Cell::t(opt(
-                c.median_opt(|r| r.roles.get(role).map(|x| x.threads as f64)),
-                format::count,
-            )));
-            row.push(Cell::t(opt(
-                c.median_opt(|r| r.roles.get(role).map(|x| x.ops_per_sec)),
-                format::si,
-            )));
-            latency_cells(&mut row, c, |r| r.roles.get(role).map(|x| &x.latency_ns));
-            rows.push(row);
-        }
-    }
-    if rows.is_empty() {
-        d.p("No ok run reports per-role figures.");
-        return;
-    }
-    let mut columns = key_columns();
-    columns.extend([
-        Column::text("Role"),
-        Column::num("role threads"),
-        Column::num("ops/s"),
-        Column::num("p50"),
-        Column::num("p90"),
-        Column::num("p99"),
-        Column::num("p99.9"),
-        Column::num("max"),
-    ]);
-    d.table(Table { columns, rows });
-}
-
-fn gil(d: &mut Doc, sc: &Scenario) {
-    let rows: Vec<Vec<Cell>> = sc
-        .configs
-        .iter()
-        .filter(|c| c.ok.iter().any(|r| r.gil.is_some()))
-        .map(|c| {
-            let g =
-                |f: fn(&crate::results::GilFigures) -> f64| c.median_opt(|r| r.gil.as_ref().map(f));
-            let mut row = key_cells(c);
-            row.push(Cell::t(opt(g(|g| g.acquisitions as f64), format::count)));
-            row.push(Cell::t(opt(g(|g| g.forced_switches as f64), format::count)));
-            row.push(Cell::t(opt(g(|g| g.wait_ns.p50 as f64), format::ns)));
-            row.push(Cell::t(opt(g(|g| g.wait_ns.p99 as f64), format::ns)));
-            row.push(Cell::t(opt(g(|g| g.wait_ns.max as f64), format::ns)));
-            row.push(Cell::t(opt(
-                c.median_opt(|r| {
-                    let thread_ns = r.seconds * r.threads as f64 * 1e9;
-                    let g = r.gil.as_ref()?;
-                    (thread_ns > 0.0).then(|| g.wait_ns.total as f64 / thread_ns)
-                }),
-                format::pct,
-            )));
-            row
-        })
-        .collect();
-    if rows.is_empty() {
-        return;
-    }
-    d.h(3, "GIL");
-    let mut columns = key_columns();
-    columns.extend([
-        Column::num("acquisitions"),
-        Column::num("forced switches"),
-        Column::num("wait p50"),
-        Column::num("wait p99"),
-        Column::num("wait max"),
-        Column::num("waiting share"),
-    ]);
-    d.table(Table { columns, rows });
-    d.small("waiting share = total GIL wait over (seconds × threads) of the run.");
-}
-
-fn collector(d: &mut Doc, sc: &Scenario) {
-    let modes_vary = {
-        let mut m: Vec<&str> = sc
-            .configs
-            .iter()
-            .flat_map(|c| c.ok.iter().map(|r| r.gc_mode.as_str()))
-            .collect();
-        m.sort_unstable();
-        m.dedup();
-        m.len() > 1
-    };
-    d.h(3, "Collector");
-    let rows = sc
-        .configs
-        .iter()
-        .map(|c| {
-            let mut row = key_cells(c);
-            if modes_vary {
-                row.push(Cell::t(
-                    c.ok.first()
-                        .map(|r| code(&r.gc_mode))
-                        .unwrap_or_else(|| DASH.into()),
-                ));
-            }
-            let m = |f: fn(&Run) -> f64| c.median_of(f);
-            row.push(Cell::t(opt(m(|r| r.gc.collections as f64), format::count)));
-            row.push(Cell::t(opt(m(|r| r.gc.collected as f64), format::count)));
-            row.push(Cell::t(opt(m(|r| r.gc.pause_ns.p50 as f64), format::ns)));
-            row.push(Cell::t(opt(m(|r| r.gc.pause_ns.p99 as f64), format::ns)));
-            row.push(Cell::t(opt(m(|r| r.gc.pause_ns.max as f64), format::ns)));
-            row.push(Cell::t(opt(
-                c.median_opt(|r| {
-                    (r.seconds > 0.0).then(|| r.gc.pause_ns.total as f64 / (r.seconds * 1e9))
-                }),
-                format::pct,
-            )));
-            let tts = |f: fn(&crate::results::Percentiles) -> u64| {
-                c.median_opt(|r| r.gc.time_to_safepoint_ns.as_ref().map(|p| f(p) as f64))
-            };
-            let none = if c.policy == BASELINE { "n/a" } else { DASH };
-            row.push(Cell::t(
-                tts(|p| p.p99)
-                    .map(format::ns)
-                    .unwrap_or_else(|| none.into()),
-            ));
-            row.push(Cell::t(
-                tts(|p| p.max)
-                    .map(format::ns)
-                    .unwrap_or_else(|| none.into()),
-            ));
-            row
-        })
-        .collect();
-    let mut columns = key_columns();
-    if modes_vary {
-        columns.push(Column::text("gc mode"));
-    }
-    columns.extend([
-        Column::num("collections"),
-        Column::num("collected"),
-        Column::num("pause p50"),
-        Column::num("pause p99"),
-        Column::num("pause max"),
-        Column::num("paused share"),
-        Column::num("to safepoint p99"),
-        Column::num("to safepoint max"),
-    ]);
-    d.table(Table { columns, rows });
-    d.small(
-        "paused share = total pause over the run's wall-clock seconds. Time to safepoint is \
-         how long a stop-the-world request waited for every attached thread to park (n/a \
-         under `gil`, where the GIL already stops the world).",
-    );
-}
-
-fn memory(d: &mut Doc, sc: &Scenario) {
-    d.h(3, "Memory");
-    let rows = sc
-        .configs
-        .iter()
-        .map(|c| {
-            let m = |f: fn(&Run) -> f64| c.median_of(f);
-            let mut row = key_cells(c);
-            row.push(Cell::t(opt(
-                m(|r| r.memory.peak_rss_bytes as f64),
-                format::bytes,
-            )));
-            row.push(Cell::t(opt(
-                m(|r| r.memory.bytes_in_use_peak as f64),
-                format::bytes,
-            )));
-            row.push(Cell::t(opt(
-                m(|r| r.memory.bytes_reserved_peak as f64),
-                format::bytes,
-            )));
-            row.push(Cell::t(opt(
-                c.median_opt(|r| {
-                    (r.memory.bytes_in_use_peak > 0).then(|| {
-                        r.memory.bytes_reserved_peak as f64 / r.memory.bytes_in_use_peak as f64
-                    })
-                }),
-                format::ratio,
-            )));
-            row.push(Cell::t(opt(
-                m(|r| r.memory.arenas_high_water as f64),
-                format::count,
-            )));
-            row.push(Cell::t(opt(m(|r| r.memory.header_bytes as f64), |v| {
-                format!("{v:.0} B")
-            })));
-            row
-        })
-        .collect();
-    let mut columns = key_columns();
-    columns.extend([
-        Column::num("peak RSS"),
-        Column::num("in use peak"),
-        Column::num("reserved peak"),
-        Column::num("reserved / in use"),
-        Column::num("arenas (high water)"),
-        Column::num("object header"),
-    ]);
-    d.table(Table { columns, rows });
-    d.small(
-        "reserved / in use = bytes_reserved_peak / bytes_in_use_peak: memory the allocator \
-         holds in arenas and pools per byte handed out.",
-    );
-}
-
-fn refcounts(d: &mut Doc, sc: &Scenario) {
-    d.h(3, "Reference counts");
-    let rows = sc
-        .configs
-        .iter()
-        .map(|c| {
-            let m = |f: fn(&Run) -> f64| c.median_of(f);
-            let mut row = key_cells(c);
-            row.push(Cell::t(opt(m(|r| r.refcount.atomic_share()), format::pct)));
-            row.push(Cell::t(opt(
-                m(|r| r.refcount.local_ops as f64),
-                format::count,
-            )));
-            row.push(Cell::t(opt(
-                m(|r| r.refcount.atomic_ops as f64),
-                format::count,
-            )));
-            row.push(Cell::t(opt(
-                m(|r| r.refcount.remote_frees as f64),
-                format::count,
-            )));
-            row.push(Cell::t(opt(m(|r| r.refcount.merges as f64), format::count)));
-            row.push(Cell::t(opt(m(|r| r.refcount.queued as f64), format::count)));
-            row
-        })
-        .collect();
-    let mut columns = key_columns();
-    columns.extend([
-        Column::num("atomic share"),
-        Column::num("local ops"),
-        Column::num("atomic ops"),
-        Column::num("remote frees"),
-        Column::num("merges"),
-        Column::num("queued"),
-    ]);
-    d.table(Table { columns, rows });
-    d.small("atomic share = atomic_ops / (local_ops + atomic_ops).");
-}
-
-fn python(d: &mut Doc, s: &Summary, sc: &Scenario) {
-    let peers: Vec<_> = s
-        .results
-        .python
-        .iter()
-        .filter(|p| p.workload == sc.name)
-        .collect();
-    if peers.is_empty() {
-        return;
-    }
-    d.h(3, "Python peer (same run)");
-    let rows = peers
-        .iter()
-        .map(|p| {
-            let gil = sc.config(BASELINE, p.threads);
-            let gil_rate = gil.and_then(|c| c.throughput()).map(|t| t.median);
-            let gil_p99 = gil.and_then(|c| c.latency(|l| l.p99));
-            let peer_rate = (p.ops_per_sec > 0.0).then_some(p.ops_per_sec);
-            vec![
-                Cell::t(esc(&p.python)),
-                Cell::t(p.threads.to_string()),
-                Cell::t(format!("{:.3} s", p.seconds)),
-                Cell::t(opt(peer_rate, format::si)),
-                Cell::t(opt(gil_rate, format::si)),
-                Cell::t(opt(
-                    gil_rate.zip(peer_rate).map(|(g, q)| g / q),
-                    format::ratio,
-                )),
-                Cell::t(opt(p.latency_ns.as_ref().map(|l| l.p99 as f64), format::ns)),
-                Cell::t(opt(gil_p99, format::ns)),
-                Cell::t(esc(&p.note)),
-            ]
-        })
-        .collect();
-    d.table(Table {
-        columns: vec![
-            Column::text("Python"),
-            Column::num("Threads"),
-            Column::num("seconds"),
-            Column::num("ops/s"),
-            Column::num("heaplab `gil` ops/s"),
-            Column::num("`gil` / Python"),
-            Column::num("p99"),
-            Column::num("heaplab `gil` p99"),
-            Column::wrap("Note"),
-        ],
-        rows,
-    });
-    d.small(format!(
-        "The same-shaped Python program on the machine's `python3`, timed in this run, beside \
-         heaplab under {} (CPython's own design) at the same thread count. p99 is the \
-         scenario's headline latency{}.",
-        code(BASELINE),
-        sc.headline_role
-            .as_ref()
-            .map(|r| format!(" (the {} role)", code(r)))
-            .unwrap_or_default()
-    ));
-}
-
 fn definitions(d: &mut Doc) {
     d.h_id(2, "How to read this report", "definitions".into());
     d.list(vec![
-        "A configuration is one scenario × policy × thread count; it ran once per repeat, \
-         interleaved with the others. Every figure is the median over its **ok** repeats; \
-         failed runs (including runs that leaked or failed the integrity check) are listed, \
-         never counted."
-            .into(),
-        "**spread** = (max − min) / median of the ok repeats' throughput: the noise any \
-         difference must beat."
+        "A configuration is one scenario × policy × thread count. A **round** is one pass over \
+         every configuration, interleaved (A B C A B C): configurations of one round ran next \
+         to each other and share the machine's state. Every figure is the median over the \
+         configuration's **ok** rounds; failed runs (including runs that leaked or failed the \
+         integrity check) are listed, never counted."
             .into(),
         format!(
-            "**vs {}** = a policy's median throughput over {}'s at the same thread count; \
-             **scaling** = N-thread median over N × the same policy's 1-thread median.",
+            "**vs {}** = a policy's throughput over {}'s at the same thread count; \
+             **scaling** = N-thread throughput over N × the same policy's 1-thread one. Every \
+             ratio is taken per round and summarised as the geometric mean of the per-round \
+             ratios with a **95% interval** `[low, high]` (a t-interval on their logs; a \
+             bootstrap from {} rounds on); below {} paired rounds it has no interval.",
             code(BASELINE),
-            code(BASELINE)
+            code(BASELINE),
+            confidence::BOOTSTRAP_MIN_ROUNDS,
+            confidence::MIN_ROUNDS
         ),
+        "**Verdicts** come from the interval alone: **faster** or **slower** where it leaves \
+         out 1; *no difference detected at 95%* where it holds 1 and is no wider than the \
+         run's precision; *undecided after N rounds (±x%)* where it holds 1 and is wider \
+         (never a tie). A target the lab set itself is **met** where the whole interval \
+         reaches it, **missed** where none of it does."
+            .into(),
+        "**spread** = (max − min) / median of the ok rounds' throughput: the raw noise of one \
+         configuration, before pairing by round cancels the machine's drift."
+            .into(),
         "Latency is sampled per operation into an HdrHistogram. Scenarios with roles lead \
          with the headline role (the one the scenario exists to measure); each role's own \
          figures stay beside it."

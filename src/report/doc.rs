@@ -1,14 +1,18 @@
-//! The report as a format-neutral document: headings, paragraphs, lists,
-//! tables and chart placeholders.
+//! The report as a format-neutral document: sections, headings, paragraphs,
+//! lists, tables, the overview heat map and chart placeholders.
 //!
 //! `build` produces one [`Doc`]; `markdown` and `html` only render it. That
 //! is why the HTML report has exactly the tables of the Markdown one: there
-//! is one source for both.
+//! is one source for both. A section may be *folded*: HTML shows its heading
+//! and opens it on a click (`<details>`), Markdown shows it all.
 //!
 //! Inline text uses a small subset of Markdown that both renderers
 //! understand: `` `code` ``, `**strong**` and backslash escapes. Data from a
 //! results file (error messages, names) goes through [`esc`] or [`code`] so
 //! that it can never be mistaken for markup in either output.
+
+use super::estimate::Ratio;
+use super::format;
 
 /// A block of the document.
 #[derive(Debug, Clone)]
@@ -29,6 +33,85 @@ pub enum Block {
     Charts {
         workload: String,
     },
+    Section(Section),
+    /// The overview: throughput relative to the baseline per scenario,
+    /// policy and thread count (HTML draws it, Markdown writes its table).
+    HeatMap(HeatMap),
+}
+
+/// A titled part of the document.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub level: u8,
+    pub title: String,
+    /// The HTML anchor (and the table of contents' link, at level 2).
+    pub id: Option<String>,
+    /// Closed until the reader opens it (HTML `<details>`).
+    pub folded: bool,
+    pub blocks: Vec<Block>,
+}
+
+/// One cell of the heat map.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Heat {
+    Ratio(Ratio),
+    /// The policy has no ok run at this thread count.
+    Failed,
+    /// The baseline has no ok run at this thread count: nothing to divide by.
+    NoBaseline,
+    /// The configuration did not run.
+    NotRun,
+}
+
+impl Heat {
+    /// The cell as inline text.
+    pub fn text(&self) -> String {
+        match self {
+            Heat::Ratio(r) => format::times(r),
+            Heat::Failed => "failed".into(),
+            Heat::NoBaseline => "no baseline".into(),
+            Heat::NotRun => "—".into(),
+        }
+    }
+}
+
+/// Throughput relative to the baseline: one row per scenario, one column per
+/// (policy, threads).
+#[derive(Debug, Clone)]
+pub struct HeatMap {
+    /// The baseline policy every cell is relative to.
+    pub baseline: String,
+    /// Scenario names (raw).
+    pub rows: Vec<String>,
+    /// (policy, threads), policies in report order, threads ascending.
+    pub columns: Vec<(String, usize)>,
+    /// `cells[row][column]`.
+    pub cells: Vec<Vec<Heat>>,
+}
+
+impl HeatMap {
+    /// The heat map as a table (Markdown's form of it).
+    pub fn table(&self) -> Table {
+        let mut columns = vec![Column::text("Scenario")];
+        columns.extend(self.columns.iter().map(|(p, t)| {
+            Column::num(&format!(
+                "{}, {t} thread{}",
+                code(p),
+                if *t == 1 { "" } else { "s" }
+            ))
+        }));
+        let rows = self
+            .rows
+            .iter()
+            .zip(&self.cells)
+            .map(|(name, cells)| {
+                let mut row = vec![Cell::t(code(name))];
+                row.extend(cells.iter().map(|c| Cell::t(c.text())));
+                row
+            })
+            .collect();
+        Table { columns, rows }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +152,7 @@ impl Column {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     /// Inline text (see the module docs).
     Text(String),
@@ -123,6 +206,25 @@ impl Doc {
     }
     pub fn table(&mut self, t: Table) {
         self.blocks.push(Block::Table(t));
+    }
+    /// A section whose blocks `build` writes.
+    pub fn section(
+        &mut self,
+        level: u8,
+        title: impl Into<String>,
+        id: Option<String>,
+        folded: bool,
+        build: impl FnOnce(&mut Doc),
+    ) {
+        let mut inner = Doc::default();
+        build(&mut inner);
+        self.blocks.push(Block::Section(Section {
+            level,
+            title: title.into(),
+            id,
+            folded,
+            blocks: inner.blocks,
+        }));
     }
 }
 

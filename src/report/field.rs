@@ -20,51 +20,59 @@
 //! and callgrind: see the README.)
 
 use super::doc::code;
-use super::findings::Finding;
+use super::estimate::Ratio;
+use super::finding::{target, verdict, versus, Finding, Question, FASTER, HIGHER};
 use super::format;
-use super::stats::Summary;
+use super::stats::{Scenario, Summary};
 
 const PRIVATE: &[&str] = &["alloc-churn", "binary-trees"];
 
-fn finding(topic: &str, workload: Option<&str>, text: String, ratio: Option<f64>) -> Finding {
+/// A finding of this file: the claim is the topic (the table's first
+/// column), the rest as in every finding.
+fn claim(topic: &str, sc: &str, threads: usize) -> Finding {
     Finding {
+        question: Question::Field,
         topic: topic.into(),
-        workload: workload.map(String::from),
-        text,
-        ratio,
+        workload: Some(sc.into()),
+        threads: Some(threads),
+        ..Default::default()
     }
 }
 
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "target met"
-    } else {
-        "target missed"
-    }
+fn private(sc: &Scenario) -> bool {
+    PRIVATE.contains(&sc.name.as_str())
+}
+
+/// "x vs y ops/s" for two configurations.
+fn tputs(sc: &Scenario, a: (&str, usize), b: (&str, usize)) -> String {
+    let t = |(p, n): (&str, usize)| sc.tput(p, n).unwrap_or(f64::NAN);
+    versus(t(a), t(b), format::si, "ops/s")
 }
 
 /// 1. Biased reference counting, end to end.
 pub fn biased_rc_end_to_end(s: &Summary) -> Vec<Finding> {
     let mut out = Vec::new();
-    for sc in s
-        .scenarios
-        .iter()
-        .filter(|sc| PRIVATE.contains(&sc.name.as_str()))
-    {
-        if let (Some(b), Some(p)) = (sc.tput("biased", 1), sc.tput("pool-locks", 1)) {
-            if p > 0.0 {
-                let r = b / p;
-                out.push(finding(
-                    "Field 1, biased RC (PACT 2018: +22.5% client programs)",
-                    Some(&sc.name),
-                    format!(
-                        "{}: `biased` over `pool-locks` (atomic counts) at 1 thread: {}",
-                        code(&sc.name),
-                        format::ratio(r)
+    for sc in s.scenarios.iter().filter(|sc| private(sc)) {
+        if let Some(r) = sc.tput_ratio(("biased", 1), ("pool-locks", 1)) {
+            out.push(
+                Finding {
+                    subject: format!(
+                        "{} over {} (atomic counts)",
+                        code("biased"),
+                        code("pool-locks")
                     ),
-                    Some(r),
-                ));
-            }
+                    measured: format::times(&r),
+                    basis: tputs(sc, ("biased", 1), ("pool-locks", 1)),
+                    verdict: verdict(&r, sc.precision, FASTER),
+                    ratio: Some(r.value),
+                    ..claim(
+                        "Biased RC end to end (PACT 2018: +22.5% on client programs)",
+                        &sc.name,
+                        1,
+                    )
+                }
+                .done(),
+            );
         }
     }
     out
@@ -74,70 +82,62 @@ pub fn biased_rc_end_to_end(s: &Summary) -> Vec<Finding> {
 pub fn single_thread_cost(s: &Summary) -> Vec<Finding> {
     let mut out = Vec::new();
     for sc in &s.scenarios {
-        if let (Some(b), Some(g)) = (sc.tput("biased", 1), sc.tput("gil", 1)) {
-            if g > 0.0 {
-                let r = b / g;
-                let private = PRIVATE.contains(&sc.name.as_str());
-                let target = if private {
-                    format!(
-                        " (thread-private: target within 3%, {})",
-                        verdict(r >= 0.97)
-                    )
-                } else {
-                    String::new()
-                };
-                out.push(finding(
-                    "Field 2, single-thread cost of no GIL (PEP 703: 5-6%)",
-                    Some(&sc.name),
-                    format!(
-                        "{}: `biased` over `gil` at 1 thread: {}{target}",
-                        code(&sc.name),
-                        format::ratio(r)
-                    ),
-                    Some(r),
-                ));
-            }
+        if let Some(r) = sc.speedup("biased", 1) {
+            let verdict = if private(sc) {
+                format!(
+                    "thread-private: {}",
+                    target("within 3%", &r, 0.97, f64::INFINITY)
+                )
+            } else {
+                verdict(&r, sc.precision, FASTER)
+            };
+            out.push(
+                Finding {
+                    subject: format!("{} over {}", code("biased"), code("gil")),
+                    measured: format::times(&r),
+                    basis: tputs(sc, ("biased", 1), ("gil", 1)),
+                    verdict,
+                    ratio: Some(r.value),
+                    ..claim("Single-thread cost of no GIL (PEP 703: 5-6%)", &sc.name, 1)
+                }
+                .done(),
+            );
         }
     }
     out
 }
 
+const SCALING: &str = "Private work scales (nogil: 20 threads ~ 1)";
+
 /// 3. Scaling of thread-private work.
 pub fn private_scaling(s: &Summary) -> Vec<Finding> {
     let mut out = Vec::new();
-    for sc in s
-        .scenarios
-        .iter()
-        .filter(|sc| PRIVATE.contains(&sc.name.as_str()))
-    {
+    for sc in s.scenarios.iter().filter(|sc| private(sc)) {
         if let Some(e) = sc.efficiency("biased", 2) {
-            out.push(finding(
-                "Field 3, scaling of private work (nogil: 20 threads ~ 1)",
-                Some(&sc.name),
-                format!(
-                    "{}: `biased` 2-thread efficiency {} (target 95%, {})",
-                    code(&sc.name),
-                    format::pct(e),
-                    verdict(e >= 0.95)
-                ),
-                Some(e),
-            ));
+            out.push(
+                Finding {
+                    subject: format!("{} 2-thread scaling efficiency", code("biased")),
+                    measured: format::estimate(&e, format::pct),
+                    basis: tputs(sc, ("biased", 2), ("biased", 1)),
+                    verdict: target("95%", &e, 0.95, f64::INFINITY),
+                    ratio: Some(e.value),
+                    ..claim(SCALING, &sc.name, 2)
+                }
+                .done(),
+            );
         }
-        if let (Some(g2), Some(g1)) = (sc.tput("gil", 2), sc.tput("gil", 1)) {
-            if g1 > 0.0 {
-                let r = g2 / g1;
-                out.push(finding(
-                    "Field 3, scaling of private work (nogil: 20 threads ~ 1)",
-                    Some(&sc.name),
-                    format!(
-                        "{}: `gil` 2 threads over 1: {} (target: at most 1x and at least 0.9x, {})",
-                        code(&sc.name),
-                        format::ratio(r),
-                        verdict((0.9..=1.05).contains(&r))
-                    ),
-                    Some(r),
-                ));
-            }
+        if let Some(r) = sc.tput_ratio(("gil", 2), ("gil", 1)) {
+            out.push(
+                Finding {
+                    subject: format!("{} 2 threads over 1", code("gil")),
+                    measured: format::times(&r),
+                    basis: tputs(sc, ("gil", 2), ("gil", 1)),
+                    verdict: target("at most 1x and at least 0.9x", &r, 0.9, 1.05),
+                    ratio: Some(r.value),
+                    ..claim(SCALING, &sc.name, 2)
+                }
+                .done(),
+            );
         }
     }
     out
@@ -154,32 +154,37 @@ pub fn convoy(s: &Summary) -> Vec<Finding> {
         let (Some(g), Some(b)) = (p99("gil"), p99("biased")) else {
             continue;
         };
+        // A p99 of 0 (nothing sampled) counts as 1 ns, so the ratio stays
+        // finite.
+        let Some(r) = sc.ratio(("gil", t), ("biased", t), 1.0, |run| {
+            sc.headline_latency(run).p99.max(1) as f64
+        }) else {
+            continue;
+        };
         let py = s
             .results
             .python
             .iter()
             .find(|p| p.workload == "convoy" && p.threads == t)
             .and_then(|p| p.latency_ns.as_ref())
-            .map(|l| {
-                format!(
-                    "; CPython {} in the same run: {}",
-                    "python3",
-                    format::ns(l.p99 as f64)
-                )
-            })
+            .map(|l| format!("; CPython in the same run: {}", format::ns(l.p99 as f64)))
             .unwrap_or_default();
-        out.push(finding(
-            "Field 4, the convoy effect (Beazley 2010)",
-            Some("convoy"),
-            format!(
-                "beside {} CPU-bound thread(s): sleeper p99 wake-up `gil` {} vs `biased` {} ({} lower without the GIL){py}",
-                t - 1,
-                format::ns(g),
-                format::ns(b),
-                format::ratio(g / b.max(1.0))
-            ),
-            Some(g / b.max(1.0)),
-        ));
+        out.push(
+            Finding {
+                subject: format!(
+                    "sleeper p99 wake-up beside {} CPU-bound thread(s), {} over {}",
+                    t - 1,
+                    code("gil"),
+                    code("biased")
+                ),
+                measured: format::times(&r),
+                basis: format!("{}{py}", versus(g, b, format::ns, "")),
+                verdict: verdict(&r, sc.precision, HIGHER),
+                ratio: Some(r.value),
+                ..claim("The convoy effect (Beazley 2010)", "convoy", t)
+            }
+            .done(),
+        );
     }
     out
 }
@@ -192,25 +197,27 @@ pub fn shared_contention(s: &Summary) -> Vec<Finding> {
             continue;
         };
         for p in ["biased", "pool-locks"] {
-            if let (Some(t2), Some(t1)) = (sc.tput(p, 2), sc.tput(p, 1)) {
-                if t1 > 0.0 {
-                    let r = t2 / t1;
-                    let target = if name == "shared-read-immortal" && p == "biased" {
-                        format!(" (target 1.9x, {})", verdict(r >= 1.9))
-                    } else {
-                        String::new()
-                    };
-                    out.push(finding(
-                        "Field 5, refcount contention on shared objects (PEP 683 cure)",
-                        Some(name),
-                        format!(
-                            "{}: `{p}` 2 threads over 1: {}{target}",
-                            code(name),
-                            format::ratio(r)
-                        ),
-                        Some(r),
-                    ));
-                }
+            if let Some(r) = sc.tput_ratio((p, 2), (p, 1)) {
+                let verdict = if name == "shared-read-immortal" && p == "biased" {
+                    target("1.9x", &r, 1.9, f64::INFINITY)
+                } else {
+                    String::new()
+                };
+                out.push(
+                    Finding {
+                        subject: format!("{} 2 threads over 1", code(p)),
+                        measured: format::times(&r),
+                        basis: tputs(sc, (p, 2), (p, 1)),
+                        verdict,
+                        ratio: Some(r.value),
+                        ..claim(
+                            "Refcount contention on shared objects (PEP 683 cure)",
+                            name,
+                            2,
+                        )
+                    }
+                    .done(),
+                );
             }
         }
     }
@@ -231,21 +238,22 @@ pub fn cpython_peer(s: &Summary) -> Vec<Finding> {
     {
         for pol in ["gil", "biased"] {
             if let Some(t) = sc.tput(pol, peer.threads) {
-                let r = t / peer.ops_per_sec;
-                out.push(finding(
-                    "Field 8, CPython in the same run",
-                    Some("binary-trees"),
-                    format!(
-                        "{} at {} thread(s): `{pol}` {} nodes/s vs {} {} nodes/s: {}",
-                        code("binary-trees"),
-                        peer.threads,
-                        format::si(t),
-                        peer.python,
-                        format::si(peer.ops_per_sec),
-                        format::ratio(r)
-                    ),
-                    Some(r),
-                ));
+                // One measurement of the peer: a point, not a paired ratio.
+                let r = Ratio::point(t / peer.ops_per_sec);
+                out.push(
+                    Finding {
+                        subject: format!(
+                            "{} nodes/s over {}",
+                            code(pol),
+                            super::doc::esc(&peer.python)
+                        ),
+                        measured: format::times(&r),
+                        basis: versus(t, peer.ops_per_sec, format::si, "nodes/s"),
+                        ratio: Some(r.value),
+                        ..claim("CPython in the same run", "binary-trees", peer.threads)
+                    }
+                    .done(),
+                );
             }
         }
     }

@@ -1,32 +1,26 @@
-//! "Findings": short statements drawn from the numbers, each with its ratio,
-//! at the top of every report.
+//! "Findings": what the numbers say, each with the figure it rests on,
+//! grouped by the question it answers (see `finding`).
 //!
 //! Each kind of finding is one small function from the [`Summary`] to the
-//! findings it supports, listed in [`FINDERS`]. To add one (for example "the
-//! field's published results reproduced"), write another such function and
-//! append it to the list: the renderers need no change.
+//! findings it supports, listed in [`FINDERS`]. To add one, write another
+//! such function (here, or in `field` for a published result held up against
+//! the run) and append it to the list: the renderers need no change.
+//!
+//! A lead or a difference is judged in one place, `finding::verdict`: from
+//! the ratio's 95% interval, never from the repeats' min..max.
 
 use super::doc::code;
+use super::estimate::{Ratio, Sample};
+use super::field;
+use super::finding::{rounds_word, verdict, versus, Finding, Question, FASTER, HIGHER};
 use super::format;
 use super::stats::{Config, Scenario, Summary, BASELINE};
-
-/// One statement of the "Findings" section.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
-    /// What kind of finding (the bold lead-in of the line).
-    pub topic: String,
-    /// The scenario it is about, if one.
-    pub workload: Option<String>,
-    /// The statement, as inline text (`code` and **strong** markup).
-    pub text: String,
-    /// The ratio it rests on, for tools that rank or filter findings.
-    pub ratio: Option<f64>,
-}
+use crate::results::{confidence, Run};
 
 /// A source of findings.
 pub type Finder = fn(&Summary) -> Vec<Finding>;
 
-/// Every finder, in the order the report lists them.
+/// Every finder, in the order the report lists them within a question.
 pub const FINDERS: &[Finder] = &[
     winners,
     biggest_speedup,
@@ -37,25 +31,21 @@ pub const FINDERS: &[Finder] = &[
     most_reserved_over_in_use,
     failures,
     single_repeat_caveat,
-    super::field::biased_rc_end_to_end,
-    super::field::single_thread_cost,
-    super::field::private_scaling,
-    super::field::convoy,
-    super::field::shared_contention,
-    super::field::cpython_peer,
+    precision_reached,
+    field::biased_rc_end_to_end,
+    field::single_thread_cost,
+    field::private_scaling,
+    field::convoy,
+    field::shared_contention,
+    field::cpython_peer,
 ];
 
-/// All findings of a summary.
+/// All findings of a summary, in question order (finder order within one).
 pub fn findings(s: &Summary) -> Vec<Finding> {
-    FINDERS.iter().flat_map(|f| f(s)).collect()
-}
-
-fn threads_word(t: usize) -> String {
-    if t == 1 {
-        "1 thread".into()
-    } else {
-        format!("{t} threads")
-    }
+    let mut all: Vec<Finding> = FINDERS.iter().flat_map(|f| f(s)).collect();
+    // Stable: keeps the finders' order within a question.
+    all.sort_by_key(|f| f.question);
+    all
 }
 
 /// Policies ranked by median throughput at one thread count, best first.
@@ -69,87 +59,59 @@ fn ranked<'s>(sc: &'s Scenario, threads: usize) -> Vec<(&'s str, f64)> {
     v
 }
 
-/// The larger relative range of two configurations' throughput: a lead
-/// smaller than this is a tie, and the finding says so.
-fn noise(sc: &Scenario, a: &str, b: &str, threads: usize) -> Option<f64> {
-    let r = |p: &str| {
-        sc.config(p, threads)
-            .and_then(|c| c.throughput())
-            .and_then(|t| t.rel_range())
-    };
-    match (r(a), r(b)) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, y) => x.or(y),
-    }
-}
-
-/// "at N threads: `p` leads with ..." and the lead's ratio over the
-/// runner-up, if there is one.
-fn winner_at(sc: &Scenario, threads: usize) -> Option<(String, Option<f64>)> {
+/// The leader at one thread count, against the runner-up.
+fn lead_at(sc: &Scenario, threads: usize) -> Option<Finding> {
     let r = ranked(sc, threads);
     let (wp, wt) = *r.first()?;
-    Some(match r.get(1) {
+    let base = Finding {
+        question: Question::Leads,
+        topic: "Winner".into(),
+        workload: Some(sc.name.clone()),
+        threads: Some(threads),
+        ..Default::default()
+    };
+    let f = match r.get(1) {
         Some(&(rp, rt)) => {
-            let ratio = if rt > 0.0 { wt / rt } else { f64::INFINITY };
-            let tie = match noise(sc, wp, rp, threads) {
-                Some(n) if ratio - 1.0 <= n => {
-                    format!(", within the repeats' spread ({}): a tie", format::pct(n))
-                }
-                _ => String::new(),
-            };
-            (
-                format!(
-                    "at {}: {} leads with {} ops/s, {} the runner-up {} ({} ops/s){tie}",
-                    threads_word(threads),
-                    code(wp),
-                    format::si(wt),
-                    format::ratio(ratio),
-                    code(rp),
-                    format::si(rt)
-                ),
-                Some(ratio),
-            )
+            let lead = sc.tput_ratio((wp, threads), (rp, threads));
+            Finding {
+                subject: format!("{} ahead of {}", code(wp), code(rp)),
+                measured: lead.as_ref().map_or("—".into(), format::times),
+                basis: versus(wt, rt, format::si, "ops/s"),
+                verdict: lead
+                    .as_ref()
+                    .map(|l| verdict(l, sc.precision, FASTER))
+                    .unwrap_or_default(),
+                ratio: lead.map(|l| l.value),
+                ..base
+            }
         }
-        None => (
-            format!(
-                "at {}: only {} has an ok run ({} ops/s)",
-                threads_word(threads),
-                code(wp),
-                format::si(wt)
-            ),
-            None,
-        ),
-    })
+        None => Finding {
+            subject: format!("only {} has an ok run", code(wp)),
+            basis: format!("{} ops/s", format::si(wt)),
+            ..base
+        },
+    };
+    Some(f.done())
 }
 
-/// Highest median throughput at the largest thread count and at 1 thread,
-/// one line per scenario (the ratio is the lead at the largest count).
+/// The policy with the highest median throughput at the largest thread count
+/// and at the smallest, per scenario.
 pub fn winners(s: &Summary) -> Vec<Finding> {
     let mut out = Vec::new();
     for sc in &s.scenarios {
         let (Some(hi), Some(lo)) = (sc.largest_ok_threads(), sc.smallest_ok_threads()) else {
             continue;
         };
-        let Some((mut text, ratio)) = winner_at(sc, hi) else {
-            continue;
-        };
+        out.extend(lead_at(sc, hi));
         if lo != hi {
-            if let Some((low, _)) = winner_at(sc, lo) {
-                text = format!("{text}; {low}");
-            }
+            out.extend(lead_at(sc, lo));
         }
-        out.push(Finding {
-            topic: "Winner".into(),
-            workload: Some(sc.name.clone()),
-            text: format!("{} {text}", code(&sc.name)),
-            ratio,
-        });
     }
     out
 }
 
 /// Every (scenario, policy, threads) with its speed-up over the baseline.
-fn speedups<'s>(s: &'s Summary) -> Vec<(&'s Scenario<'s>, &'s str, usize, f64)> {
+fn speedups<'s>(s: &'s Summary) -> Vec<(&'s Scenario<'s>, &'s str, usize, Ratio)> {
     let mut v = Vec::new();
     for sc in &s.scenarios {
         for c in &sc.configs {
@@ -164,29 +126,30 @@ fn speedups<'s>(s: &'s Summary) -> Vec<(&'s Scenario<'s>, &'s str, usize, f64)> 
     v
 }
 
-fn speedup_finding(topic: &str, e: (&Scenario, &str, usize, f64)) -> Finding {
+fn speedup_finding(topic: &str, e: (&Scenario, &str, usize, Ratio)) -> Finding {
     let (sc, p, t, r) = e;
+    let tput = |p: &str| sc.tput(p, t).unwrap_or(f64::NAN);
     Finding {
+        question: Question::GilTrade,
         topic: topic.into(),
         workload: Some(sc.name.clone()),
-        text: format!(
-            "{} on {} at {}: {} the throughput of {}",
-            code(p),
-            code(&sc.name),
-            threads_word(t),
-            format::ratio(r),
-            code(BASELINE)
-        ),
-        ratio: Some(r),
+        threads: Some(t),
+        subject: format!("{} over {}", code(p), code(BASELINE)),
+        measured: format::times(&r),
+        basis: versus(tput(p), tput(BASELINE), format::si, "ops/s"),
+        verdict: verdict(&r, sc.precision, FASTER),
+        ratio: Some(r.value),
+        ..Default::default()
     }
+    .done()
 }
 
 pub fn biggest_speedup(s: &Summary) -> Vec<Finding> {
     speedups(s)
         .into_iter()
-        .filter(|e| e.3 > 1.0)
-        .max_by(|a, b| a.3.total_cmp(&b.3))
-        .map(|e| speedup_finding("Biggest speed-up over `gil`", e))
+        .filter(|e| e.3.value > 1.0)
+        .max_by(|a, b| a.3.value.total_cmp(&b.3.value))
+        .map(|e| speedup_finding("Biggest speed-up", e))
         .into_iter()
         .collect()
 }
@@ -196,15 +159,15 @@ pub fn biggest_speedup(s: &Summary) -> Vec<Finding> {
 pub fn biggest_slowdown(s: &Summary) -> Vec<Finding> {
     speedups(s)
         .into_iter()
-        .filter(|e| e.3 < 1.0)
-        .min_by(|a, b| a.3.total_cmp(&b.3))
-        .map(|e| speedup_finding("Biggest slowdown against `gil`", e))
+        .filter(|e| e.3.value < 1.0)
+        .min_by(|a, b| a.3.value.total_cmp(&b.3.value))
+        .map(|e| speedup_finding("Biggest slowdown", e))
         .into_iter()
         .collect()
 }
 
 pub fn worst_scaling(s: &Summary) -> Vec<Finding> {
-    let mut worst: Option<(&Scenario, &str, usize, usize, f64)> = None;
+    let mut worst: Option<(&Scenario, &str, usize, usize, Ratio)> = None;
     for sc in &s.scenarios {
         for c in &sc.configs {
             let Some(base) = sc.scaling_base(&c.policy) else {
@@ -214,7 +177,7 @@ pub fn worst_scaling(s: &Summary) -> Vec<Finding> {
                 continue;
             }
             if let Some(e) = sc.efficiency(&c.policy, c.threads) {
-                if worst.is_none_or(|w| e < w.4) {
+                if worst.is_none_or(|w| e.value < w.4.value) {
                     worst = Some((sc, &c.policy, c.threads, base, e));
                 }
             }
@@ -222,21 +185,24 @@ pub fn worst_scaling(s: &Summary) -> Vec<Finding> {
     }
     worst
         .map(|(sc, p, t, base, e)| {
-            let over_base = e * t as f64 / base as f64;
+            let over_base = sc.tput_ratio((p, t), (p, base));
             Finding {
+                question: Question::Scaling,
                 topic: "Worst scaling".into(),
                 workload: Some(sc.name.clone()),
-                text: format!(
-                    "{} on {} at {} runs {} its {}-thread throughput: {} scaling efficiency",
-                    code(p),
-                    code(&sc.name),
-                    threads_word(t),
-                    format::ratio(over_base),
-                    base,
-                    format::pct0(e)
+                threads: Some(t),
+                subject: format!("{}: scaling efficiency", code(p)),
+                measured: format::estimate(&e, format::pct0),
+                basis: format!(
+                    "{} its {}-thread throughput",
+                    over_base.as_ref().map_or("—".into(), format::times),
+                    base
                 ),
-                ratio: Some(e),
+                verdict: "100% is linear".into(),
+                ratio: Some(e.value),
+                ..Default::default()
             }
+            .done()
         })
         .into_iter()
         .collect()
@@ -249,98 +215,105 @@ struct Gap<'s> {
     threads: usize,
     hi: (&'s str, f64),
     lo: (&'s str, f64),
-    ratio: f64,
+    ratio: Ratio,
 }
 
-/// Finds the widest [`Gap`] of a per-configuration figure (only positive
-/// values count, so the ratio stays finite).
-fn widest_gap<'s>(s: &'s Summary, figure: impl Fn(&Config) -> Option<f64>) -> Option<Gap<'s>> {
+/// Finds the widest [`Gap`] of a per-run figure (only positive values
+/// count, so the ratio stays finite).
+fn widest_gap<'s>(
+    s: &'s Summary,
+    figure: impl Fn(&Config, &Run) -> Option<f64>,
+) -> Option<Gap<'s>> {
     let mut best: Option<Gap> = None;
     for sc in &s.scenarios {
         for &t in &sc.threads {
-            let v: Vec<(&str, f64)> = sc
+            let v: Vec<(&str, f64, Vec<Sample>)> = sc
                 .policies
                 .iter()
-                .filter_map(|p| figure(sc.config(p, t)?).map(|x| (p.as_str(), x)))
+                .filter_map(|p| {
+                    let c = sc.config(p, t)?;
+                    let samples: Vec<(usize, f64)> =
+                        c.ok.iter()
+                            .filter_map(|r| figure(c, r).map(|x| (r.repeat, x)))
+                            .collect();
+                    let m = c.median_opt(|r| figure(c, r))?;
+                    Some((p.as_str(), m, samples))
+                })
                 .filter(|x| x.1 > 0.0 && x.1.is_finite())
                 .collect();
-            let hi = v.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
-            let lo = v.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
-            if let (Some(hi), Some(lo)) = (hi, lo) {
-                let ratio = hi.1 / lo.1;
-                if ratio > 1.0 && best.as_ref().is_none_or(|b| ratio > b.ratio) {
-                    best = Some(Gap {
-                        sc,
-                        threads: t,
-                        hi,
-                        lo,
-                        ratio,
-                    });
-                }
+            let hi = v.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+            let lo = v.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+            let (Some(hi), Some(lo)) = (hi, lo) else {
+                continue;
+            };
+            let Some(ratio) = Ratio::between(&hi.2, &lo.2, 1.0, sc.paired) else {
+                continue;
+            };
+            if ratio.value > 1.0 && best.as_ref().is_none_or(|b| ratio.value > b.ratio.value) {
+                best = Some(Gap {
+                    sc,
+                    threads: t,
+                    hi: (hi.0, hi.1),
+                    lo: (lo.0, lo.1),
+                    ratio,
+                });
             }
         }
     }
     best
 }
 
+fn gap_finding(topic: &str, what: &str, g: Gap, unit: fn(f64) -> String) -> Finding {
+    Finding {
+        question: Question::Differences,
+        topic: topic.into(),
+        workload: Some(g.sc.name.clone()),
+        threads: Some(g.threads),
+        subject: format!("{}{what} over {}", code(g.hi.0), code(g.lo.0)),
+        measured: format::times(&g.ratio),
+        basis: versus(g.hi.1, g.lo.1, unit, ""),
+        verdict: verdict(&g.ratio, g.sc.precision, HIGHER),
+        ratio: Some(g.ratio.value),
+        ..Default::default()
+    }
+    .done()
+}
+
 /// The largest ratio between two policies' headline p99 at one scenario and
 /// thread count (latencies of 0 count as 1 ns, so the ratio stays finite).
 pub fn biggest_p99_gap(s: &Summary) -> Vec<Finding> {
-    widest_gap(s, |c| c.latency(|l| l.p99).map(|x| x.max(1.0)))
+    widest_gap(s, |c, r| Some(c.headline_latency(r).p99.max(1) as f64))
         .map(|g| {
-            let role =
-                g.sc.headline_role
-                    .as_ref()
-                    .map(|r| format!(" ({} role)", code(r)))
-                    .unwrap_or_default();
-            Finding {
-                topic: "Biggest p99 difference".into(),
-                workload: Some(g.sc.name.clone()),
-                text: format!(
-                    "{} at {}{}: {} has p99 {} against {} for {}, {}",
-                    code(&g.sc.name),
-                    threads_word(g.threads),
-                    role,
-                    code(g.hi.0),
-                    format::ns(g.hi.1),
-                    format::ns(g.lo.1),
-                    code(g.lo.0),
-                    format::ratio(g.ratio)
-                ),
-                ratio: Some(g.ratio),
-            }
+            let what = match &g.sc.headline_role {
+                Some(role) => format!("'s {} p99", code(role)),
+                None => "'s p99".into(),
+            };
+            gap_finding("Biggest p99 difference", &what, g, format::ns)
         })
         .into_iter()
         .collect()
 }
 
 pub fn biggest_rss_gap(s: &Summary) -> Vec<Finding> {
-    widest_gap(s, |c| c.peak_rss().map(|x| x.median))
-        .map(|g| Finding {
-            topic: "Biggest peak RSS difference".into(),
-            workload: Some(g.sc.name.clone()),
-            text: format!(
-                "{} at {}: {} peaks at {} against {} for {}, {}",
-                code(&g.sc.name),
-                threads_word(g.threads),
-                code(g.hi.0),
-                format::bytes(g.hi.1),
-                format::bytes(g.lo.1),
-                code(g.lo.0),
-                format::ratio(g.ratio)
-            ),
-            ratio: Some(g.ratio),
+    widest_gap(s, |_, r| Some(r.memory.peak_rss_bytes as f64))
+        .map(|g| {
+            gap_finding(
+                "Biggest peak RSS difference",
+                "'s peak RSS",
+                g,
+                format::bytes,
+            )
         })
         .into_iter()
         .collect()
 }
 
-/// Where the allocator holds most memory it does not use (thread-local pools
-/// are expected to pay here).
 /// The smallest peak in use (bytes) for which reserved-over-in-use means
 /// something: a few arenas' worth.
 const MIN_IN_USE_FOR_RATIO: u64 = 4 << 20;
 
+/// Where the allocator holds most memory it does not use (thread-local pools
+/// are expected to pay here).
 pub fn most_reserved_over_in_use(s: &Summary) -> Vec<Finding> {
     let mut best: Option<(&Scenario, &str, usize, f64)> = None;
     for sc in &s.scenarios {
@@ -359,17 +332,21 @@ pub fn most_reserved_over_in_use(s: &Summary) -> Vec<Finding> {
             }
         }
     }
-    best.map(|(sc, p, t, r)| Finding {
-        topic: "Most memory reserved over in use".into(),
-        workload: Some(sc.name.clone()),
-        text: format!(
-            "{} on {} at {} reserves {} the bytes it has in use at peak",
-            code(p),
-            code(&sc.name),
-            threads_word(t),
-            format::ratio(r)
-        ),
-        ratio: Some(r),
+    best.map(|(sc, p, t, r)| {
+        Finding {
+            question: Question::Differences,
+            topic: "Most memory reserved over in use".into(),
+            workload: Some(sc.name.clone()),
+            threads: Some(t),
+            subject: format!("{}: bytes reserved over bytes in use, at peak", code(p)),
+            // A figure of one configuration (the median of its repeats'
+            // own ratios), not a ratio between two: no interval to pair.
+            measured: format::times(&Ratio::point(r)),
+            basis: "heaps with at least 4 MiB in use".into(),
+            ratio: Some(r),
+            ..Default::default()
+        }
+        .done()
     })
     .into_iter()
     .collect()
@@ -382,18 +359,20 @@ pub fn failures(s: &Summary) -> Vec<Finding> {
         return Vec::new();
     }
     vec![Finding {
+        question: Question::Trust,
         topic: "Failed runs".into(),
-        workload: None,
-        text: format!(
-            "{failed} of {total} runs failed and are left out of every median (listed under \
-             \"Failed runs\" with their reasons)"
-        ),
+        subject: "runs left out of every median, ratio and chart".into(),
+        measured: format!("{failed} of {total}"),
+        verdict: "listed under \"Failed runs\" with their reasons".into(),
         ratio: Some(failed as f64 / total.max(1) as f64),
-    }]
+        ..Default::default()
+    }
+    .done()]
 }
 
-/// With one ok repeat the spread is unknown, so no lead above can be told
-/// from noise; say so rather than let a 1.02x "winner" stand unqualified.
+/// Below three ok rounds a configuration's ratios carry no interval, so no
+/// lead there can be told from noise; say so rather than let a 1.02x
+/// "winner" stand unqualified.
 pub fn single_repeat_caveat(s: &Summary) -> Vec<Finding> {
     let configs: Vec<_> = s
         .scenarios
@@ -401,18 +380,80 @@ pub fn single_repeat_caveat(s: &Summary) -> Vec<Finding> {
         .flat_map(|sc| sc.configs.iter())
         .filter(|c| !c.ok.is_empty())
         .collect();
-    let single = configs.iter().filter(|c| c.ok.len() == 1).count();
-    if single == 0 {
+    let few = configs
+        .iter()
+        .filter(|c| c.ok.len() < confidence::MIN_ROUNDS)
+        .count();
+    if few == 0 {
         return Vec::new();
     }
     vec![Finding {
-        topic: "Caveat".into(),
-        workload: None,
-        text: format!(
-            "{single} of {} configurations have a single ok repeat, so their noise is \
-             unknown: treat leads of a few percent there as ties (run with more repeats)",
-            configs.len()
+        question: Question::Trust,
+        topic: "Too few rounds".into(),
+        subject: format!(
+            "configurations with fewer than {} ok",
+            rounds_word(confidence::MIN_ROUNDS)
         ),
-        ratio: Some(single as f64 / configs.len() as f64),
-    }]
+        measured: format!("{few} of {}", configs.len()),
+        basis: "a 95% interval needs at least 3 paired rounds".into(),
+        verdict: "their ratios carry no interval and no verdict (run with more rounds)".into(),
+        ratio: Some(few as f64 / configs.len() as f64),
+        ..Default::default()
+    }
+    .done()]
+}
+
+/// How many headline ratios reached the precision the run aimed at, and the
+/// widest still open: how far the run settled its own questions.
+pub fn precision_reached(s: &Summary) -> Vec<Finding> {
+    let mut total = 0;
+    let mut within = 0;
+    let mut widest: Option<(f64, String, String)> = None;
+    let mut precision = 0.0;
+    for sc in &s.scenarios {
+        precision = sc.precision;
+        for (pair, r) in sc.headlines() {
+            let Some(r) = r else { continue };
+            total += 1;
+            match r.half_width() {
+                Some(h) if h <= sc.precision => within += 1,
+                h => {
+                    let h = h.unwrap_or(f64::INFINITY);
+                    if widest.as_ref().is_none_or(|w| h > w.0) {
+                        widest = Some((h, sc.name.clone(), pair.label()));
+                    }
+                }
+            }
+        }
+    }
+    if total == 0 || !s.scenarios.iter().any(|sc| sc.paired) {
+        return Vec::new();
+    }
+    let basis = match &widest {
+        Some((h, sc, label)) if h.is_finite() => {
+            format!("widest open: {} {label} (±{})", code(sc), format::pct(*h))
+        }
+        Some((_, sc, label)) => format!("without an interval: {} {label}, among others", code(sc)),
+        None => String::new(),
+    };
+    vec![Finding {
+        question: Question::Trust,
+        topic: "Precision reached".into(),
+        subject: format!(
+            "headline ratios with a 95% interval within ±{}",
+            format::pct(precision)
+        ),
+        measured: format!("{within} of {total}"),
+        basis,
+        verdict: if within == total {
+            "every headline question settled to the precision asked".into()
+        } else {
+            "the others are undecided at that precision: more rounds (`--max-rounds`, \
+             `--budget`) or a quieter machine would settle them"
+                .into()
+        },
+        ratio: Some(within as f64 / total as f64),
+        ..Default::default()
+    }
+    .done()]
 }

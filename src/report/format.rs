@@ -3,6 +3,11 @@
 //! One place decides how a rate, a duration, a size or a ratio is written, so
 //! that the same figure reads the same in `report.md`, `report.html` and the
 //! `compare` text, and tests can look for the exact string.
+//!
+//! [`estimate`] is the one place a ratio's interval is written: `1.92x` today,
+//! `1.92x [1.85, 2.00]` once the statistics give ratios an interval.
+
+use super::estimate::Ratio;
 
 /// Three significant digits at most, without an exponent: the precision the
 /// lab's noise allows (repeats differ by a few percent) and no more.
@@ -106,6 +111,22 @@ pub fn ratio(r: f64) -> String {
     }
 }
 
+/// A [`Ratio`] in the number format `f`, with its interval where it has one:
+/// `1.92x [1.85x, 2.00x]`, `91% [85%, 97%]`.
+pub fn estimate(r: &Ratio, f: fn(f64) -> String) -> String {
+    match r.interval {
+        Some((lo, hi)) if r.value.is_finite() => {
+            format!("{} [{}, {}]", f(r.value), f(lo), f(hi))
+        }
+        _ => f(r.value),
+    }
+}
+
+/// A [`Ratio`] as a multiple: `1.92x` (see [`estimate`]).
+pub fn times(r: &Ratio) -> String {
+    estimate(r, ratio)
+}
+
 /// A ratio with its change in percent: `0.80x (-20.0%)`.
 pub fn change(r: f64) -> String {
     if !r.is_finite() {
@@ -155,5 +176,14 @@ mod tests {
         assert_eq!(ratio(f64::NAN), "—");
         assert_eq!(count(3.0), "3");
         assert_eq!(count(120_000.0), "120 k");
+        assert_eq!(times(&Ratio::point(1.9158)), "1.92x");
+        assert_eq!(
+            times(&Ratio::with_interval(1.92, 1.85, 2.0)),
+            "1.92x [1.85x, 2.00x]"
+        );
+        assert_eq!(
+            estimate(&Ratio::with_interval(0.91, 0.85, 0.97), pct0),
+            "91% [85%, 97%]"
+        );
     }
 }

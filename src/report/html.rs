@@ -1,18 +1,24 @@
 //! Renders the report [`Doc`] as one self-contained HTML file
-//! (`report.html`): inline CSS and inline SVG charts, nothing fetched.
+//! (`report.html`): inline CSS and inline SVG charts, nothing fetched, no
+//! script. The answer sits on top (heat map, headline latencies, findings);
+//! folded sections become `<details>` that the reader opens with a click.
 //!
 //! The output is also well-formed XML (every element closed, text escaped,
 //! no HTML-only entities such as `&nbsp;`), so tests and tools can check it
 //! with any XML parser. It carries no URL at all: inline `<svg>` in HTML5
 //! needs no namespace declaration.
 
-use super::doc::{Align, Block, Cell, Doc, Table};
+use super::charts;
+use super::doc::{Align, Block, Cell, Doc, Section, Table};
 use super::findings;
+use super::heatmap;
 use super::stats::Summary;
-use super::svg::{self, xml};
+use super::svg::xml;
 
 /// Styles for a laptop-width page (about 1280 px) that also reflows on a
-/// narrow one: charts scale with their box, wide tables scroll sideways.
+/// narrow one: charts scale with their box, wide tables scroll inside their
+/// own box, so the page itself never scrolls sideways (the browser check in
+/// `tests/browser/` holds it to that at 820 px).
 /// Kept free of `<` and `&` so the style element stays well-formed XML.
 const CSS: &str = r#"
 :root { --ink: #1f2328; --muted: #59636e; --line: #d8dee4; --zebra: #f6f8fa; --accent: #0969da; }
@@ -39,7 +45,7 @@ th { background: #f0f3f6; font-weight: 600; border-bottom: 2px solid var(--line)
 tbody tr:nth-child(even) { background: var(--zebra); }
 td.num, th.num { text-align: right; }
 tr.group td { border-top: 2px solid #b9c2cc; }
-td.wrap { white-space: normal; min-width: 220px; max-width: 560px; }
+td.wrap { white-space: normal; min-width: 16ch; max-width: 560px; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 7px; vertical-align: -1px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 16px; margin: 14px 0 8px; }
 figure.chart-box { margin: 0; padding: 10px 12px 6px; border: 1px solid var(--line); border-radius: 8px; background: #ffffff; }
@@ -49,6 +55,18 @@ aside.findings-box h4 { margin: 2px 0 8px; font-size: 15px; }
 aside.findings-box ul { padding-left: 18px; margin: 0; }
 aside.findings-box li { margin: 6px 0; }
 svg.chart text { font-family: inherit; }
+figure.overview { margin: 10px 0 6px; max-width: 900px; }
+details.fold { margin: 30px 0 0; }
+details.fold > summary { cursor: pointer; list-style: none; display: flex; align-items: baseline;
+  gap: 10px; border-bottom: 1px solid var(--line); padding-bottom: 6px; }
+details.fold > summary::-webkit-details-marker { display: none; }
+details.fold > summary::before { content: "\25B8"; color: var(--muted); width: 14px; flex: none; }
+details.fold[open] > summary::before { content: "\25BE"; }
+details.fold > summary > h2, details.fold > summary > h3 { margin: 0; padding: 0; border: 0; }
+details.fold > summary .hint { color: var(--muted); font-size: 13px; }
+details.fold[open] > summary .hint { display: none; }
+@media (max-width: 900px) { main { padding: 16px 18px 48px; } th, td { padding: 4px 7px; }
+  td.wrap { min-width: 11ch; } }
 @media (max-width: 700px) { main { padding: 12px 14px 40px; } .charts { grid-template-columns: 1fr; } }
 @media print { .charts { grid-template-columns: 1fr 1fr; } figure.chart-box { break-inside: avoid; } }
 "#;
@@ -106,27 +124,34 @@ pub fn render(s: &Summary, d: &Doc) -> String {
     out.push_str("<style>");
     out.push_str(CSS);
     out.push_str("</style>\n</head>\n<body>\n<main>\n");
-
     let mut toc_done = false;
-    for b in &d.blocks {
+    blocks(&mut out, s, d, &d.blocks, &mut toc_done);
+    out.push_str("</main>\n</body>\n</html>\n");
+    out
+}
+
+fn heading(out: &mut String, level: u8, text: &str, id: Option<&str>) {
+    let l = level.clamp(1, 6);
+    match id {
+        Some(id) => out.push_str(&format!(
+            "<h{l} id=\"{}\">{}</h{l}>\n",
+            xml(id),
+            inline(text)
+        )),
+        None => out.push_str(&format!("<h{l}>{}</h{l}>\n", inline(text))),
+    }
+}
+
+fn blocks(out: &mut String, s: &Summary, d: &Doc, bs: &[Block], toc_done: &mut bool) {
+    for b in bs {
         match b {
-            Block::Heading { level, text, id } => {
-                let l = (*level).clamp(1, 6);
-                match id {
-                    Some(id) => out.push_str(&format!(
-                        "<h{l} id=\"{}\">{}</h{l}>\n",
-                        xml(id),
-                        inline(text)
-                    )),
-                    None => out.push_str(&format!("<h{l}>{}</h{l}>\n", inline(text))),
-                }
-            }
+            Block::Heading { level, text, id } => heading(out, *level, text, id.as_deref()),
             Block::Para(t) => {
                 out.push_str(&format!("<p>{}</p>\n", inline(t)));
                 // The section links go under the run's opening line.
-                if !toc_done {
-                    toc(&mut out, d);
-                    toc_done = true;
+                if !*toc_done {
+                    toc(out, d);
+                    *toc_done = true;
                 }
             }
             Block::Small(t) => out.push_str(&format!("<p class=\"small\">{}</p>\n", inline(t))),
@@ -137,12 +162,42 @@ pub fn render(s: &Summary, d: &Doc) -> String {
                 }
                 out.push_str("</ul>\n");
             }
-            Block::Table(t) => table(&mut out, s, t),
-            Block::Charts { workload } => charts(&mut out, s, workload),
+            Block::Table(t) => table(out, s, t),
+            Block::Charts { workload } => charts(out, s, workload),
+            Block::HeatMap(h) => {
+                out.push_str("<figure class=\"chart-box overview\">");
+                out.push_str(&heatmap::render(s, h));
+                out.push_str("</figure>\n");
+            }
+            Block::Section(sec) => section(out, s, d, sec, toc_done),
         }
     }
-    out.push_str("</main>\n</body>\n</html>\n");
-    out
+}
+
+/// A section: `<section>` when open, `<details>` (heading as its summary)
+/// when folded. The anchor sits on the section, so a link to it lands on
+/// the heading a reader clicks.
+fn section(out: &mut String, s: &Summary, d: &Doc, sec: &Section, toc_done: &mut bool) {
+    let id = sec
+        .id
+        .as_ref()
+        .map(|i| format!(" id=\"{}\"", xml(i)))
+        .unwrap_or_default();
+    let l = sec.level.clamp(1, 6);
+    if sec.folded {
+        out.push_str(&format!(
+            "<details class=\"fold\"{id}><summary><h{l}>{}</h{l}>\
+             <span class=\"hint\">click to open</span></summary>\n",
+            inline(&sec.title)
+        ));
+        blocks(out, s, d, &sec.blocks, toc_done);
+        out.push_str("</details>\n");
+    } else {
+        out.push_str(&format!("<section{id}>\n"));
+        heading(out, sec.level, &sec.title, None);
+        blocks(out, s, d, &sec.blocks, toc_done);
+        out.push_str("</section>\n");
+    }
 }
 
 fn toc(out: &mut String, d: &Doc) {
@@ -150,11 +205,12 @@ fn toc(out: &mut String, d: &Doc) {
         .blocks
         .iter()
         .filter_map(|b| match b {
-            Block::Heading {
+            Block::Section(Section {
                 level: 2,
-                text,
+                title,
                 id: Some(id),
-            } => Some(format!("<a href=\"#{}\">{}</a>", xml(id), inline(text))),
+                ..
+            }) => Some(format!("<a href=\"#{}\">{}</a>", xml(id), inline(title))),
             _ => None,
         })
         .collect();
@@ -169,9 +225,9 @@ fn charts(out: &mut String, s: &Summary, workload: &str) {
     };
     out.push_str("<div class=\"charts\">\n");
     for chart in [
-        svg::throughput(s, sc),
-        svg::latency(s, sc),
-        svg::memory(s, sc),
+        charts::throughput(s, sc),
+        charts::latency(s, sc),
+        charts::memory(s, sc),
     ] {
         out.push_str("<figure class=\"chart-box\">");
         out.push_str(&chart);
@@ -189,7 +245,7 @@ fn charts(out: &mut String, s: &Summary, workload: &str) {
             out.push_str(&format!(
                 "<li><strong>{}</strong>: {}.</li>\n",
                 inline(&f.topic),
-                inline(&f.text)
+                inline(&f.brief())
             ));
         }
         out.push_str("</ul></aside>\n");

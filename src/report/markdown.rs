@@ -2,20 +2,25 @@
 //!
 //! Inline text is already Markdown (see `doc`), so this only lays out blocks
 //! and tables. Charts have no Markdown form: the scenario points to
-//! `report.html` instead.
+//! `report.html` instead; the overview heat map becomes its table. Folded
+//! sections are shown in full (Markdown cannot fold).
 
 use super::doc::{Align, Block, Cell, Doc, Table};
 
 pub fn render(d: &Doc) -> String {
     let mut out = String::new();
-    for b in &d.blocks {
+    blocks(&mut out, &d.blocks);
+    // One trailing newline, as editors and `git diff` expect.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+fn blocks(out: &mut String, bs: &[Block]) {
+    for b in bs {
         match b {
-            Block::Heading { level, text, .. } => {
-                out.push_str(&"#".repeat((*level).clamp(1, 6) as usize));
-                out.push(' ');
-                out.push_str(text);
-                out.push_str("\n\n");
-            }
+            Block::Heading { level, text, .. } => heading(out, *level, text),
             Block::Para(t) => {
                 out.push_str(t);
                 out.push_str("\n\n");
@@ -31,17 +36,24 @@ pub fn render(d: &Doc) -> String {
                 }
                 out.push('\n');
             }
-            Block::Table(t) => table(&mut out, t),
+            Block::Table(t) => table(out, t),
             Block::Charts { .. } => {
                 out.push_str("Charts: see `report.html`.\n\n");
             }
+            Block::HeatMap(h) => table(out, &h.table()),
+            Block::Section(s) => {
+                heading(out, s.level, &s.title);
+                blocks(out, &s.blocks);
+            }
         }
     }
-    // One trailing newline, as editors and `git diff` expect.
-    while out.ends_with("\n\n") {
-        out.pop();
-    }
-    out
+}
+
+fn heading(out: &mut String, level: u8, text: &str) {
+    out.push_str(&"#".repeat(level.clamp(1, 6) as usize));
+    out.push(' ');
+    out.push_str(text);
+    out.push_str("\n\n");
 }
 
 fn cell(c: &Cell) -> &str {

@@ -3,40 +3,70 @@
 //! flow (scenario -> runner -> heap -> metrics -> results JSON -> report).
 //!
 //! Nothing here reads live state, so any stored run can be re-rendered or
-//! compared later. The pieces:
+//! compared later. The report depends on nothing of the crate but
+//! [`crate::results`] (a test holds it to that), so it could move into a
+//! crate of its own without a change of code.
 //!
-//! - `stats`: groups runs into configurations (workload x policy x threads),
-//!   decides which runs count (a failed, leaking or unverified run never
-//!   does), medians and spreads, one colour per policy;
-//! - `findings`: the "Findings" section, one small function per kind of
-//!   finding (add one to `FINDERS` to extend it);
-//! - `build`: the report as a format-neutral document, shared by
-//! - `markdown` (`report.md`) and `html` (`report.html`), so both carry the
-//!   same tables;
-//! - `svg`: the charts, written by hand: no plotting crate (plotters would
-//!   cost minutes of compile time on 2 cores, and hand-written SVG gives full
-//!   control: nothing fetched, no namespace URL, well-formed XML);
-//! - `csv`: `runs.csv`, one row per run;
-//! - [`compare`]: NEW/OLD ratios per configuration, judged against the
-//!   repeats' own noise.
+//! The pieces, each depending only on those above it:
+//!
+//! - `estimate`: median, spread, and [`Ratio`](estimate::Ratio), the one
+//!   type every ratio travels in (its interval, once the statistics give
+//!   one, then shows everywhere);
+//! - `format`: how every number is written;
+//! - `stats`: groups runs into configurations (workload x policy x
+//!   threads), decides which runs count (a failed, leaking or unverified run
+//!   never does), takes every ratio between configurations, one colour per
+//!   policy;
+//! - `doc`: the report as a format-neutral document (sections, foldable in
+//!   HTML; tables; the heat map);
+//! - `spec`: table specs, one list of (title, value of a row, format) per
+//!   table, shared by Markdown, HTML and CSV so a column and its cells cannot
+//!   drift apart;
+//! - `finding` (what a finding is, and the verdict on a ratio), `field` (the
+//!   field's published results held up against the run) and `findings` (the
+//!   lab's own questions and the list of every finder);
+//! - `latency`: percentiles of a configuration's repeats merged, with a
+//!   bootstrap interval over repeats;
+//! - `tables` (a scenario's tables), `overview` (the heat map's data and the
+//!   headline latencies) and `build` (the whole document);
+//! - `markdown` (`report.md`) and `html` (`report.html`) render the one
+//!   document; `svg` is the drawing kit of the hand-written charts,
+//!   `charts` the scenario charts and `heatmap` the overview;
+//! - `csv`: `runs.csv`, one row per run, from its own spec;
+//! - [`compare`]: NEW/OLD per configuration, tested (Welch's t on logs,
+//!   Holm across configurations), with `provenance` (what two runs must
+//!   share) and `compare_render` (text, Markdown, JSON).
 //!
 //! Every renderer is total: empty runs, all runs failed, a single thread
 //! count or zero latencies give a report that says so, never a panic.
 
 mod build;
+mod charts;
 pub mod compare;
+mod compare_render;
+pub mod console;
 mod csv;
 mod doc;
+mod estimate;
 mod field;
+mod finding;
 mod findings;
 mod format;
+mod heatmap;
 mod html;
+mod latency;
 mod markdown;
+mod overview;
+mod provenance;
+mod spec;
 mod stats;
 mod svg;
+mod tables;
 
-pub use compare::{compare, Comparison};
-pub use findings::Finding;
+pub use compare::{compare, compare_with, Comparison, Correction};
+pub use compare_render::Format;
+pub use estimate::Ratio;
+pub use finding::{Finding, Question};
 
 use crate::results::Results;
 use std::io::Write;

@@ -6,7 +6,10 @@
 //! findings and `compare` all read a [`Summary`], so a figure cannot mean one
 //! thing in one report and another in the next.
 
-use crate::results::{Latency, Results, Run, Status, WorkloadInfo};
+use super::estimate::{median, Ratio, Sample, Spread};
+use crate::results::{
+    headline_pairs, Figure, HeadlinePair, Latency, Results, Run, Status, WorkloadInfo,
+};
 
 /// Colours for the policies the design names, fixed so that `biased` has the
 /// same colour in every report ever written (Okabe-Ito, colour-blind safe).
@@ -22,7 +25,7 @@ const SPARE_COLOURS: &[&str] = &[
 ];
 
 /// The baseline every speed-up is quoted against.
-pub const BASELINE: &str = "gil";
+pub const BASELINE: &str = crate::results::BASELINE;
 
 /// Why a run does not count, or `None` when it does. The design's rule: a run
 /// that leaks or fails the verifier is reported as failed, never as a number,
@@ -49,56 +52,6 @@ pub fn failure(run: &Run) -> Option<String> {
         return Some(format!("invalid throughput {}", run.ops_per_sec));
     }
     None
-}
-
-/// Median of the values (mean of the middle two for an even count).
-pub fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len();
-    Some(if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    })
-}
-
-/// Median and range of one figure over the ok repeats of a configuration.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Spread {
-    pub median: f64,
-    pub min: f64,
-    pub max: f64,
-    pub n: usize,
-}
-
-impl Spread {
-    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Spread> {
-        let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
-        let median = median(&mut v)?;
-        Some(Spread {
-            median,
-            min: v[0],
-            max: v[v.len() - 1],
-            n: v.len(),
-        })
-    }
-
-    /// (max - min) / median: the spread every report quotes. `None` with a
-    /// single repeat, where the noise is unknown rather than zero.
-    pub fn rel_range(&self) -> Option<f64> {
-        if self.n < 2 {
-            None
-        } else if self.median > 0.0 {
-            Some((self.max - self.min) / self.median)
-        } else if self.max == self.min {
-            Some(0.0)
-        } else {
-            None
-        }
-    }
 }
 
 /// One configuration: all repeats of (workload, policy, threads).
@@ -129,6 +82,12 @@ impl<'a> Config<'a> {
         median(&mut v)
     }
 
+    /// A figure of each ok repeat with the round it ran in, for a
+    /// [`Ratio`] between configurations.
+    pub fn samples(&self, f: impl Fn(&Run) -> f64) -> Vec<Sample> {
+        self.ok.iter().map(|r| (r.repeat, f(r))).collect()
+    }
+
     pub fn throughput(&self) -> Option<Spread> {
         Spread::of(self.ok.iter().map(|r| r.ops_per_sec))
     }
@@ -151,10 +110,6 @@ impl<'a> Config<'a> {
     /// Spread of the headline p99 (what `compare` tests for significance).
     pub fn p99(&self) -> Option<Spread> {
         Spread::of(self.ok.iter().map(|r| self.headline_latency(r).p99 as f64))
-    }
-
-    pub fn peak_rss(&self) -> Option<Spread> {
-        Spread::of(self.ok.iter().map(|r| r.memory.peak_rss_bytes as f64))
     }
 
     /// The repeat that stands for the configuration in a percentile plot:
@@ -184,6 +139,12 @@ pub struct Scenario<'a> {
     /// Thread counts with at least one run here, ascending.
     pub threads: Vec<usize>,
     pub configs: Vec<Config<'a>>,
+    /// Whether runs of one round may be paired (schema 2 on): see
+    /// [`Ratio::between`].
+    pub paired: bool,
+    /// The ± precision (a share: 0.05) an interval must reach for "no
+    /// difference detected"; wider ones that hold 1 are undecided.
+    pub precision: f64,
 }
 
 impl<'a> Scenario<'a> {
@@ -193,6 +154,16 @@ impl<'a> Scenario<'a> {
             .find(|c| c.policy == policy && c.threads == threads)
     }
 
+    /// The latency a report leads with for a run of this scenario (see
+    /// [`Config::headline_latency`]).
+    pub fn headline_latency<'r>(&self, run: &'r Run) -> &'r Latency {
+        self.headline_role
+            .as_ref()
+            .and_then(|role| run.roles.get(role))
+            .map(|r| &r.latency_ns)
+            .unwrap_or_else(|| run.headline_latency())
+    }
+
     /// Median throughput of a configuration (ok repeats only).
     pub fn tput(&self, policy: &str, threads: usize) -> Option<f64> {
         self.config(policy, threads)
@@ -200,11 +171,29 @@ impl<'a> Scenario<'a> {
             .map(|s| s.median)
     }
 
+    /// A figure of one configuration over the same figure of another
+    /// (times `scale`), taken through [`Ratio::between`]: the one road every
+    /// ratio between configurations of this scenario takes.
+    pub fn ratio(
+        &self,
+        num: (&str, usize),
+        den: (&str, usize),
+        scale: f64,
+        figure: impl Fn(&Run) -> f64,
+    ) -> Option<Ratio> {
+        let a = self.config(num.0, num.1)?.samples(&figure);
+        let b = self.config(den.0, den.1)?.samples(&figure);
+        Ratio::between(&a, &b, scale, self.paired)
+    }
+
+    /// Throughput of one configuration over another's.
+    pub fn tput_ratio(&self, num: (&str, usize), den: (&str, usize)) -> Option<Ratio> {
+        self.ratio(num, den, 1.0, |r| r.ops_per_sec)
+    }
+
     /// Speed-up of `policy` over the baseline at the same thread count.
-    pub fn speedup(&self, policy: &str, threads: usize) -> Option<f64> {
-        let base = self.tput(BASELINE, threads)?;
-        let t = self.tput(policy, threads)?;
-        (base > 0.0).then(|| t / base)
+    pub fn speedup(&self, policy: &str, threads: usize) -> Option<Ratio> {
+        self.tput_ratio((policy, threads), (BASELINE, threads))
     }
 
     /// The thread count scaling is measured from: the smallest with an ok
@@ -222,7 +211,7 @@ impl<'a> Scenario<'a> {
     /// `None` where the two runs have different sets of roles (the convoy's
     /// 1-thread run is its sleeper alone): their throughputs count different
     /// work, and a ratio of them would be a scaling figure of 2000%.
-    pub fn efficiency(&self, policy: &str, threads: usize) -> Option<f64> {
+    pub fn efficiency(&self, policy: &str, threads: usize) -> Option<Ratio> {
         let base_t = self.scaling_base(policy)?;
         let roles = |t: usize| {
             self.config(policy, t)
@@ -232,12 +221,54 @@ impl<'a> Scenario<'a> {
         if roles(base_t) != roles(threads) {
             return None;
         }
-        let base = self.tput(policy, base_t)?;
-        let t = self.tput(policy, threads)?;
-        if base <= 0.0 || threads == 0 || base_t == 0 {
+        if threads == 0 || base_t == 0 {
             return None;
         }
-        Some((t / threads as f64) / (base / base_t as f64))
+        self.ratio(
+            (policy, threads),
+            (policy, base_t),
+            threads as f64 / base_t as f64,
+            |r| r.ops_per_sec,
+        )
+    }
+
+    /// The ratio a [`HeadlinePair`] names, taken like every other. A
+    /// scaling ratio between runs with different sets of roles has none
+    /// (see [`Scenario::efficiency`]).
+    pub fn pair_ratio(&self, pair: &HeadlinePair) -> Option<Ratio> {
+        let num = (pair.num.policy.as_str(), pair.num.threads);
+        let den = (pair.den.policy.as_str(), pair.den.threads);
+        let roles = |(p, t): (&str, usize)| {
+            self.config(p, t)
+                .and_then(|c| c.ok.first())
+                .map(|r| r.roles.keys().cloned().collect::<Vec<_>>())
+        };
+        if num.0 == den.0 && roles(num) != roles(den) {
+            return None;
+        }
+        match pair.figure {
+            Figure::Throughput => self.ratio(num, den, pair.scale, |r| r.ops_per_sec),
+            Figure::HeadlineP99 => self.ratio(num, den, pair.scale, |r| {
+                self.headline_latency(r).p99.max(1) as f64
+            }),
+        }
+    }
+
+    /// The scenario's headline ratios ([`headline_pairs`]) with their
+    /// estimates, in the order the report lists them.
+    pub fn headlines(&self) -> Vec<(HeadlinePair, Option<Ratio>)> {
+        headline_pairs(
+            &self.name,
+            &self.policies,
+            &self.threads,
+            self.headline_role.as_deref(),
+        )
+        .into_iter()
+        .map(|p| {
+            let r = self.pair_ratio(&p);
+            (p, r)
+        })
+        .collect()
     }
 
     /// The largest thread count at which any policy has an ok run.
@@ -394,6 +425,8 @@ impl<'a> Summary<'a> {
             policies: scenario_policies,
             threads,
             configs,
+            paired: results.rounds_paired(),
+            precision: results.precision_pct() / 100.0,
         }
     }
 
@@ -419,23 +452,5 @@ impl<'a> Summary<'a> {
                     .map(move |(r, why)| (s, c, *r, why.as_str()))
             })
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn medians_and_spreads() {
-        assert_eq!(median(&mut []), None);
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        let s = Spread::of([90.0, 110.0]).unwrap();
-        assert_eq!(s.median, 100.0);
-        assert!((s.rel_range().unwrap() - 0.2).abs() < 1e-12);
-        assert_eq!(Spread::of([5.0]).unwrap().rel_range(), None);
-        assert_eq!(Spread::of([0.0, 0.0]).unwrap().rel_range(), Some(0.0));
-        assert_eq!(Spread::of(Vec::<f64>::new()), None);
     }
 }

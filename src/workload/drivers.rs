@@ -7,12 +7,12 @@
 //! operations it did and, where the driver measures its own latency (the
 //! convoy's wake-up), that latency.
 
-use super::scenario::Scenario;
+use super::scenario::{Driver, Scenario};
 use crate::heap::{Heap, Mutator};
 use crate::metrics::{Rng, Weighted};
-use crate::object::Ref;
 use crate::policy::Policy;
-use crate::HeapError;
+use crate::Ref;
+use crate::{HeapError, HeapErrorKind};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -81,11 +81,11 @@ pub fn make_tree<'h, P: Policy>(m: &Mutator<'h, P>, depth: u64) -> Result<Ref<'h
     // safepoint within microseconds.
     m.checkpoint();
     if depth == 0 {
-        return m.alloc_tuple(Vec::new());
+        return m.alloc_tuple([]);
     }
     let l = make_tree(m, depth - 1)?;
     let r = make_tree(m, depth - 1)?;
-    m.alloc_tuple(vec![l, r])
+    m.alloc_tuple([l, r])
 }
 
 /// The program's `check`: counts the nodes.
@@ -94,9 +94,14 @@ pub fn check_tree<'h, P: Policy>(m: &Mutator<'h, P>, t: &Ref<'h, P>) -> Result<u
     if m.len(t) == 0 {
         return Ok(1);
     }
+    // `l, r = node`: two new references, given back through the mutator
+    // (`Py_DECREF` with the thread state in hand) when the frame ends.
     let l = m.get(t, 0)?;
     let r = m.get(t, 1)?;
-    Ok(1 + check_tree(m, &l)? + check_tree(m, &r)?)
+    let n = 1 + check_tree(m, &l)? + check_tree(m, &r)?;
+    m.release(l);
+    m.release(r);
+    Ok(n)
 }
 
 impl<'h, P: Policy> Fixture<'h, P> {
@@ -134,18 +139,18 @@ impl<'h, P: Policy> Fixture<'h, P> {
             f.lists.push(l);
         }
         match s.driver() {
-            "producer-consumer" => f.channel = Some(crossbeam_channel::bounded(64)),
-            "mixed-server" => {
+            Driver::ProducerConsumer => f.channel = Some(crossbeam_channel::bounded(64)),
+            Driver::MixedServer => {
                 // The shared cache: a list of (key, value) tuples.
                 let cache = m.alloc_list()?;
                 for i in 0..256 {
                     let k = m.alloc_leaf(format!("key-{i}").as_bytes())?;
                     let v = m.alloc_leaf(&[i as u8; 48])?;
-                    m.append(&cache, m.alloc_tuple(vec![k, v])?)?;
+                    m.append(&cache, m.alloc_tuple([k, v])?)?;
                 }
                 f.lists.push(cache);
             }
-            "binary-trees" => {
+            Driver::BinaryTrees => {
                 let n = s.param(&s.params.depth, 10);
                 let max = n.max(MIN_DEPTH + 2);
                 let stretch = make_tree(m, max + 1)?;
@@ -156,7 +161,7 @@ impl<'h, P: Policy> Fixture<'h, P> {
                 f.tree_checks = (0..depths).map(|_| AtomicU64::new(0)).collect();
                 f.tree_iterations_done = (0..depths).map(|_| AtomicU64::new(0)).collect();
             }
-            _ => {}
+            Driver::Mix | Driver::Convoy => {}
         }
         Ok(f)
     }
@@ -164,7 +169,7 @@ impl<'h, P: Policy> Fixture<'h, P> {
     /// Whether every thread has finished its share of one full pass of the
     /// program (binary-trees; other drivers have no passes).
     pub fn first_pass_done(&self, s: &Scenario) -> bool {
-        if s.driver() != "binary-trees" {
+        if s.driver() != Driver::BinaryTrees {
             return true;
         }
         let max = s.param(&s.params.depth, 10).max(MIN_DEPTH + 2);
@@ -176,7 +181,7 @@ impl<'h, P: Policy> Fixture<'h, P> {
     /// After the run (main thread attached again): the binary-trees output,
     /// from the sums the workers computed, and the long-lived tree's check.
     pub fn finish(&mut self, s: &Scenario, m: &Mutator<'h, P>) -> Result<(), String> {
-        if s.driver() != "binary-trees" {
+        if s.driver() != Driver::BinaryTrees {
             return Ok(());
         }
         let n = s.param(&s.params.depth, 10);
@@ -242,18 +247,18 @@ pub struct Worker<'f, 'h, P: Policy> {
 impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
     pub fn new(s: &Scenario, fixture: &'f Fixture<'h, P>, index: usize, threads: usize) -> Self {
         let (role, counts) = match s.driver() {
-            "convoy" if index == 0 => ("sleeper", threads == 1),
-            "convoy" => ("cpu", true),
-            "producer-consumer" if threads == 1 => ("producer", true),
-            "producer-consumer" if index.is_multiple_of(2) => ("producer", false),
-            "producer-consumer" => ("consumer", true),
-            "mixed-server" => ("request", true),
-            _ => ("worker", true),
+            Driver::Convoy if index == 0 => ("sleeper", threads == 1),
+            Driver::Convoy => ("cpu", true),
+            Driver::ProducerConsumer if threads == 1 => ("producer", true),
+            Driver::ProducerConsumer if index.is_multiple_of(2) => ("producer", false),
+            Driver::ProducerConsumer => ("consumer", true),
+            Driver::MixedServer => ("request", true),
+            Driver::Mix | Driver::BinaryTrees => ("worker", true),
         };
         let weights: Vec<u32> = s.weights().iter().map(|(_, w)| *w).collect();
         let sizes = s.sizes.leaf.get_ref();
         let mut trees = Vec::new();
-        if s.driver() == "binary-trees" {
+        if s.driver() == Driver::BinaryTrees {
             let max = s.param(&s.params.depth, 10).max(MIN_DEPTH + 2);
             let mut j = 0usize;
             for (i, d) in (MIN_DEPTH..=max).step_by(2).enumerate() {
@@ -439,8 +444,10 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
                             if n > 0 {
                                 let v = self.leaf(m)?;
                                 match m.set(l, self.rng.below(n), v) {
-                                    Ok(()) | Err(HeapError::Index { .. }) => {}
-                                    Err(e) => return Err(e),
+                                    Err(e) if !matches!(e.kind(), HeapErrorKind::Index { .. }) => {
+                                        return Err(e)
+                                    }
+                                    _ => {}
                                 }
                             }
                         }
@@ -458,7 +465,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
                 for k in 1..self.cycle_len {
                     let next = if k % 2 == 1 {
                         let l = m.alloc_list()?;
-                        let t = m.alloc_tuple(vec![l.clone(), self.leaf(m)?])?;
+                        let t = m.alloc_tuple([l.clone(), self.leaf(m)?])?;
                         m.append(&prev, t)?;
                         l
                     } else {
@@ -485,7 +492,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
         let mut batch = Vec::with_capacity(self.batch);
         for i in 0..self.batch {
             let leaf = self.leaf(m)?;
-            batch.push(m.alloc_tuple(vec![leaf, m.alloc_int(i as i64)?])?);
+            batch.push(m.alloc_tuple([leaf, m.alloc_int(i as i64)?])?);
             m.checkpoint();
         }
         let n = batch.len() as u64;
@@ -534,11 +541,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
                     // Touch each object as a consumer would, then drop it here.
                     for t in &batch {
                         if m.len(t) != 2 {
-                            return Err(HeapError::Type {
-                                op: "consume",
-                                expected: "2-tuple",
-                                got: "other",
-                            });
+                            return Err(HeapError::wrong_type("consume", "2-tuple", "other"));
                         }
                     }
                     drop(batch);
@@ -567,20 +570,20 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
             } else {
                 self.leaf(m)?
             };
-            m.append(&d, m.alloc_tuple(vec![k, v])?)?;
+            m.append(&d, m.alloc_tuple([k, v])?)?;
         }
         // Consult the shared cache; now and then update it.
         let cache = self.fixture.lists.last().expect("cache").clone();
         let n = m.len(&cache);
         let hit = m.get(&cache, self.rng.below(n))?;
         let value = m.get(&hit, 1)?;
-        m.append(&d, m.alloc_tuple(vec![m.alloc_leaf(b"cached")?, value])?)?;
+        m.append(&d, m.alloc_tuple([m.alloc_leaf(b"cached")?, value])?)?;
         if self.rng.below(16) == 0 {
             let k = m.alloc_leaf(b"key-updated")?;
             let v = self.leaf(m)?;
-            match m.set(&cache, self.rng.below(n), m.alloc_tuple(vec![k, v])?) {
-                Ok(()) | Err(HeapError::Index { .. }) => {}
-                Err(e) => return Err(e),
+            match m.set(&cache, self.rng.below(n), m.alloc_tuple([k, v])?) {
+                Err(e) if !matches!(e.kind(), HeapErrorKind::Index { .. }) => return Err(e),
+                _ => {}
             }
         }
         // A response: a string built from the request.
@@ -596,7 +599,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
     /// scenario's bytecode work dial does the rest).
     fn cpu(&mut self, m: &Mutator<'h, P>) -> Result<Step, HeapError> {
         let a = m.alloc_int(self.rng.next_u64() as i64)?;
-        let t = m.alloc_tuple(vec![a, self.leaf(m)?])?;
+        let t = m.alloc_tuple([a, self.leaf(m)?])?;
         self.keep(t);
         Ok(Step {
             ops: 1,

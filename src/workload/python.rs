@@ -8,6 +8,7 @@
 //! CPython's own GIL). Each program prints one JSON line; a missing
 //! `python3` or a failing program becomes a note, never a failed run.
 
+use super::scenario::{Driver, Scenario};
 use crate::results::{Latency, PythonPeer};
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -80,6 +81,49 @@ print(json.dumps({"ops": sum(ops), "seconds": duration, "samples": len(late),
                   "mean": sum(late) / len(late) if late else 0, "distribution": dist}))
 "#;
 
+/// The most threads a peer runs with: CPython's GIL serialises its threads,
+/// so more would measure the same thing for longer.
+pub const MAX_PEER_THREADS: usize = 4;
+
+/// The peers of a suite: for each scenario whose driver has one, at each
+/// thread count up to [`MAX_PEER_THREADS`]. `say` gets one line of progress
+/// (or why the peers were skipped).
+pub fn peers(
+    scenarios: &[Scenario],
+    threads: &[usize],
+    duration: f64,
+    say: &mut dyn FnMut(&str),
+) -> Vec<PythonPeer> {
+    let wanted: Vec<&Scenario> = scenarios
+        .iter()
+        .filter(|s| s.driver().has_python_peer())
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let Some(version) = python_version() else {
+        say("no python3 on this machine: CPython peers skipped");
+        return Vec::new();
+    };
+    say(&format!("running the same-shaped programs on {version}..."));
+    let mut out = Vec::new();
+    for s in wanted {
+        for &t in threads.iter().filter(|&&t| t <= MAX_PEER_THREADS) {
+            let mut peer = match s.driver() {
+                Driver::BinaryTrees => {
+                    binary_trees(&version, s.param(&s.params.depth, 10), t, duration)
+                }
+                Driver::Convoy => convoy(&version, t, duration, s.param(&s.params.sleep_us, 1000)),
+                Driver::Mix | Driver::ProducerConsumer | Driver::MixedServer => continue,
+            };
+            // The peer stands beside this scenario, whatever its name.
+            peer.workload = s.name.clone();
+            out.push(peer);
+        }
+    }
+    out
+}
+
 /// The machine's python3 version, if there is one.
 pub fn python_version() -> Option<String> {
     let o = Command::new("python3").arg("--version").output().ok()?;
@@ -135,7 +179,7 @@ pub fn binary_trees(version: &str, depth: u64, threads: usize, duration: f64) ->
         format!("{duration}"),
     ];
     let mut peer = PythonPeer {
-        workload: "binary-trees".into(),
+        workload: Driver::BinaryTrees.to_string(),
         python: version.into(),
         threads,
         ..Default::default()
@@ -164,7 +208,7 @@ pub fn convoy(version: &str, threads: usize, duration: f64, sleep_us: u64) -> Py
         sleep_us.to_string(),
     ];
     let mut peer = PythonPeer {
-        workload: "convoy".into(),
+        workload: Driver::Convoy.to_string(),
         python: version.into(),
         threads,
         ..Default::default()

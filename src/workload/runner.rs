@@ -24,14 +24,14 @@
 
 use super::drivers::{Fixture, Worker};
 use super::phase::{implausible, Phase, RunPhase, StepAction, WorkerWindow};
-use super::scenario::Scenario;
+use super::scenario::{Driver, Scenario};
 use crate::gc::GcMode;
 use crate::heap::{Heap, HeapConfig};
 use crate::metrics::{self, Spinner};
 use crate::object::header_bytes;
 use crate::policy::{Policy, PolicyName};
 use crate::results::{
-    self, GcFigures, GilFigures, MemoryFigures, RefcountFigures, RoleStats, Run, Status,
+    self, GcFigures, GilFigures, MemoryFigures, RefcountFigures, RoleStats, Run, RunNoise, Status,
 };
 use crate::with_policy;
 use hdrhistogram::Histogram;
@@ -60,6 +60,9 @@ pub struct RunSettings {
     /// worker that counts more operations per CPU-second than it allows
     /// fails its configuration (see [`super::phase`]). 0 turns the check off.
     pub floor_pair_ns: f64,
+    /// Pin worker `i` to core `i` modulo the cores (`--pin`; off by default:
+    /// `convoy` measures the OS scheduler).
+    pub pin: bool,
 }
 
 impl Default for RunSettings {
@@ -74,6 +77,7 @@ impl Default for RunSettings {
             gc_enabled: true,
             inject_panic: None,
             floor_pair_ns: 0.0,
+            pin: false,
         }
     }
 }
@@ -99,9 +103,21 @@ struct ThreadOut {
     error: Option<String>,
 }
 
-/// Runs one configuration and returns its results entry.
+/// Runs one configuration and returns its results entry, with the noise it
+/// met: the machine's steal time and this process's context switches over
+/// the whole configuration (set-up and check included), beside each
+/// worker's CPU and wall time inside its window.
 pub fn run_config(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinner) -> Run {
-    with_policy!(cfg.policy, P => run_typed::<P>(cfg, settings, spinner))
+    let steal_before = metrics::cpu_steal_jiffies();
+    let (voluntary, involuntary) = metrics::context_switches();
+    let mut run = with_policy!(cfg.policy, P => run_typed::<P>(cfg, settings, spinner));
+    let (v, i) = metrics::context_switches();
+    let noise = run.noise.get_or_insert_with(Default::default);
+    noise.steal_ratio = metrics::steal_ratio(steal_before, metrics::cpu_steal_jiffies());
+    noise.voluntary_switches = v.saturating_sub(voluntary);
+    noise.involuntary_switches = i.saturating_sub(involuntary);
+    noise.pinned = settings.pin;
+    run
 }
 
 fn failed(cfg: &Config<'_>, gc_mode: GcMode, header: usize, error: String) -> Run {
@@ -129,6 +145,8 @@ fn failed(cfg: &Config<'_>, gc_mode: GcMode, header: usize, error: String) -> Ru
         leaked_blocks: 0,
         verified: false,
         output: Vec::new(),
+        latency_histogram: None,
+        noise: None,
     }
 }
 
@@ -145,10 +163,10 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinner) -> Run {
     let s = cfg.scenario;
     let mut hc = HeapConfig {
-        switch_interval: settings.switch_interval,
         max_heap: settings.max_heap,
         ..Default::default()
-    };
+    }
+    .with_switch_interval(settings.switch_interval);
     hc.gc.mode = settings.gc_mode;
     hc.gc.mark_workers = settings.mark_workers;
     hc.gc.enabled = settings.gc_enabled;
@@ -209,6 +227,11 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                         hist: metrics::new_histogram(),
                         error: None,
                     };
+                    if settings.pin {
+                        if let Err(e) = metrics::pin_current_thread(index) {
+                            out.error = Some(format!("worker {index}: {e}"));
+                        }
+                    }
                     m.allow_threads(|| barrier.wait());
                     let mut window = if fixed_ops.is_some() {
                         WorkerWindow::open_now()
@@ -216,7 +239,9 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                         WorkerWindow::default()
                     };
                     let limit = match fixed_ops {
-                        Some(_) if s.driver() == "binary-trees" => w.trees_in_one_pass() as u64,
+                        Some(_) if s.driver() == Driver::BinaryTrees => {
+                            w.trees_in_one_pass() as u64
+                        }
                         Some(n) => n,
                         None => u64::MAX,
                     };
@@ -291,7 +316,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                 let f = heap.memory();
                 let mut p = mem_peak.lock().unwrap();
                 p.0 = p.0.max(f.bytes_in_blocks);
-                p.1 = p.1.max(f.bytes_requested);
+
                 p.2 = p.2.max(metrics::rss_bytes());
             };
             let measured_start;
@@ -391,6 +416,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                         ops: rops,
                         ops_per_sec: rrate,
                         latency_ns: metrics::latency(&h, sample_every),
+                        latency_histogram: metrics::encode_histogram(&h),
                     },
                 )
             })
@@ -457,7 +483,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
             arenas_high_water: mem.arenas.high_water,
             bytes_in_use_peak: peaks.0.max(0) as u64,
             bytes_reserved_peak: mem.bytes_reserved_peak,
-            bytes_requested_peak: peaks.1.max(0) as u64,
+            bytes_requested_peak: None,
             header_bytes: header_bytes::<P>() as u64,
         },
         refcount: RefcountFigures {
@@ -471,6 +497,12 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
         leaked_blocks: leaked,
         verified,
         output,
+        latency_histogram: metrics::encode_histogram(&all),
+        noise: Some(RunNoise {
+            thread_cpu_secs: ok_outs.iter().map(|t| t.cpu_ns as f64 / 1e9).collect(),
+            thread_wall_secs: ok_outs.iter().map(|t| t.wall_secs).collect(),
+            ..Default::default()
+        }),
     }
 }
 
@@ -507,5 +539,6 @@ pub fn workload_info(s: &Scenario) -> results::WorkloadInfo {
         description: s.description.clone(),
         headline_role: headline.map(String::from),
         roles: roles.iter().map(|r| r.to_string()).collect(),
+        text_hash: s.text_hash.clone(),
     }
 }

@@ -10,33 +10,10 @@
 //! out-of-range values are errors that name the file, the line, the field and
 //! the allowed range.
 
+pub use super::driver::Driver;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use toml::Spanned;
-
-/// The program shapes the runner knows.
-pub const DRIVERS: &[(&str, &str)] = &[
-    (
-        "mix",
-        "a weighted mix of heap operations on a per-thread working set (and shared objects)",
-    ),
-    (
-        "producer-consumer",
-        "producers build objects, hand them through channels, consumers drop them",
-    ),
-    (
-        "binary-trees",
-        "the Benchmarks Game program: build, check and free complete binary trees",
-    ),
-    (
-        "mixed-server",
-        "requests build dict-like structures, read a shared cache, do interpreter and I/O work",
-    ),
-    (
-        "convoy",
-        "one thread sleeps 1 ms and wakes to do a little work, beside CPU-bound threads",
-    ),
-];
 
 /// The operations of the `mix` driver (keys of `[mix]`).
 pub const OPS: &[(&str, &str)] = &[
@@ -84,7 +61,7 @@ pub struct ScenarioError {
 pub struct Scenario {
     pub name: String,
     pub description: String,
-    pub driver: Spanned<String>,
+    pub driver: Spanned<Driver>,
     #[serde(default = "default_seed")]
     pub seed: u64,
     #[serde(default)]
@@ -102,6 +79,10 @@ pub struct Scenario {
     /// Where it was read from.
     #[serde(skip)]
     pub file: String,
+    /// A hash of the file's text (`results::fnv1a64`): results record it so
+    /// that `compare` can tell when a scenario changed between two runs.
+    #[serde(skip)]
+    pub text_hash: String,
 }
 
 fn default_seed() -> u64 {
@@ -211,298 +192,58 @@ pub struct Params {
     pub request_entries: Option<Spanned<u64>>,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// The message for a TOML syntax error that toml leaves without one: the
-/// character at the error and its column (the line is the error's own).
-fn unexplained_syntax_error(text: &str, span: Option<std::ops::Range<usize>>) -> String {
-    let at = span
-        .map(|sp| sp.start)
-        .filter(|&i| text.is_char_boundary(i));
-    match at.and_then(|i| Some((i, text[i..].chars().next()?))) {
-        Some((i, ch)) => {
-            let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
-            let column = text[line_start..i].chars().count() + 1;
-            format!("invalid TOML: unexpected character {ch:?} at column {column}")
-        }
-        None => "invalid TOML: unexpected end of the file".into(),
-    }
-}
-
-struct Checker<'a> {
-    file: &'a str,
-    text: &'a str,
-}
-
-impl Checker<'_> {
-    fn err<T>(
-        &self,
-        span: Option<std::ops::Range<usize>>,
-        message: String,
-    ) -> Result<T, ScenarioError> {
-        Err(ScenarioError {
-            file: self.file.to_string(),
-            line: span
-                .filter(|s| s.end > 0)
-                .map(|s| line_of(self.text, s.start)),
-            message,
-        })
-    }
-
-    fn range_u64(
-        &self,
-        field: &str,
-        v: &Option<Spanned<u64>>,
-        lo: u64,
-        hi: u64,
-        unit: &str,
-    ) -> Result<(), ScenarioError> {
-        if let Some(s) = v {
-            let x = *s.get_ref();
-            if x < lo || x > hi {
-                return self.err(
-                    Some(s.span()),
-                    format!("{field} = {x} is out of range: allowed {lo}..={hi}{unit}"),
-                );
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Limits that keep a scenario meaningful on one machine.
+///
+/// The shortest measured window: the runner polls the phase every 5 ms and
+/// a worker needs a few steps to open its window, so less than this
+/// measures start-up, not the heap.
+pub const MIN_DURATION_SECS: f64 = 0.01;
 pub const MAX_DURATION_SECS: f64 = 3600.0;
 pub const MAX_WARMUP_SECS: f64 = 600.0;
 pub const MAX_WORK_NS: u64 = 10_000_000;
+/// binary-trees' argument: the program's own minimum depth (4) up to a
+/// depth whose trees (2^25 nodes) still fit a few GiB.
+pub const MIN_TREE_DEPTH: u64 = 4;
+pub const MAX_TREE_DEPTH: u64 = 24;
+
+/// Limits on what a scenario file may make the lab hold in memory: input
+/// never decides how much memory the parser or the drivers take. The file
+/// itself (a scenario is a few hundred bytes; 64 KiB leaves room for
+/// comments)...
+pub const MAX_FILE_BYTES: usize = 64 * 1024;
+/// ...the one list in the schema, `sizes.leaf` (CPython's mix needs 8)...
+pub const MAX_LEAF_SIZES: usize = 64;
+/// ...and the strings (a name is an identifier; a description one line of
+/// `heaplab list`).
+pub const MAX_NAME_CHARS: usize = 64;
+pub const MAX_DESCRIPTION_CHARS: usize = 200;
 
 impl Scenario {
-    /// Parses and validates a scenario from text; `file` names it in errors.
-    pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        let mut s: Scenario = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|sp| line_of(text, sp.start));
-            let mut message = e.message().trim().replace('\n', "; ");
-            if message.is_empty() {
-                // toml says nothing for some syntax errors (a control
-                // character in a comment): name what stands there instead.
-                message = unexplained_syntax_error(text, e.span());
-            }
-            ScenarioError {
-                file: file.to_string(),
-                line,
-                message,
-            }
-        })?;
-        s.file = file.to_string();
-        s.validate(text)?;
-        Ok(s)
-    }
-
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        use std::io::Read;
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        let cannot_read = |e: std::io::Error| ScenarioError {
             file: file.clone(),
             line: None,
             message: format!("cannot read the scenario file: {e}"),
+        };
+        // Read one byte past the limit, never the whole of a huge file:
+        // `parse` then refuses it by its length.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+            .map_err(cannot_read)?;
+        let text = String::from_utf8(bytes).map_err(|e| ScenarioError {
+            file: file.clone(),
+            line: None,
+            message: format!("the file is not UTF-8 text: {e}"),
         })?;
         Scenario::parse(&text, &file)
     }
 
-    fn validate(&self, text: &str) -> Result<(), ScenarioError> {
-        let c = Checker {
-            file: &self.file,
-            text,
-        };
-        if self.name.is_empty()
-            || !self
-                .name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-        {
-            return c.err(
-                None,
-                format!("name = {:?}: use letters, digits, '-' and '_'", self.name),
-            );
-        }
-        let driver = self.driver.get_ref().as_str();
-        if !DRIVERS.iter().any(|(d, _)| *d == driver) {
-            let known: Vec<_> = DRIVERS.iter().map(|(d, _)| *d).collect();
-            return c.err(
-                Some(self.driver.span()),
-                format!(
-                    "driver = {driver:?} is not a driver: allowed {}",
-                    known.join(", ")
-                ),
-            );
-        }
-        if let Some(d) = &self.run.duration_secs {
-            let x = *d.get_ref();
-            if !(x > 0.0 && x <= MAX_DURATION_SECS) {
-                return c.err(
-                    Some(d.span()),
-                    format!("run.duration_secs = {x} is out of range: allowed 0 < seconds <= {MAX_DURATION_SECS}"),
-                );
-            }
-        }
-        if let Some(d) = &self.run.warmup_secs {
-            let x = *d.get_ref();
-            if !(0.0..=MAX_WARMUP_SECS).contains(&x) {
-                return c.err(
-                    Some(d.span()),
-                    format!("run.warmup_secs = {x} is out of range: allowed 0..={MAX_WARMUP_SECS} seconds"),
-                );
-            }
-        }
-        if self.run.duration_secs.is_some() && self.run.ops_per_thread.is_some() {
-            return c.err(
-                self.run.ops_per_thread.as_ref().map(|s| s.span()),
-                "run.duration_secs and run.ops_per_thread are exclusive: give one".into(),
-            );
-        }
-        c.range_u64(
-            "run.ops_per_thread",
-            &self.run.ops_per_thread,
-            1,
-            10_000_000_000,
-            " operations",
-        )?;
-        c.range_u64(
-            "run.sample_every",
-            &self.run.sample_every,
-            1,
-            1_000_000,
-            " operations",
-        )?;
-        c.range_u64(
-            "work.bytecode_ns",
-            &self.work.bytecode_ns,
-            0,
-            MAX_WORK_NS,
-            " ns",
-        )?;
-        c.range_u64(
-            "work.native_ns",
-            &self.work.native_ns,
-            0,
-            MAX_WORK_NS,
-            " ns",
-        )?;
-        let sizes = self.sizes.leaf.get_ref();
-        if sizes.is_empty() || sizes.iter().all(|(_, w)| *w == 0) {
-            return c.err(
-                Some(self.sizes.leaf.span()),
-                "sizes.leaf needs at least one [bytes, weight] with weight > 0".into(),
-            );
-        }
-        if let Some((b, _)) = sizes.iter().find(|(b, _)| *b > 1_000_000) {
-            return c.err(
-                Some(self.sizes.leaf.span()),
-                format!("sizes.leaf has a size of {b} bytes: allowed 0..=1000000"),
-            );
-        }
-        c.range_u64(
-            "sharing.shared_tuples",
-            &self.sharing.shared_tuples,
-            0,
-            1_000_000,
-            "",
-        )?;
-        c.range_u64(
-            "sharing.shared_lists",
-            &self.sharing.shared_lists,
-            0,
-            10_000,
-            "",
-        )?;
-        let p = &self.params;
-        c.range_u64(
-            "params.working_set",
-            &p.working_set,
-            1,
-            1_000_000,
-            " objects",
-        )?;
-        c.range_u64(
-            "params.max_list_len",
-            &p.max_list_len,
-            1,
-            1_000_000,
-            " items",
-        )?;
-        c.range_u64("params.cycle_len", &p.cycle_len, 1, 10_000, " containers")?;
-        c.range_u64("params.depth", &p.depth, 4, 24, "")?;
-        c.range_u64("params.batch", &p.batch, 1, 100_000, " objects")?;
-        c.range_u64(
-            "params.sleep_us",
-            &p.sleep_us,
-            10,
-            1_000_000,
-            " microseconds",
-        )?;
-        c.range_u64(
-            "params.request_entries",
-            &p.request_entries,
-            1,
-            10_000,
-            " entries",
-        )?;
-        // Parameters a driver does not use are mistakes, not silence.
-        let used: &[&str] = match driver {
-            "mix" => &["working_set", "max_list_len", "cycle_len"],
-            "producer-consumer" => &["batch"],
-            "binary-trees" => &["depth"],
-            "mixed-server" => &["request_entries"],
-            "convoy" => &["sleep_us"],
-            _ => &[],
-        };
-        let given = [
-            ("working_set", p.working_set.as_ref().map(|s| s.span())),
-            ("max_list_len", p.max_list_len.as_ref().map(|s| s.span())),
-            ("cycle_len", p.cycle_len.as_ref().map(|s| s.span())),
-            ("depth", p.depth.as_ref().map(|s| s.span())),
-            ("batch", p.batch.as_ref().map(|s| s.span())),
-            ("sleep_us", p.sleep_us.as_ref().map(|s| s.span())),
-            (
-                "request_entries",
-                p.request_entries.as_ref().map(|s| s.span()),
-            ),
-        ];
-        for (name, span) in given {
-            if let Some(span) = span {
-                if !used.contains(&name) {
-                    return c.err(
-                        Some(span),
-                        format!(
-                            "params.{name} is not used by driver {driver:?} (it uses: {})",
-                            used.join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-        if driver == "mix" && self.weights().iter().all(|(_, w)| *w == 0) {
-            return c.err(
-                None,
-                "driver \"mix\" needs a [mix] table with at least one weight > 0".into(),
-            );
-        }
-        if driver != "mix" && self.weights().iter().any(|(_, w)| *w > 0) {
-            return c.err(
-                None,
-                format!("[mix] weights are only used by driver \"mix\", not {driver:?}"),
-            );
-        }
-        Ok(())
-    }
-
-    pub fn driver(&self) -> &str {
-        self.driver.get_ref()
+    pub fn driver(&self) -> Driver {
+        *self.driver.get_ref()
     }
 
     /// The `[mix]` weights, in `OPS` order.
@@ -574,40 +315,8 @@ impl Scenario {
 
     /// The role whose latency is this scenario's headline, and all roles.
     pub fn roles(&self) -> (Option<&'static str>, &'static [&'static str]) {
-        match self.driver() {
-            "convoy" => (Some("sleeper"), &["sleeper", "cpu"]),
-            "producer-consumer" => (None, &["producer", "consumer"]),
-            "mixed-server" => (Some("request"), &["request"]),
-            _ => (None, &[]),
-        }
+        self.driver().roles()
     }
-}
-
-/// The scenario files of a directory, sorted by name.
-pub fn catalogue(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
-    let rd = std::fs::read_dir(dir).map_err(|e| ScenarioError {
-        file: dir.display().to_string(),
-        line: None,
-        message: format!("cannot read the workloads directory: {e}"),
-    })?;
-    let mut paths: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
-    let mut out: Vec<Scenario> = Vec::new();
-    for p in paths {
-        let s = Scenario::load(&p)?;
-        if let Some(prev) = out.iter().find(|o| o.name == s.name) {
-            return Err(ScenarioError {
-                file: s.file.clone(),
-                line: None,
-                message: format!("name {:?} is already used by {}", s.name, prev.file),
-            });
-        }
-        out.push(s);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -628,7 +337,7 @@ drop = 10
     #[test]
     fn parses_a_good_file() {
         let s = Scenario::parse(OK, "t.toml").unwrap();
-        assert_eq!(s.driver(), "mix");
+        assert_eq!(s.driver(), Driver::Mix);
         assert_eq!(s.weights()[0], ("alloc_leaf", 10));
     }
 
@@ -648,7 +357,7 @@ drop = 10
         assert!(Scenario::parse(&years, "x")
             .unwrap_err()
             .to_string()
-            .contains("<= 3600"));
+            .contains("allowed 0.01..=3600 seconds"));
 
         let unknown = OK.replace("drop = 10", "drop = 10\nteleport = 3");
         let e = Scenario::parse(&unknown, "x.toml").unwrap_err();
@@ -673,5 +382,81 @@ drop = 10
             .unwrap_err()
             .to_string()
             .contains("not used by driver"));
+    }
+
+    #[test]
+    fn a_duration_too_short_to_measure_is_refused_with_the_range() {
+        let short = OK.replace("duration_secs = 1.0", "duration_secs = 1e-9");
+        let e = Scenario::parse(&short, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(6), "{e}");
+        assert!(
+            e.to_string()
+                .contains("run.duration_secs = 0.000000001 is out of range: allowed 0.01..=3600"),
+            "{e}"
+        );
+        let shortest = OK.replace("duration_secs = 1.0", "duration_secs = 0.01");
+        assert!(Scenario::parse(&shortest, "x.toml").is_ok());
+    }
+
+    #[test]
+    fn name_and_mix_errors_carry_their_line() {
+        let bad_name = OK.replace("name = \"t\"", "name = \"has space\"");
+        let e = Scenario::parse(&bad_name, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.to_string().starts_with("x.toml:2: name = "), "{e}");
+
+        let long_name = OK.replace("name = \"t\"", &format!("name = \"{}\"", "n".repeat(65)));
+        let e = Scenario::parse(&long_name, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.to_string().contains("1..=64"), "{e}");
+
+        let zero_mix = OK
+            .replace("alloc_leaf = 10", "alloc_leaf = 0")
+            .replace("drop = 10", "");
+        let e = Scenario::parse(&zero_mix, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(7), "the [mix] table's line: {e}");
+        assert!(e.to_string().contains("at least one weight > 0"), "{e}");
+
+        // No [mix] table at all: the driver's line.
+        let no_mix = "name = \"t\"\ndescription = \"d\"\ndriver = \"mix\"\n";
+        let e = Scenario::parse(no_mix, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+
+        let stray = "name = \"t\"\ndescription = \"d\"\ndriver = \"convoy\"\n\n[mix]\ndrop = 1\n";
+        let e = Scenario::parse(stray, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.to_string().contains("only used by driver"), "{e}");
+    }
+
+    #[test]
+    fn every_list_and_string_has_a_length_limit() {
+        let many: Vec<String> = (0..=MAX_LEAF_SIZES).map(|i| format!("[{i}, 1]")).collect();
+        let text = format!("{OK}[sizes]\nleaf = [{}]\n", many.join(", "));
+        let e = Scenario::parse(&text, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(11), "{e}");
+        assert!(
+            e.to_string()
+                .contains("sizes.leaf has 65 entries: allowed 1..=64"),
+            "{e}"
+        );
+        let fits: Vec<String> = (0..MAX_LEAF_SIZES).map(|i| format!("[{i}, 1]")).collect();
+        let text = format!("{OK}[sizes]\nleaf = [{}]\n", fits.join(", "));
+        assert!(Scenario::parse(&text, "x.toml").is_ok());
+
+        let long = OK.replace("a test", &"d".repeat(MAX_DESCRIPTION_CHARS + 1));
+        let e = Scenario::parse(&long, "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.to_string().contains("at most 200"), "{e}");
+
+        // A huge file is refused by its size before it is parsed, and
+        // `load` never reads more of it than the limit.
+        let huge = format!("{OK}# {}\n", "x".repeat(MAX_FILE_BYTES));
+        let e = Scenario::parse(&huge, "x.toml").unwrap_err();
+        assert!(e.to_string().contains("allowed at most 65536 bytes"), "{e}");
+        let path = std::env::temp_dir().join(format!("heaplab-huge-{}.toml", std::process::id()));
+        std::fs::write(&path, &huge).unwrap();
+        let e = Scenario::load(&path).unwrap_err();
+        let _ = std::fs::remove_file(&path);
+        assert!(e.to_string().contains("is 65537 bytes"), "{e}");
     }
 }

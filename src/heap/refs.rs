@@ -8,9 +8,9 @@
 //! unwinding, on a thread that never attached) never touches the heap there:
 //! its decref is queued and applied at the next attach or checkpoint.
 
-use super::{Kind, ObjHeader};
-use crate::heap::Heap;
-use crate::policy::Policy;
+use super::Heap;
+use crate::object::{Kind, ObjHeader};
+use crate::policy::{Counts, ObjAddr, Policy};
 use std::fmt;
 use std::ptr::NonNull;
 
@@ -104,5 +104,34 @@ impl<P: Policy> fmt::Debug for Ref<'_, P> {
             self.kind().name(),
             self.obj.as_ptr()
         )
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn not_attached(policy: &str) -> ! {
+    panic!("Ref::clone on a thread that is not attached to this {policy} heap")
+}
+
+impl<P: Policy> Heap<P> {
+    /// `Ref::clone`: the thread-local look-up, then the count.
+    #[inline(always)]
+    pub(crate) fn incref_current(&self, obj: *mut ObjHeader<P>) {
+        match self.attached_state() {
+            // SAFETY: attached, and the caller holds a reference.
+            Some(ts) => unsafe { <P::Counts as Counts>::incref(obj as ObjAddr, &mut (*ts).counts) },
+            None => not_attached(P::NAME),
+        }
+    }
+
+    /// `Ref::drop`: applied at once on an attached thread that is not
+    /// unwinding, deferred otherwise.
+    #[inline(always)]
+    pub(crate) fn release_ref(&self, obj: *mut ObjHeader<P>) {
+        match self.attached_state() {
+            // SAFETY: attached; the caller gives up its reference.
+            Some(ts) if !std::thread::panicking() => unsafe { self.decref(ts, obj) },
+            _ => self.defer_decref(obj),
+        }
     }
 }

@@ -29,13 +29,10 @@
 //!    frees the objects.
 
 use super::{gen_push, GcMode};
-use crate::alloc::walk::scan_all;
-use crate::alloc::Domain;
-use crate::heap::{Heap, Mutator, ThreadState};
-use crate::object::{for_each_child, gc_bits, gc_head, tuple_items, Kind, ListObj, ObjHeader, Ref};
+use crate::heap::{Heap, Mutator, Ref, ThreadState};
+use crate::object::{gc_bits, gc_head, ObjHeader};
 use crate::policy::Policy;
 use crate::sync::Ordering;
-use std::mem::ManuallyDrop;
 use std::ptr;
 use std::time::Instant;
 
@@ -57,102 +54,6 @@ pub struct CollectOutcome {
     pub pause_ns: u64,
     /// Time to safepoint of the first stop, ns.
     pub time_to_safepoint_ns: u64,
-}
-
-#[cfg(not(loom))]
-struct SendPtr<P: Policy>(*mut ObjHeader<P>);
-
-#[cfg(not(loom))]
-impl<P: Policy> Clone for SendPtr<P> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-#[cfg(not(loom))]
-impl<P: Policy> Copy for SendPtr<P> {}
-// SAFETY: only used by marking workers while the world is stopped, to read
-// headers and set mark bits atomically.
-#[cfg(not(loom))]
-unsafe impl<P: Policy> Send for SendPtr<P> {}
-// SAFETY: as above.
-#[cfg(not(loom))]
-unsafe impl<P: Policy> Sync for SendPtr<P> {}
-
-#[inline(always)]
-fn flags<P: Policy>(o: *mut ObjHeader<P>) -> u8 {
-    // SAFETY: candidates and their children are live while the world is stopped.
-    unsafe { (*o).gc_flags() }
-}
-
-#[inline(always)]
-fn set_flags<P: Policy>(o: *mut ObjHeader<P>, f: u8) {
-    // SAFETY: as in `flags`.
-    unsafe { (*o).set_gc_flags(f) }
-}
-
-/// Atomically marks `o` reachable; true if this call marked it (parallel
-/// marking).
-#[cfg(not(loom))]
-#[inline(always)]
-fn claim<P: Policy>(o: *mut ObjHeader<P>) -> bool {
-    // SAFETY: as in `flags`.
-    let f = unsafe { &(*o).gc_bits };
-    let cur = f.load(Ordering::Relaxed);
-    if cur & gc_bits::CANDIDATE == 0 || cur & gc_bits::REACHABLE != 0 {
-        return false;
-    }
-    f.fetch_or(gc_bits::REACHABLE, Ordering::Relaxed) & gc_bits::REACHABLE == 0
-}
-
-/// Marks `o` reachable with a plain load and store (one marking thread).
-#[inline(always)]
-fn claim_serial<P: Policy>(o: *mut ObjHeader<P>) -> bool {
-    let cur = flags(o);
-    if cur & gc_bits::CANDIDATE == 0 || cur & gc_bits::REACHABLE != 0 {
-        return false;
-    }
-    set_flags(o, cur | gc_bits::REACHABLE);
-    true
-}
-
-fn mark_serial<P: Policy>(mut stack: Vec<*mut ObjHeader<P>>) {
-    while let Some(o) = stack.pop() {
-        // SAFETY: world stopped; `o` is a live candidate.
-        unsafe {
-            for_each_child(o, |c| {
-                if claim_serial(c) {
-                    stack.push(c)
-                }
-            })
-        };
-    }
-}
-
-#[cfg(not(loom))]
-fn mark_parallel<P: Policy>(pool: &rayon::ThreadPool, roots: Vec<*mut ObjHeader<P>>) {
-    fn work<'s, P: Policy>(s: &rayon::Scope<'s>, mut stack: Vec<SendPtr<P>>) {
-        while let Some(SendPtr(o)) = stack.pop() {
-            // SAFETY: world stopped; `o` is a live candidate.
-            unsafe {
-                for_each_child(o, |c| {
-                    if claim(c) {
-                        stack.push(SendPtr(c))
-                    }
-                })
-            };
-            if stack.len() > 4096 {
-                let half = stack.split_off(stack.len() / 2);
-                s.spawn(move |s| work(s, half));
-            }
-        }
-    }
-    let roots: Vec<SendPtr<P>> = roots.into_iter().map(SendPtr).collect();
-    pool.scope(|s| {
-        for chunk in roots.chunks(1024) {
-            let v = chunk.to_vec();
-            s.spawn(move |s| work(s, v));
-        }
-    });
 }
 
 impl<P: Policy> Heap<P> {
@@ -200,127 +101,6 @@ impl<P: Policy> Heap<P> {
         None
     }
 
-    fn mark_pool(&self) -> Option<std::sync::Arc<rayon::ThreadPool>> {
-        if cfg!(loom) || self.gc.config.mark_workers <= 1 {
-            return None;
-        }
-        let mut p = self.gc.pool.lock();
-        if p.is_none() {
-            *p = rayon::ThreadPoolBuilder::new()
-                .num_threads(self.gc.config.mark_workers)
-                .thread_name(|i| format!("heaplab-gc-mark-{i}"))
-                .build()
-                .ok()
-                .map(std::sync::Arc::new);
-        }
-        p.clone()
-    }
-
-    /// Finds the candidates of a collection of generation `gen` (world stopped).
-    unsafe fn candidates(&self, gen: usize) -> Vec<*mut ObjHeader<P>> {
-        let mut out = Vec::new();
-        let keep = |o: *mut ObjHeader<P>, out: &mut Vec<*mut ObjHeader<P>>| {
-            // SAFETY: a live block of an object pool: an object header.
-            let (kind, f, total) = unsafe { ((*o).kind, (*o).gc_flags(), P::rc_total(&(*o).rc)) };
-            if kind.is_container()
-                && f & gc_bits::TRACKED != 0
-                && f & gc_bits::IMMORTAL == 0
-                && total > 0
-            {
-                // update_refs, in the same pass that finds the candidate.
-                // SAFETY: as above; world stopped.
-                unsafe {
-                    (*o).set_gc_flags((f | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
-                    (*gc_head(o)).refs = total;
-                }
-                out.push(o);
-            }
-        };
-        match self.gc.config.mode {
-            GcMode::PoolWalk => {
-                // SAFETY: the world is stopped.
-                let scans = unsafe { scan_all(&self.mem) }
-                    .unwrap_or_else(|e| panic!("heap corrupted: {e}"));
-                for s in scans.iter().filter(|s| s.domain == Domain::Object) {
-                    s.for_each_live(|b| keep(b as *mut ObjHeader<P>, &mut out));
-                }
-                self.mem.large.for_each(|b, _, d| {
-                    if d == Domain::Object {
-                        keep(b as *mut ObjHeader<P>, &mut out)
-                    }
-                });
-            }
-            GcMode::Generational => {
-                // SAFETY: under the GIL.
-                self.gc.gens.with(|g| unsafe {
-                    for list in (*g).iter().take(gen + 1) {
-                        let mut o = list.head;
-                        while !o.is_null() {
-                            keep(o, &mut out);
-                            o = (*gc_head(o)).next;
-                        }
-                    }
-                });
-            }
-        }
-        out
-    }
-
-    /// Phases 3-5 over `cands`: returns the unreachable ones. With
-    /// `held = 0` the candidates come from `candidates`, which already did
-    /// update_refs; with
-    /// `held = 1` each candidate's count includes one reference the
-    /// collector holds, which is not counted as external.
-    unsafe fn find_unreachable(
-        &self,
-        cands: &[*mut ObjHeader<P>],
-        held: isize,
-    ) -> Vec<*mut ObjHeader<P>> {
-        // update_refs (the first pass does it while finding the candidates)
-        if held != 0 {
-            for &o in cands {
-                // SAFETY: world stopped; live candidates.
-                unsafe {
-                    set_flags(o, (flags(o) | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
-                    (*gc_head(o)).refs = P::rc_total(&(*o).rc) - held;
-                }
-            }
-        }
-        // subtract_refs
-        for &o in cands {
-            // SAFETY: as above.
-            unsafe {
-                for_each_child(o, |c| {
-                    if flags(c) & gc_bits::CANDIDATE != 0 {
-                        (*gc_head(c)).refs -= 1;
-                    }
-                })
-            };
-        }
-        // mark_reachable from the roots
-        // SAFETY: as above.
-        let roots: Vec<_> = cands
-            .iter()
-            .copied()
-            .filter(|&o| unsafe { (*gc_head(o)).refs > 0 } && claim_serial(o))
-            .collect();
-        match self.mark_pool() {
-            #[cfg(not(loom))]
-            Some(pool) if held == 0 => mark_parallel(&pool, roots),
-            _ => mark_serial(roots),
-        }
-        // One pass: collect the unmarked, clear the scratch bits.
-        let mut unreachable = Vec::new();
-        for &o in cands {
-            let f = flags(o);
-            if f & gc_bits::REACHABLE == 0 {
-                unreachable.push(o);
-            }
-            set_flags(o, f & !(gc_bits::CANDIDATE | gc_bits::REACHABLE));
-        }
-        unreachable
-    }
-
     /// Collects generation `gen` (pool-walk mode: everything).
     pub(crate) fn collect_generation(&self, m: &Mutator<'_, P>, gen: usize) -> CollectOutcome {
         let ts = m.ts();
@@ -347,6 +127,10 @@ impl<P: Policy> Heap<P> {
         unsafe { self.collect_locked(ts, m, gen) }
     }
 
+    /// One collection, with the `collecting` flag held.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state, owned by `m`.
     unsafe fn collect_locked(
         &self,
         ts: *mut ThreadState<P>,
@@ -359,9 +143,9 @@ impl<P: Policy> Heap<P> {
             ..Default::default()
         };
         // 1. stop the world
-        // SAFETY: our state.
         let tts = loop {
-            match P::stop_the_world(&self.shared, unsafe { &mut (*ts).local }) {
+            // SAFETY: `ts` is our attached state.
+            match unsafe { self.stop_world(ts) } {
                 Some(t) => break t,
                 None => continue, // someone else stopped it first; try again
             }
@@ -369,11 +153,7 @@ impl<P: Policy> Heap<P> {
         let pause_start = Instant::now();
         let mut dead = Vec::new();
         // SAFETY: world stopped.
-        unsafe {
-            P::prepare_collection(&self.shared, &self.mem, &mut (*ts).local, &mut |o| {
-                dead.push(o)
-            })
-        };
+        unsafe { self.prepare_collection(ts, &mut |o| dead.push(o)) };
         // 2.-5.
         // SAFETY: world stopped.
         let cands = unsafe { self.candidates(gen) };
@@ -384,7 +164,7 @@ impl<P: Policy> Heap<P> {
         for &g in &garbage {
             // SAFETY: live candidates; we are attached.
             unsafe {
-                P::incref(g, &mut (*ts).local);
+                self.incref_raw(ts, g);
                 (*g).set_gc_flags((*g).gc_flags() | gc_bits::UNREACHABLE);
             }
         }
@@ -396,7 +176,7 @@ impl<P: Policy> Heap<P> {
         }
         out.pause_ns = pause_start.elapsed().as_nanos() as u64;
         // SAFETY: our state.
-        P::start_the_world(&self.shared, unsafe { &mut (*ts).local });
+        unsafe { self.start_world(ts) };
         for d in dead {
             // SAFETY: the merge found it dead; we are attached again.
             unsafe { self.dealloc(ts, d) };
@@ -411,7 +191,7 @@ impl<P: Policy> Heap<P> {
             {
                 // SAFETY: as above; we are attached.
                 unsafe {
-                    P::incref(g, &mut (*ts).local);
+                    self.incref_raw(ts, g);
                     self.run_finalizer(ts, g, Ref::from_raw(self, g));
                 }
                 finalizers_run += 1;
@@ -420,7 +200,7 @@ impl<P: Policy> Heap<P> {
         if finalizers_run > 0 {
             let tts2 = loop {
                 // SAFETY: our state.
-                match P::stop_the_world(&self.shared, unsafe { &mut (*ts).local }) {
+                match unsafe { self.stop_world(ts) } {
                     Some(t) => break t,
                     None => continue,
                 }
@@ -447,7 +227,7 @@ impl<P: Policy> Heap<P> {
             }
             out.pause_ns += again.elapsed().as_nanos() as u64;
             // SAFETY: our state.
-            P::start_the_world(&self.shared, unsafe { &mut (*ts).local });
+            unsafe { self.start_world(ts) };
             // Release our hold on the resurrected ones.
             let (keep, resurrected): (Vec<_>, Vec<_>) = garbage
                 .into_iter()
@@ -536,81 +316,6 @@ impl<P: Policy> Heap<P> {
             }
         }
     }
-
-    /// Releases an object's references (CPython's `tp_clear`): the
-    /// collector's clear phase, and deallocation before the block is freed.
-    pub(crate) unsafe fn clear_references(&self, ts: *mut ThreadState<P>, o: *mut ObjHeader<P>) {
-        // SAFETY: the caller's contract.
-        unsafe {
-            match (*o).kind {
-                Kind::Leaf => {}
-                Kind::Tuple => {
-                    let items = tuple_items(o);
-                    for i in 0..(*o).len as usize {
-                        let c = *items.add(i);
-                        if !c.is_null() {
-                            *items.add(i) = ptr::null_mut();
-                            self.decref(ts, c);
-                        }
-                    }
-                }
-                Kind::List => {
-                    let l = o as *mut ListObj<P>;
-                    let (items, len, cap) = ((*l).items, (*l).len, (*l).cap);
-                    (*l).items = ptr::null_mut();
-                    (*l).len = 0;
-                    (*l).cap = 0;
-                    for i in 0..len {
-                        self.decref(ts, *items.add(i));
-                    }
-                    if cap > 0 {
-                        self.free_raw(ts, items as *mut u8, cap * std::mem::size_of::<usize>());
-                    }
-                }
-            }
-        }
-    }
-
-    /// Runs `obj`'s finalizer (once) with `r`, a reference to it.
-    pub(crate) unsafe fn run_finalizer(
-        &self,
-        ts: *mut ThreadState<P>,
-        obj: *mut ObjHeader<P>,
-        r: Ref<'_, P>,
-    ) {
-        // SAFETY: `r` keeps the object alive.
-        unsafe { (*obj).set_gc_flags((*obj).gc_flags() | gc_bits::FINALIZED) };
-        let f = self.gc.finalizers.lock().remove(&(obj as usize));
-        match f {
-            Some(f) => {
-                let m = ManuallyDrop::new(Mutator::borrowed(self, ts));
-                f(&m, r);
-            }
-            None => drop(r),
-        }
-    }
-
-    /// An object with a finalizer reached zero (not through the collector):
-    /// PEP 442 runs the finalizer with the object temporarily alive. Returns
-    /// true when the finalizer ran (it then owns the object's fate: dropping
-    /// its reference frees it, keeping one resurrects it).
-    pub(crate) unsafe fn run_finalizer_on_zero(
-        &self,
-        ts: *mut ThreadState<P>,
-        obj: *mut ObjHeader<P>,
-    ) -> bool {
-        // SAFETY: the object is dead and ours.
-        unsafe {
-            if (*obj).gc_flags() & gc_bits::FINALIZED != 0 {
-                return false;
-            }
-            // A fresh count of one, owned by us: nobody else refers to it.
-            ptr::write(&mut (*obj).rc, P::rc_new(&(*ts).local));
-            let r = Ref::from_raw(self, obj);
-            self.run_finalizer(ts, obj, r);
-        }
-        true
-    }
 }
 
 impl<'h, P: Policy> Mutator<'h, P> {
@@ -634,15 +339,4 @@ impl<'h, P: Policy> Mutator<'h, P> {
         };
         self.heap().collect_generation(self, gen)
     }
-
-    /// Registers a finalizer for `r` (PEP 442: runs at most once, when the
-    /// object dies by reference counting or is found in garbage).
-    pub fn set_finalizer(&self, r: &Ref<'h, P>, f: Finalizer<P>) {
-        let obj = r.as_ptr();
-        self.heap().gc.finalizers.lock().insert(obj as usize, f);
-        // SAFETY: we hold a reference; flag bits are relaxed atomics.
-        unsafe { (*obj).set_gc_flags((*obj).gc_flags() | gc_bits::HAS_FINALIZER) };
-    }
 }
-
-use super::Finalizer;

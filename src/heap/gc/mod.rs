@@ -20,8 +20,12 @@
 //! that survived the last collection. The due flag is read at checkpoints.
 
 pub mod collect;
+mod finalize;
+mod mark;
 
-use crate::object::{gc_bits, gc_head, ObjHeader, Ref};
+use crate::heap::Ref;
+use crate::object::{gc_bits, gc_head, ObjHeader};
+use crate::policy::Counts;
 use crate::policy::Policy;
 use crate::sync::{AtomicBool, AtomicIsize, Mutex, Ordering, UnsafeCell};
 use crate::HeapError;
@@ -91,18 +95,18 @@ impl Default for GcConfig {
 impl GcConfig {
     pub fn validate<P: Policy>(&self) -> Result<(), HeapError> {
         if self.mode == GcMode::Generational && P::FREE_THREADED {
-            return Err(HeapError::Config(format!(
+            return Err(HeapError::config(format!(
                 "gc mode 'generational' needs the GIL (its lists are unlocked); policy '{}' supports only 'pool-walk'",
                 P::NAME
             )));
         }
         if self.batch == 0 || self.threshold == 0 || self.gen_thresholds.contains(&0) {
-            return Err(HeapError::Config(
-                "gc thresholds and batch must be at least 1".into(),
+            return Err(HeapError::config(
+                "gc thresholds and batch must be at least 1",
             ));
         }
         if self.mark_workers == 0 || self.mark_workers > 1024 {
-            return Err(HeapError::Config(format!(
+            return Err(HeapError::config(format!(
                 "gc mark_workers is {}, allowed 1..=1024",
                 self.mark_workers
             )));
@@ -138,8 +142,8 @@ impl Default for GcStats {
             collected: 0,
             resurrected: 0,
             finalizers_run: 0,
-            pause_ns: crate::metrics::new_histogram(),
-            time_to_safepoint_ns: crate::metrics::new_histogram(),
+            pause_ns: crate::histogram::new_histogram(),
+            time_to_safepoint_ns: crate::histogram::new_histogram(),
         }
     }
 }
@@ -277,9 +281,10 @@ impl<P: Policy> crate::heap::Heap<P> {
         ts: *mut crate::heap::ThreadState<P>,
         obj: *mut ObjHeader<P>,
     ) {
-        // SAFETY: a fresh container, not yet shared.
+        // SAFETY: a fresh container, not yet shared; its header was written
+        // with TRACKED set (`init_header`).
         unsafe {
-            (*obj).set_gc_flags(gc_bits::TRACKED);
+            debug_assert!((*obj).gc_flags() & gc_bits::TRACKED != 0);
             if self.gc.config.mode == GcMode::Generational {
                 // SAFETY: generational mode runs only under the GIL, held here.
                 self.gc.gens.with_mut(|g| gen_push(&mut *g, 0, obj));
@@ -343,10 +348,10 @@ impl<P: Policy> crate::heap::Heap<P> {
         // while no other thread touches it: callers immortalize objects
         // before sharing them (as CPython does at startup).
         unsafe {
-            if P::rc_is_immortal(&(*obj).rc) {
+            if <P::Counts as Counts>::is_immortal(&(*obj).rc) {
                 return;
             }
-            ptr::write(&mut (*obj).rc, P::rc_immortal());
+            ptr::write(&mut (*obj).rc, <P::Counts as Counts>::word_immortal());
             (*obj).set_gc_flags((*obj).gc_flags() | gc_bits::IMMORTAL);
         }
     }

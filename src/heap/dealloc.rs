@@ -1,0 +1,294 @@
+//! The object lifecycle's ends: blocks for new objects (and list item
+//! arrays), the header written into them, and deallocation when a count
+//! reaches zero.
+//!
+//! Deallocation runs on the thread that dropped the last reference. It is
+//! recursive through containers, bounded by CPython's "trashcan": past a
+//! nesting depth, objects are put on a per-thread list and freed iteratively
+//! once the outermost deallocation returns, so dropping a chain of a million
+//! objects uses a few frames of stack.
+
+use super::thread::ThreadState;
+use super::Heap;
+use crate::alloc::{size_class, Domain, OutOfMemory, MAX_SMALL};
+use crate::object::{gc_bits, Kind, ObjHeader, LARGE};
+use crate::policy::{Counts, Front, ObjAddr, ObjLock, Policy};
+use crate::HeapError;
+use std::ptr;
+
+/// How deep deallocation recurses before it defers (CPython uses 50).
+const TRASHCAN_DEPTH: u32 = 50;
+
+impl<P: Policy> Heap<P> {
+    /// Drops one reference held by the attached thread `ts`.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state; it owns one reference.
+    #[inline(always)]
+    pub(crate) unsafe fn decref(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
+        // SAFETY: forwarded.
+        unsafe {
+            if <P::Counts as Counts>::decref(&self.counts, obj as ObjAddr, &mut (*ts).counts) {
+                self.dealloc_cold(ts, obj);
+            }
+        }
+    }
+
+    /// Deallocation off the hot path of `decref`, so that `Ref::drop`
+    /// inlines to a few instructions.
+    ///
+    /// # Safety
+    /// As `dealloc`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn dealloc_cold(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
+        // SAFETY: forwarded.
+        unsafe { self.dealloc(ts, obj) }
+    }
+
+    /// Deallocates an object whose count reached zero.
+    /// Inlined into its callers (the cold `dealloc_cold` among them), so
+    /// that the common case, a leaf with no finalizer, is one function from
+    /// the last decrement to the block's free list.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state; nobody refers to `obj`.
+    #[inline(always)]
+    pub(crate) unsafe fn dealloc(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
+        // SAFETY: forwarded; `ts` is ours.
+        unsafe {
+            if (*obj).gc_flags() & gc_bits::HAS_FINALIZER != 0
+                && self.run_finalizer_on_zero(ts, obj)
+            {
+                return; // resurrected
+            }
+            if (*obj).kind == Kind::Leaf {
+                // No children: no trashcan, no untracking, straight to the
+                // block (what most deallocations are).
+                self.free_object(ts, obj);
+                return;
+            }
+            self.dealloc_container(ts, obj);
+        }
+    }
+
+    /// Deallocates a container: untrack it, release its children (through
+    /// the trashcan), free its block.
+    ///
+    /// # Safety
+    /// As `dealloc`.
+    #[inline(never)]
+    unsafe fn dealloc_container(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
+        // SAFETY: forwarded; `ts` is ours.
+        unsafe {
+            if (*ts).trash_depth >= TRASHCAN_DEPTH {
+                (*ts).trash.push(obj);
+                return;
+            }
+            (*ts).trash_depth += 1;
+            self.dealloc_one(ts, obj);
+            (*ts).trash_depth -= 1;
+            if (*ts).trash_depth == 0 {
+                while let Some(o) = (*ts).trash.pop() {
+                    (*ts).trash_depth = 1;
+                    self.dealloc_one(ts, o);
+                    (*ts).trash_depth = 0;
+                }
+            }
+        }
+    }
+
+    /// # Safety
+    /// As `dealloc`.
+    #[inline(always)]
+    unsafe fn dealloc_one(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
+        // SAFETY: the object is dead and ours to free; see `dealloc`.
+        unsafe {
+            let kind = (*obj).kind;
+            if kind.is_container() {
+                self.gc_untrack(ts, obj);
+            }
+            // Release the children (CPython's tp_clear, shared with the
+            // collector's clear phase), then the block.
+            self.clear_references(ts, obj);
+            self.free_object(ts, obj);
+        }
+    }
+
+    /// Frees an object's block (no children, no counts).
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state; `obj` is dead, released
+    /// its children, and nobody refers to it.
+    #[inline(always)]
+    pub(crate) unsafe fn free_object(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
+        // SAFETY: the caller's contract: a dead object of ours.
+        unsafe {
+            let class = (*obj).class;
+            ptr::drop_in_place(obj);
+            (*ts).frees += 1;
+            if class == LARGE {
+                self.mem.free_large(obj as *mut u8);
+            } else {
+                <P::Front as Front>::free_block(
+                    &self.front,
+                    &self.mem,
+                    &mut (*ts).front,
+                    obj as *mut u8,
+                    Domain::Object,
+                    class as usize,
+                );
+            }
+        }
+    }
+
+    /// Allocates a block for an object of `size` bytes; returns it with its
+    /// class (or LARGE).
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state.
+    #[inline(always)]
+    pub(super) unsafe fn alloc_object_block(
+        &self,
+        ts: *mut ThreadState<P>,
+        size: usize,
+    ) -> Result<(*mut u8, u8), HeapError> {
+        // SAFETY: `ts` is the calling thread's attached state.
+        unsafe {
+            (*ts).allocations += 1;
+            if size <= MAX_SMALL {
+                let class = size_class(size);
+                match <P::Front as Front>::alloc_block(
+                    &self.front,
+                    &self.mem,
+                    &mut (*ts).front,
+                    Domain::Object,
+                    class,
+                ) {
+                    Ok(b) => Ok((b, class as u8)),
+                    Err(e) => Err(self.alloc_failed(ts, e)),
+                }
+            } else {
+                self.alloc_large_object(ts, size)
+            }
+        }
+    }
+
+    /// The rare end of `alloc_object_block`: objects over 512 bytes.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state.
+    #[cold]
+    unsafe fn alloc_large_object(
+        &self,
+        ts: *mut ThreadState<P>,
+        size: usize,
+    ) -> Result<(*mut u8, u8), HeapError> {
+        match self.mem.alloc_large(size, Domain::Object) {
+            Ok(b) => Ok((b, LARGE)),
+            // SAFETY: forwarded.
+            Err(e) => Err(unsafe { self.alloc_failed(ts, e) }),
+        }
+    }
+
+    /// An allocation was refused: the thread's count goes back, and the
+    /// error is made here, off the `Ok` path.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state.
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_failed(&self, ts: *mut ThreadState<P>, e: OutOfMemory) -> HeapError {
+        // SAFETY: our state.
+        unsafe { (*ts).allocations -= 1 };
+        HeapError::from(e)
+    }
+
+    /// Raw memory (list item arrays): the small-object allocator's raw
+    /// domain while it fits, else the large-object list.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state.
+    pub(crate) unsafe fn alloc_raw(
+        &self,
+        ts: *mut ThreadState<P>,
+        size: usize,
+    ) -> Result<*mut u8, HeapError> {
+        // SAFETY: `ts` is ours.
+        unsafe {
+            if size <= MAX_SMALL {
+                <P::Front as Front>::alloc_block(
+                    &self.front,
+                    &self.mem,
+                    &mut (*ts).front,
+                    Domain::Raw,
+                    size_class(size),
+                )
+                .map_err(HeapError::from)
+            } else {
+                self.mem
+                    .alloc_large(size, Domain::Raw)
+                    .map_err(HeapError::from)
+            }
+        }
+    }
+
+    /// Frees raw memory from `alloc_raw`.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state; `block` came from
+    /// `alloc_raw(size)` of this heap and is not used any more.
+    pub(crate) unsafe fn free_raw(&self, ts: *mut ThreadState<P>, block: *mut u8, size: usize) {
+        // SAFETY: the caller's contract: `block` came from `alloc_raw(size)`.
+        unsafe {
+            if size <= MAX_SMALL {
+                <P::Front as Front>::free_block(
+                    &self.front,
+                    &self.mem,
+                    &mut (*ts).front,
+                    block,
+                    Domain::Raw,
+                    size_class(size),
+                )
+            } else {
+                self.mem.free_large(block)
+            }
+        }
+    }
+
+    /// Writes a fresh header into a new block.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state; `block` is a fresh block
+    /// at least as large as the object's header.
+    #[inline(always)]
+    pub(super) unsafe fn init_header(
+        &self,
+        ts: *mut ThreadState<P>,
+        block: *mut u8,
+        class: u8,
+        kind: Kind,
+        len: u32,
+    ) -> *mut ObjHeader<P> {
+        let obj = block as *mut ObjHeader<P>;
+        // SAFETY: a fresh block, large enough for the header.
+        unsafe {
+            obj.write(ObjHeader {
+                rc: <P::Counts as Counts>::word_new(&(*ts).counts),
+                kind,
+                class,
+                // Containers start tracked (their `gc_track` then only
+                // counts them): one header write instead of two.
+                gc_bits: crate::sync::AtomicU8::new(if kind.is_container() {
+                    gc_bits::TRACKED
+                } else {
+                    0
+                }),
+                lock: P::ObjLock::new(),
+                len,
+                pad: P::Pad::default(),
+            });
+        }
+        obj
+    }
+}

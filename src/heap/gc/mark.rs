@@ -1,0 +1,251 @@
+//! The collector's marking phases (CPython's `update_refs`,
+//! `subtract_refs`, `move_unreachable`), with the world stopped:
+//!
+//! - [`Heap::candidates`]: the tracked containers of the set being collected
+//!   (every object pool in pool-walk mode, generations 0..=g otherwise), with
+//!   `gc_refs = count` written as they are found (update_refs folded in);
+//! - [`Heap::find_unreachable`]: subtract the references from inside the set,
+//!   then mark everything reachable from what is left above zero (serially
+//!   with plain bits, or in parallel with rayon and atomic bits); the
+//!   unmarked candidates are the garbage.
+//!
+//! *Before*: the world is stopped and every count exact (merges applied).
+//! *After*: candidates carry CANDIDATE, the reachable ones REACHABLE;
+//! the garbage is returned and the scratch bits of the others are cleared.
+
+use super::GcMode;
+use crate::alloc::walk::scan_all;
+use crate::alloc::Domain;
+use crate::heap::Heap;
+use crate::object::{for_each_child, gc_bits, gc_head, ObjHeader};
+use crate::policy::Policy;
+#[cfg(not(loom))]
+use crate::sync::Ordering;
+
+#[cfg(not(loom))]
+struct SendPtr<P: Policy>(*mut ObjHeader<P>);
+
+#[cfg(not(loom))]
+impl<P: Policy> Clone for SendPtr<P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+#[cfg(not(loom))]
+impl<P: Policy> Copy for SendPtr<P> {}
+// SAFETY: only used by marking workers while the world is stopped, to read
+// headers and set mark bits atomically.
+#[cfg(not(loom))]
+unsafe impl<P: Policy> Send for SendPtr<P> {}
+// SAFETY: as above.
+#[cfg(not(loom))]
+unsafe impl<P: Policy> Sync for SendPtr<P> {}
+
+#[inline(always)]
+fn flags<P: Policy>(o: *mut ObjHeader<P>) -> u8 {
+    // SAFETY: candidates and their children are live while the world is stopped.
+    unsafe { (*o).gc_flags() }
+}
+
+#[inline(always)]
+fn set_flags<P: Policy>(o: *mut ObjHeader<P>, f: u8) {
+    // SAFETY: as in `flags`.
+    unsafe { (*o).set_gc_flags(f) }
+}
+
+/// Atomically marks `o` reachable; true if this call marked it (parallel
+/// marking).
+#[cfg(not(loom))]
+#[inline(always)]
+fn claim<P: Policy>(o: *mut ObjHeader<P>) -> bool {
+    // SAFETY: as in `flags`.
+    let f = unsafe { &(*o).gc_bits };
+    // Relaxed: the markers run with the world stopped and are joined before
+    // anyone reads the bits; the RMW alone decides who claims an object.
+    let cur = f.load(Ordering::Relaxed);
+    if cur & gc_bits::CANDIDATE == 0 || cur & gc_bits::REACHABLE != 0 {
+        return false;
+    }
+    f.fetch_or(gc_bits::REACHABLE, Ordering::Relaxed) & gc_bits::REACHABLE == 0
+}
+
+/// Marks `o` reachable with a plain load and store (one marking thread).
+#[inline(always)]
+fn claim_serial<P: Policy>(o: *mut ObjHeader<P>) -> bool {
+    let cur = flags(o);
+    if cur & gc_bits::CANDIDATE == 0 || cur & gc_bits::REACHABLE != 0 {
+        return false;
+    }
+    set_flags(o, cur | gc_bits::REACHABLE);
+    true
+}
+
+fn mark_serial<P: Policy>(mut stack: Vec<*mut ObjHeader<P>>) {
+    while let Some(o) = stack.pop() {
+        // SAFETY: world stopped; `o` is a live candidate.
+        unsafe {
+            for_each_child(o, |c| {
+                if claim_serial(c) {
+                    stack.push(c)
+                }
+            })
+        };
+    }
+}
+
+#[cfg(not(loom))]
+fn mark_parallel<P: Policy>(pool: &rayon::ThreadPool, roots: Vec<*mut ObjHeader<P>>) {
+    fn work<'s, P: Policy>(s: &rayon::Scope<'s>, mut stack: Vec<SendPtr<P>>) {
+        while let Some(SendPtr(o)) = stack.pop() {
+            // SAFETY: world stopped; `o` is a live candidate.
+            unsafe {
+                for_each_child(o, |c| {
+                    if claim(c) {
+                        stack.push(SendPtr(c))
+                    }
+                })
+            };
+            if stack.len() > 4096 {
+                let half = stack.split_off(stack.len() / 2);
+                s.spawn(move |s| work(s, half));
+            }
+        }
+    }
+    let roots: Vec<SendPtr<P>> = roots.into_iter().map(SendPtr).collect();
+    pool.scope(|s| {
+        for chunk in roots.chunks(1024) {
+            let v = chunk.to_vec();
+            s.spawn(move |s| work(s, v));
+        }
+    });
+}
+
+impl<P: Policy> Heap<P> {
+    pub(super) fn mark_pool(&self) -> Option<std::sync::Arc<rayon::ThreadPool>> {
+        if cfg!(loom) || self.gc.config.mark_workers <= 1 {
+            return None;
+        }
+        let mut p = self.gc.pool.lock();
+        if p.is_none() {
+            *p = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.gc.config.mark_workers)
+                .thread_name(|i| format!("heaplab-gc-mark-{i}"))
+                .build()
+                .ok()
+                .map(std::sync::Arc::new);
+        }
+        p.clone()
+    }
+
+    /// Finds the candidates of a collection of generation `gen`.
+    ///
+    /// # Safety
+    /// The world is stopped and counts are exact (merges applied).
+    pub(super) unsafe fn candidates(&self, gen: usize) -> Vec<*mut ObjHeader<P>> {
+        let mut out = Vec::new();
+        let keep = |o: *mut ObjHeader<P>, out: &mut Vec<*mut ObjHeader<P>>| {
+            // SAFETY: a live block of an object pool: an object header.
+            let (kind, f, total) = unsafe { ((*o).kind, (*o).gc_flags(), (*o).rc_total()) };
+            if kind.is_container()
+                && f & gc_bits::TRACKED != 0
+                && f & gc_bits::IMMORTAL == 0
+                && total > 0
+            {
+                // update_refs, in the same pass that finds the candidate.
+                // SAFETY: as above; world stopped.
+                unsafe {
+                    (*o).set_gc_flags((f | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
+                    (*gc_head(o)).refs = total;
+                }
+                out.push(o);
+            }
+        };
+        match self.gc.config.mode {
+            GcMode::PoolWalk => {
+                // SAFETY: the world is stopped.
+                let scans = unsafe { scan_all(self.mem.arenas()) }
+                    .unwrap_or_else(|e| panic!("heap corrupted: {e}"));
+                for s in scans.iter().filter(|s| s.domain == Domain::Object) {
+                    s.for_each_live(|b| keep(b as *mut ObjHeader<P>, &mut out));
+                }
+                self.mem.large().for_each(|b, _, d| {
+                    if d == Domain::Object {
+                        keep(b as *mut ObjHeader<P>, &mut out)
+                    }
+                });
+            }
+            GcMode::Generational => {
+                // SAFETY: under the GIL.
+                self.gc.gens.with(|g| unsafe {
+                    for list in (*g).iter().take(gen + 1) {
+                        let mut o = list.head;
+                        while !o.is_null() {
+                            keep(o, &mut out);
+                            o = (*gc_head(o)).next;
+                        }
+                    }
+                });
+            }
+        }
+        out
+    }
+
+    /// Phases 3-5 over `cands`: returns the unreachable ones. With
+    /// `held = 0` the candidates come from `candidates`, which already did
+    /// update_refs; with
+    /// `held = 1` each candidate's count includes one reference the
+    /// collector holds, which is not counted as external.
+    ///
+    /// # Safety
+    /// The world is stopped; `cands` are live tracked containers of this
+    /// heap, as `candidates` returns them (with `held` as described).
+    pub(super) unsafe fn find_unreachable(
+        &self,
+        cands: &[*mut ObjHeader<P>],
+        held: isize,
+    ) -> Vec<*mut ObjHeader<P>> {
+        // update_refs (the first pass does it while finding the candidates)
+        if held != 0 {
+            for &o in cands {
+                // SAFETY: world stopped; live candidates.
+                unsafe {
+                    set_flags(o, (flags(o) | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
+                    (*gc_head(o)).refs = (*o).rc_total() - held;
+                }
+            }
+        }
+        // subtract_refs
+        for &o in cands {
+            // SAFETY: as above.
+            unsafe {
+                for_each_child(o, |c| {
+                    if flags(c) & gc_bits::CANDIDATE != 0 {
+                        (*gc_head(c)).refs -= 1;
+                    }
+                })
+            };
+        }
+        // mark_reachable from the roots
+        // SAFETY: as above.
+        let roots: Vec<_> = cands
+            .iter()
+            .copied()
+            .filter(|&o| unsafe { (*gc_head(o)).refs > 0 } && claim_serial(o))
+            .collect();
+        match self.mark_pool() {
+            #[cfg(not(loom))]
+            Some(pool) if held == 0 => mark_parallel(&pool, roots),
+            _ => mark_serial(roots),
+        }
+        // One pass: collect the unmarked, clear the scratch bits.
+        let mut unreachable = Vec::new();
+        for &o in cands {
+            let f = flags(o);
+            if f & gc_bits::REACHABLE == 0 {
+                unreachable.push(o);
+            }
+            set_flags(o, f & !(gc_bits::CANDIDATE | gc_bits::REACHABLE));
+        }
+        unreachable
+    }
+}

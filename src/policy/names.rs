@@ -1,0 +1,137 @@
+//! The policies by CLI name: the one place that maps a name to a type
+//! ([`PolicyName`] and [`with_policy!`](crate::with_policy)).
+
+use super::Policy;
+
+/// The policies by CLI name: the one place that maps a name to a type.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum PolicyName {
+    #[serde(rename = "gil")]
+    Gil,
+    #[serde(rename = "pool-locks")]
+    PoolLocks,
+    #[serde(rename = "biased")]
+    Biased,
+    #[serde(rename = "gil+hdr32")]
+    GilHeader32,
+    #[serde(rename = "gil+atomic")]
+    GilAtomic,
+    #[serde(rename = "gil+brc")]
+    GilBiasedRc,
+    #[serde(rename = "gil+brc+tlh")]
+    GilThreadHeaps,
+    #[serde(rename = "gil+brc+tlh+locks")]
+    GilListLocks,
+}
+
+impl PolicyName {
+    /// The policies the lab compares (`--policy all`).
+    pub const ALL: [PolicyName; 3] = [PolicyName::Gil, PolicyName::PoolLocks, PolicyName::Biased];
+
+    /// The single-thread cost breakdown from `gil` to `biased`, one
+    /// ingredient a step (`heaplab cost-breakdown`).
+    pub const STEPS: [PolicyName; 6] = [
+        PolicyName::Gil,
+        PolicyName::GilHeader32,
+        PolicyName::GilBiasedRc,
+        PolicyName::GilThreadHeaps,
+        PolicyName::GilListLocks,
+        PolicyName::Biased,
+    ];
+
+    /// Side steps of the breakdown, measured beside it (not on the way).
+    pub const SIDE_STEPS: [PolicyName; 1] = [PolicyName::GilAtomic];
+
+    /// Every policy there is.
+    pub const EVERY: [PolicyName; 8] = [
+        PolicyName::Gil,
+        PolicyName::PoolLocks,
+        PolicyName::Biased,
+        PolicyName::GilHeader32,
+        PolicyName::GilAtomic,
+        PolicyName::GilBiasedRc,
+        PolicyName::GilThreadHeaps,
+        PolicyName::GilListLocks,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        crate::with_policy!(self, P => P::NAME)
+    }
+
+    pub fn summary(self) -> &'static str {
+        crate::with_policy!(self, P => P::SUMMARY)
+    }
+
+    pub fn parse(s: &str) -> Option<PolicyName> {
+        PolicyName::EVERY.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for PolicyName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Calls a generic function with the policy type that `name` stands for.
+#[macro_export]
+macro_rules! with_policy {
+    ($name:expr, $p:ident => $body:expr) => {
+        match $name {
+            $crate::policy::PolicyName::Gil => {
+                type $p = $crate::policy::Gil;
+                $body
+            }
+            $crate::policy::PolicyName::PoolLocks => {
+                type $p = $crate::policy::PoolLocks;
+                $body
+            }
+            $crate::policy::PolicyName::Biased => {
+                type $p = $crate::policy::Biased;
+                $body
+            }
+            $crate::policy::PolicyName::GilHeader32 => {
+                type $p = $crate::policy::GilHeader32;
+                $body
+            }
+            $crate::policy::PolicyName::GilAtomic => {
+                type $p = $crate::policy::GilAtomic;
+                $body
+            }
+            $crate::policy::PolicyName::GilBiasedRc => {
+                type $p = $crate::policy::GilBiasedRc;
+                $body
+            }
+            $crate::policy::PolicyName::GilThreadHeaps => {
+                type $p = $crate::policy::GilThreadHeaps;
+                $body
+            }
+            $crate::policy::PolicyName::GilListLocks => {
+                type $p = $crate::policy::GilListLocks;
+                $body
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips_and_is_listed_once() {
+        for p in PolicyName::EVERY {
+            assert_eq!(PolicyName::parse(p.as_str()), Some(p));
+            assert_eq!(crate::with_policy!(p, P => P::NAME), p.as_str());
+        }
+        let mut names: Vec<_> = PolicyName::EVERY.iter().map(|p| p.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), PolicyName::EVERY.len());
+        assert_eq!(PolicyName::STEPS.first(), Some(&PolicyName::Gil));
+        assert_eq!(PolicyName::STEPS.last(), Some(&PolicyName::Biased));
+        assert_eq!(PolicyName::parse("nope"), None);
+    }
+}
