@@ -22,7 +22,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The targets, by the names of their directories under `fuzz/seeds/` and
 /// `fuzz/regressions/` and of their binaries in `fuzz/Cargo.toml`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[("scenario", scenario), ("results", results)];
+pub const TARGETS: &[(&str, Target)] = &[("scenario", scenario), ("results", results)];
+
+/// A fuzz target's body: panics when the input breaks the parser's promise.
+pub type Target = fn(&[u8]);
 
 /// The scenario TOML parser (`Scenario::parse`, what `heaplab run
 /// --workload FILE.toml` and the catalogue call), on any UTF-8 text.

@@ -24,7 +24,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
     };
     let mut v: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n == ".gitkeep"))
+        .filter(|p| p.is_file() && p.file_name().is_none_or(|n| n != ".gitkeep"))
         .collect();
     v.sort();
     v
@@ -32,7 +32,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 
 /// Feeds each file to `target` and returns the files that made it panic,
 /// with the panic's message.
-fn replay(files: &[PathBuf], target: fn(&[u8])) -> Vec<String> {
+fn replay(files: &[PathBuf], target: harness::Target) -> Vec<String> {
     let mut failed = Vec::new();
     for f in files {
         let data = std::fs::read(f).unwrap_or_else(|e| panic!("cannot read {}: {e}", f.display()));
