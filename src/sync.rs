@@ -32,6 +32,11 @@ mod imp {
     pub use std::thread;
     pub use std::thread_local;
 
+    /// parking_lot's parking table, for the object lock's `parking-lot`
+    /// backend (outside loom only: models use the `std` table, which is
+    /// built on this module's primitives).
+    pub use parking_lot_core;
+
     /// A hint that we are spinning.
     #[inline]
     pub fn spin_loop() {
@@ -226,6 +231,26 @@ static LOOM_TIMEOUTS_FIRE_GLOBAL: std::sync::atomic::AtomicBool =
 #[cfg(loom)]
 fn loom_timeouts_fire() -> bool {
     LOOM_TIMEOUTS_FIRE_GLOBAL.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The geometry that model checking shrinks: every size that differs under
+/// `--cfg loom`, in one place (as sharded-slab's `cfg.rs` keeps its tiny
+/// configuration for loom). Loom explores every interleaving, so its models
+/// need a handful of owners, one parking bucket and one spin.
+pub struct Geometry;
+
+impl Geometry {
+    /// Spins of the object lock before it parks (a critical section is tens
+    /// of nanoseconds).
+    pub const OBJLOCK_SPINS: u32 = if cfg!(loom) { 1 } else { 100 };
+    /// Buckets of the object lock's parking table.
+    pub const PARK_BUCKETS: usize = if cfg!(loom) { 1 } else { 64 };
+    /// Owner ids of biased counting (threads attached at once, plus exited
+    /// ones not yet adopted).
+    pub const MAX_OWNERS: usize = if cfg!(loom) { 4 } else { 4096 };
+    /// Whether the collector may mark with a rayon pool (rayon's threads are
+    /// not loom's: models mark serially).
+    pub const PARALLEL_MARKING: bool = !cfg!(loom);
 }
 
 /// A value alone on its cache line(s), so that per-thread counters and lock

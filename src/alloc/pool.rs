@@ -130,34 +130,42 @@ impl ClassPools {
         // SAFETY: pools on the usable list are owned by us and initialised;
         // fields are reached through the raw pointer (see pool_header).
         unsafe {
-            let bs = (*p).block_size;
             let free = (*p).free;
-            // Take from the free list, else bump; `full` says whether the
-            // pool has nothing left to hand out afterwards (read from the
-            // values in hand, not reloaded).
-            let (block, full) = if !free.is_null() {
+            if !free.is_null() {
+                // The common case in a steady heap: pop the free list. Only
+                // when it runs dry is the rest of the pool looked at.
                 vg::open_link(free as *const u8);
                 let next = (*free).next;
                 (*p).free = next;
-                (
-                    free as *mut u8,
-                    next.is_null() && (*p).bump + bs > (*p).limit,
-                )
-            } else {
-                let bump = (*p).bump;
-                (*p).bump = bump + bs;
-                (
-                    (p as *mut u8).add(bump as usize),
-                    bump + 2 * bs > (*p).limit,
-                )
-            };
-            vg::malloc_like(block, bs as usize);
+                (*p).used += 1;
+                vg::malloc_like(free as *mut u8, (*p).block_size as usize);
+                if next.is_null() {
+                    self.unlink_if_full(p);
+                }
+                return Ok(free as *mut u8);
+            }
+            // A pool being filled for the first time: bump.
+            let bs = (*p).block_size;
+            let bump = (*p).bump;
+            (*p).bump = bump + bs;
             (*p).used += 1;
-            if full {
-                // Full: off the usable list until a block comes back.
+            let block = (p as *mut u8).add(bump as usize);
+            vg::malloc_like(block, bs as usize);
+            self.unlink_if_full(p);
+            Ok(block)
+        }
+    }
+
+    /// Takes `p` off the usable list if it has nothing left to hand out (its
+    /// free list is empty and no block is left to bump): until a block comes
+    /// back, nothing can be allocated from it.
+    #[inline(always)]
+    fn unlink_if_full(&mut self, p: *mut PoolHeader) {
+        // SAFETY: `p` is ours and on our list.
+        unsafe {
+            if (*p).free.is_null() && (*p).bump + (*p).block_size > (*p).limit {
                 self.unlink(p);
             }
-            Ok(block)
         }
     }
 

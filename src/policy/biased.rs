@@ -37,12 +37,13 @@
 
 use super::counts::{word, Counts};
 use super::{ObjAddr, RcCounters};
-use crate::sync::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize, Mutex, Ordering};
+use crate::sync::{
+    AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize, Geometry, Mutex, Ordering,
+};
 use std::ptr;
 
-/// Most owner ids (threads attached at once, plus exited ones not yet
-/// adopted). Small under loom, whose models have two or three threads.
-pub const MAX_OWNERS: usize = if cfg!(loom) { 4 } else { 4096 };
+/// Most owner ids (see [`Geometry::MAX_OWNERS`]).
+pub const MAX_OWNERS: usize = Geometry::MAX_OWNERS;
 
 /// Bits of `shared` below the count: the state.
 const SHIFT: u32 = 2;
