@@ -9,8 +9,9 @@ use std::sync::Barrier;
 /// 4 threads append, read, replace and pop items of one shared list,
 /// 100k operations each.
 fn shared_list_mutated_by_four_threads<P: Policy>() {
-    const THREADS: usize = 4;
-    const OPS: usize = 100_000;
+    // Under Miri: two threads and Miri-sized counts.
+    const THREADS: usize = if cfg!(miri) { 2 } else { 4 };
+    const OPS: usize = if cfg!(miri) { 300 } else { 100_000 };
     let h = heap::<P>();
     let list = {
         let m = h.attach();
@@ -85,7 +86,7 @@ fn shared_list_mutated_by_four_threads<P: Policy>() {
 /// 100k objects built on one thread, handed through a channel, dropped on
 /// another: remote frees and biased merges.
 fn objects_handed_between_threads<P: Policy>() {
-    const N: usize = 100_000;
+    const N: usize = if cfg!(miri) { 300 } else { 100_000 };
     let h = heap::<P>();
     let (tx, rx) = crossbeam_channel::bounded::<heaplab::Ref<'_, P>>(256);
     std::thread::scope(|s| {
@@ -126,11 +127,11 @@ fn one_object_shared_by_every_thread<P: Policy>() {
         t
     };
     std::thread::scope(|s| {
-        for _ in 0..4 {
+        for _ in 0..if cfg!(miri) { 2 } else { 4 } {
             let (h, shared) = (&h, &shared);
             s.spawn(move || {
                 let m = h.attach();
-                for _ in 0..50_000 {
+                for _ in 0..if cfg!(miri) { 300 } else { 50_000 } {
                     let a = shared.clone();
                     let item = m.get(&a, 0).unwrap();
                     assert_eq!(m.int_value(&item).unwrap(), 42);
@@ -153,12 +154,12 @@ fn threads_exit_while_others_hold_their_objects<P: Policy>() {
         let m = h.attach();
         m.alloc_list().unwrap()
     };
-    for round in 0..4 {
+    for round in 0..if cfg!(miri) { 2 } else { 4 } {
         std::thread::scope(|s| {
             let (h, keeper) = (&h, &keeper);
             s.spawn(move || {
                 let m = h.attach();
-                for i in 0..5_000 {
+                for i in 0..if cfg!(miri) { 300 } else { 5_000 } {
                     let o = m.alloc_tuple(vec![m.alloc_int(i).unwrap()]).unwrap();
                     if i % 3 == 0 {
                         m.append(keeper, o.clone()).unwrap();

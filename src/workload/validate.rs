@@ -25,10 +25,16 @@ impl Scenario {
         }
         let toml_error = |e: toml::de::Error| {
             let line = e.span().map(|sp| line_of(text, sp.start));
+            let mut message = e.message().trim().replace('\n', "; ");
+            if message.is_empty() {
+                // toml says nothing for some syntax errors (a control
+                // character in a comment): name what stands there instead.
+                message = unexplained_syntax_error(text, e.span());
+            }
             ScenarioError {
                 file: file.to_string(),
                 line,
-                message: e.message().trim().replace('\n', "; "),
+                message,
             }
         };
         let mut s: Scenario = toml::from_str(text).map_err(toml_error)?;
@@ -57,6 +63,22 @@ pub(super) fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&b| b == b'\n')
         .count()
         + 1
+}
+
+/// The message for a TOML syntax error that toml leaves without one: the
+/// character at the error and its column (the line is the error's own).
+fn unexplained_syntax_error(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let at = span
+        .map(|sp| sp.start)
+        .filter(|&i| text.is_char_boundary(i));
+    match at.and_then(|i| Some((i, text[i..].chars().next()?))) {
+        Some((i, ch)) => {
+            let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
+            let column = text[line_start..i].chars().count() + 1;
+            format!("invalid TOML: unexpected character {ch:?} at column {column}")
+        }
+        None => "invalid TOML: unexpected end of the file".into(),
+    }
 }
 
 struct Checker<'a> {
