@@ -163,6 +163,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
     }
 
     /// `len(obj)`: payload bytes of a leaf, items of a tuple or list.
+    #[inline]
     pub fn len(&self, obj: &Ref<'h, P>) -> usize {
         match obj.kind() {
             // SAFETY: immutable after creation.

@@ -189,7 +189,7 @@ impl<P: Policy> Heap<P> {
 
     /// With the world stopped: applies pending count merges so counts are
     /// exact; objects found dead go to `on_dead` (to be freed once the world
-    /// runs again).
+    /// runs again), called once the counts are done with the thread state.
     ///
     /// # Safety
     /// `ts` is the calling thread's attached state and the world is stopped.
@@ -198,11 +198,13 @@ impl<P: Policy> Heap<P> {
         ts: *mut ThreadState<P>,
         on_dead: &mut dyn FnMut(*mut ObjHeader<P>),
     ) {
+        let mut dead = Vec::new();
         // SAFETY: our state; the caller's contract.
         unsafe {
-            <P::Counts as Counts>::prepare_collection(&self.counts, &mut (*ts).counts, &mut |o| {
-                on_dead(ObjHeader::from_addr(o))
-            })
+            <P::Counts as Counts>::prepare_collection(&self.counts, &mut (*ts).counts, &mut dead)
+        };
+        for o in dead {
+            on_dead(ObjHeader::from_addr(o));
         }
     }
 

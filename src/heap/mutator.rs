@@ -254,13 +254,10 @@ impl<'h, P: Policy> Mutator<'h, P> {
     fn checkpoint_slow(&self) {
         let ts = self.ts;
         let heap = self.heap;
-        // SAFETY: our own attached state; objects handed to `on_dead` are
-        // dead and ours to free.
+        // SAFETY: our own attached state.
         unsafe {
             <P::Interp as Interp>::checkpoint_slow(&heap.interp, &mut (*ts).interp);
-            <P::Counts as Counts>::checkpoint_slow(&heap.counts, &mut (*ts).counts, &mut |o| {
-                heap.dealloc(ts, crate::object::ObjHeader::from_addr(o))
-            });
+            heap.counts_checkpoint(ts);
             heap.apply_pending(ts);
         }
         if self.heap.gc.wants_collection() {

@@ -110,13 +110,26 @@ impl<P: Policy> Heap<P> {
         // SAFETY: our own state; we are still attached (a mutator is dropped
         // outside `allow_threads`).
         unsafe {
-            let mut on_dead = move |o: ObjAddr| self.dealloc(ts, ObjHeader::from_addr(o));
             // Finish our own business, unwinding or not (a panic between
             // heap operations leaves the heap consistent): merge our queue,
             // apply deferred decrefs (those of this unwind included).
-            <P::Counts as Counts>::checkpoint_slow(&self.counts, &mut (*ts).counts, &mut on_dead);
+            self.counts_checkpoint(ts);
             self.apply_pending(ts);
-            <P::Counts as Counts>::detach_for_good(&self.counts, &mut (*ts).counts, &mut on_dead);
+            // Settle what the counts owe, freeing what each pass finds dead
+            // before the next pass looks again.
+            let mut dead = Vec::new();
+            loop {
+                let settled = <P::Counts as Counts>::settle_for_exit(
+                    &self.counts,
+                    &mut (*ts).counts,
+                    &mut dead,
+                );
+                self.free_dead(ts, &mut dead);
+                if settled {
+                    break;
+                }
+            }
+            <P::Counts as Counts>::detach_for_good(&self.counts, &mut (*ts).counts);
             self.gc.publish(&mut (*ts).gc_delta, true);
             {
                 let mut t = self.totals.lock();
@@ -129,6 +142,33 @@ impl<P: Policy> Heap<P> {
             (*ts).ctx.attached = false;
             set_current_ctx((*ts).prev_ctx);
             drop(Box::from_raw(ts));
+        }
+    }
+
+    /// The counts' part of a checkpoint (a merge queue), and the freeing of
+    /// what it found dead, after the counts are done with the thread state.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state.
+    #[cold]
+    pub(crate) unsafe fn counts_checkpoint(&self, ts: *mut ThreadState<P>) {
+        let mut dead = Vec::new();
+        // SAFETY: our own state; the borrow of its counts ends with the call.
+        unsafe {
+            <P::Counts as Counts>::checkpoint_slow(&self.counts, &mut (*ts).counts, &mut dead);
+            self.free_dead(ts, &mut dead);
+        }
+    }
+
+    /// Frees objects a count operation found dead.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state; every entry is a dead
+    /// object of this heap that nobody refers to.
+    pub(crate) unsafe fn free_dead(&self, ts: *mut ThreadState<P>, dead: &mut Vec<ObjAddr>) {
+        for o in dead.drain(..) {
+            // SAFETY: the caller's contract.
+            unsafe { self.dealloc(ts, ObjHeader::from_addr(o)) };
         }
     }
 

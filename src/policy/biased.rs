@@ -218,25 +218,25 @@ fn take_queue(owner: &Owner, close_if_empty: bool) -> Vec<Queued> {
     batch
 }
 
-/// Merges a batch taken from a queue; the dead objects go to `on_dead`.
-fn merge_batch(batch: Vec<Queued>, counters: &mut RcCounters, on_dead: &mut dyn FnMut(ObjAddr)) {
+/// Merges a batch taken from a queue; the dead objects go onto `dead`.
+fn merge_batch(batch: Vec<Queued>, counters: &mut RcCounters, dead: &mut Vec<ObjAddr>) {
     counters.max_queue = counters.max_queue.max(batch.len() as u64);
     for Queued(obj) in batch {
         counters.merges += 1;
         // SAFETY: the queue held a reference, so the object is live.
         if explicit_merge(unsafe { word::<BiasedCounts>(obj) }, -1) == 0 {
-            on_dead(obj);
+            dead.push(obj);
         }
     }
 }
 
 /// Merges every queued object of `owner`.
-fn merge_queue(owner: &Owner, counters: &mut RcCounters, on_dead: &mut dyn FnMut(ObjAddr)) {
+fn merge_queue(owner: &Owner, counters: &mut RcCounters, dead: &mut Vec<ObjAddr>) {
     // Acquire: pairs with the pusher's Release (the lock orders the rest).
     if !owner.queue_nonempty.load(Ordering::Acquire) {
         return;
     }
-    merge_batch(take_queue(owner, false), counters, on_dead);
+    merge_batch(take_queue(owner, false), counters, dead);
 }
 
 /// Biased reference counts (PEP 703).
@@ -301,25 +301,28 @@ unsafe impl Counts for BiasedCounts {
         }
     }
 
-    fn detach_for_good(
-        shared: &BiasedShared,
+    fn settle_for_exit(
+        _shared: &BiasedShared,
         local: &mut BiasedLocal,
-        on_dead: &mut dyn FnMut(ObjAddr),
-    ) {
+        dead: &mut Vec<ObjAddr>,
+    ) -> bool {
         // Merge what was queued, while still attached, until the queue is
         // found empty; close it in that same critical section (CPython's
         // `_Py_brc_remove_thread`). Once it is closed, other threads merge
         // our objects' counts themselves, so we must make no count operation
         // after that: the objects freed by a merge release their children
         // with owner-path decrements, which is why the queue stays open
-        // until a pass finds nothing to merge.
-        loop {
-            let batch = take_queue(local.owner(), true);
-            if batch.is_empty() {
-                break;
-            }
-            merge_batch(batch, &mut local.counters, on_dead);
+        // until a pass (after the heap freed the last pass's dead) finds
+        // nothing to merge.
+        let batch = take_queue(local.owner(), true);
+        if batch.is_empty() {
+            return true;
         }
+        merge_batch(batch, &mut local.counters, dead);
+        false
+    }
+
+    fn detach_for_good(shared: &BiasedShared, local: &mut BiasedLocal) {
         shared.registry.lock().dead.push(local.tid);
     }
 
@@ -329,15 +332,11 @@ unsafe impl Counts for BiasedCounts {
         local.owner().queue_nonempty.load(Ordering::Relaxed)
     }
 
-    fn checkpoint_slow(
-        _shared: &BiasedShared,
-        local: &mut BiasedLocal,
-        on_dead: &mut dyn FnMut(ObjAddr),
-    ) {
+    fn checkpoint_slow(_shared: &BiasedShared, local: &mut BiasedLocal, dead: &mut Vec<ObjAddr>) {
         // SAFETY: owners outlive us (not borrowed from `local`, which the
         // merge updates).
         let owner = unsafe { &*local.owner };
-        merge_queue(owner, &mut local.counters, on_dead);
+        merge_queue(owner, &mut local.counters, dead);
     }
 
     #[inline(always)]
@@ -410,14 +409,10 @@ unsafe impl Counts for BiasedCounts {
         unpack_shared(rc.shared.load(Ordering::Relaxed)).0 + l as isize
     }
 
-    fn prepare_collection(
-        shared: &BiasedShared,
-        local: &mut BiasedLocal,
-        on_dead: &mut dyn FnMut(ObjAddr),
-    ) {
+    fn prepare_collection(shared: &BiasedShared, local: &mut BiasedLocal, dead: &mut Vec<ObjAddr>) {
         // World stopped: merge every owner's queue, dead ones' included.
         let mut counters = local.counters;
-        shared.for_each_owner(|o| merge_queue(o, &mut counters, on_dead));
+        shared.for_each_owner(|o| merge_queue(o, &mut counters, dead));
         local.counters = counters;
     }
 

@@ -20,7 +20,7 @@ use crate::sync::{AtomicIsize, Ordering, UnsafeCell};
 ///
 /// # Safety
 /// - The count is exact: `decref` returns true (or a queued decrement is
-///   later handed to `on_dead`) exactly once per object, after its last
+///   later handed back as dead) exactly once per object, after its last
 ///   reference is gone, on a thread that may free it; the thread's earlier
 ///   uses of the object happen-before that free.
 /// - `total` is exact while the world is stopped and `prepare_collection`
@@ -47,25 +47,30 @@ pub unsafe trait Counts: 'static + Sized {
     fn new_shared() -> Self::Shared;
     /// A thread attaches (already attached to the interpreter).
     fn attach(shared: &Self::Shared) -> Self::Local;
-    /// A thread leaves for good (still attached): settle what it owes.
-    /// Objects found dead go to `on_dead`.
-    fn detach_for_good(
+    /// A thread about to leave for good (still attached) settles what it
+    /// owes, one pass at a time: returns true once nothing is left (and no
+    /// more work can arrive for it), false when it found work, whose dead
+    /// objects it pushed onto `dead`. The heap frees those (which may make
+    /// more work: their children's decrements) and asks again.
+    fn settle_for_exit(
         _shared: &Self::Shared,
         _local: &mut Self::Local,
-        _on_dead: &mut dyn FnMut(ObjAddr),
-    ) {
+        _dead: &mut Vec<ObjAddr>,
+    ) -> bool {
+        true
     }
+    /// The thread leaves for good, settled.
+    fn detach_for_good(_shared: &Self::Shared, _local: &mut Self::Local) {}
     /// True when the next checkpoint has counting work (a merge queue).
     #[inline(always)]
     fn checkpoint_pending(_local: &Self::Local) -> bool {
         false
     }
-    /// The checkpoint's counting work; objects found dead go to `on_dead`.
-    fn checkpoint_slow(
-        _shared: &Self::Shared,
-        _local: &mut Self::Local,
-        _on_dead: &mut dyn FnMut(ObjAddr),
-    ) {
+    /// The checkpoint's counting work; objects found dead are pushed onto
+    /// `dead` for the heap to free after the call. (Returned, not freed
+    /// through a callback: freeing decrements children on this same thread
+    /// state, which must not be borrowed while it does.)
+    fn checkpoint_slow(_shared: &Self::Shared, _local: &mut Self::Local, _dead: &mut Vec<ObjAddr>) {
     }
 
     /// A count of one, owned by the current thread.
@@ -89,11 +94,11 @@ pub unsafe trait Counts: 'static + Sized {
     /// merges are applied.
     fn total(word: &Self::Word) -> isize;
     /// Before a collection, world stopped: apply pending merges so `total`
-    /// is exact; objects found dead go to `on_dead`.
+    /// is exact; objects found dead are pushed onto `dead`.
     fn prepare_collection(
         _shared: &Self::Shared,
         _local: &mut Self::Local,
-        _on_dead: &mut dyn FnMut(ObjAddr),
+        _dead: &mut Vec<ObjAddr>,
     ) {
     }
     /// This thread's counters.

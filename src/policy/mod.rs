@@ -36,9 +36,10 @@
 //!   (interp first: a thread that waits for the GIL or for a stopped world
 //!   owns nothing yet), and detaches for good in the reverse order (counts
 //!   first, since merging a queue may free objects through the front end).
-//! - Objects a component finds dead (a merge that reaches zero) are handed to
-//!   the heap's deallocator through an `on_dead` callback, so a component
-//!   never frees an object itself.
+//! - Objects a component finds dead (a merge that reaches zero) are handed
+//!   back to the heap in a list, which the heap frees once the component's
+//!   call has returned: a component never frees an object itself, and never
+//!   holds the thread state borrowed while freeing re-enters it.
 //! - The collector: counting policies pair with the cycle collector (the
 //!   heap's `gc` module); a count-free policy (tracing, the next step of the
 //!   lab) says so through [`Counts::TRACED`], and the heap then runs its
