@@ -161,6 +161,11 @@ pub struct Settings {
     /// the target, one ingredient a step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<Breakdown>,
+    /// The object locks' parking table (`--locks`: `std` or
+    /// `parking-lot`); `None` in files written before the choice existed
+    /// (they used `std`).
+    #[serde(default)]
+    pub locks: Option<String>,
 }
 
 /// A cost breakdown: the steps from the first policy (the baseline) to the

@@ -106,6 +106,7 @@ pub fn cost_breakdown(b: BreakdownOptions) -> CliResult {
         max_heap: None,
         no_gc: false,
         mark_workers: 1,
+        locks: super::values::LocksArg(Default::default()),
         out: b.out.clone(),
         quick: b.quick,
         workloads_dir: b.workloads_dir.clone(),

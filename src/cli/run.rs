@@ -5,9 +5,10 @@
 
 use super::outputs::OutputDir;
 use super::progress::Console;
-use super::values::{self, GcArg, PolicySel, Threads};
+use super::values::{self, GcArg, LocksArg, PolicySel, Threads};
 use super::CliResult;
 use clap::Args;
+use heaplab::policy::objlock::{LockBackend, ObjLock};
 use heaplab::report::console;
 use heaplab::results::Results;
 use heaplab::workload::catalogue::{select, Catalogue};
@@ -81,6 +82,10 @@ pub struct RunOptions {
     /// collection of the leak check still runs).
     #[arg(long)]
     pub no_gc: bool,
+    /// The parking table of the one-byte object locks (a slow path: only
+    /// contended locks park); refused where no policy run has object locks.
+    #[arg(long, default_value = "std")]
+    pub locks: LocksArg,
     /// Marking workers of the collector while the world is stopped.
     #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_MARK_WORKERS as u64))]
     pub mark_workers: usize,
@@ -176,6 +181,23 @@ pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
             ));
         }
     }
+    if o.locks.0 != LockBackend::Std {
+        let lockless: Vec<String> = policies
+            .iter()
+            .filter(|p| !heaplab::with_policy!(**p, P => <<P as heaplab::Policy>::ObjLock as ObjLock>::REAL))
+            .map(|p| p.to_string())
+            .collect();
+        if !lockless.is_empty() {
+            return Err(format!(
+                "--locks {}: {} {} no object locks (the GIL guards their lists), so there is no \
+                 parking table to choose: run the GIL-free policies alone with --locks, or leave \
+                 it at std",
+                o.locks.0,
+                lockless.join(", "),
+                if lockless.len() == 1 { "has" } else { "have" }
+            ));
+        }
+    }
     let (mut duration, mut warmup) = (o.duration, o.warmup);
     let mut repeats = o.repeat.unwrap_or(DEFAULT_REPEATS);
     if o.quick {
@@ -246,6 +268,7 @@ pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
             inject_panic: o.inject_panic,
             floor_pair_ns: 0.0,
             pin: o.pin,
+            locks: o.locks.0,
         },
         quick: o.quick,
         max_heap_bytes: max_heap,

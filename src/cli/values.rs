@@ -6,6 +6,7 @@
 
 use clap::builder::PossibleValue;
 use clap::ValueEnum;
+use heaplab::policy::objlock::LockBackend;
 use heaplab::report::{Correction, Format};
 use heaplab::workload::limits::{MAX_THREADS, MAX_THREAD_COUNTS};
 use heaplab::workload::scenario::{MAX_DURATION_SECS, MAX_WARMUP_SECS, MIN_DURATION_SECS};
@@ -69,6 +70,26 @@ pub fn policies(sel: &[PolicySel]) -> Vec<PolicyName> {
         }
     }
     out
+}
+
+/// The object locks' parking table (`run --locks`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocksArg(pub LockBackend);
+
+impl ValueEnum for LocksArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: OnceLock<Vec<LocksArg>> = OnceLock::new();
+        ALL.get_or_init(|| LockBackend::ALL.into_iter().map(LocksArg).collect())
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).help(match self.0 {
+            LockBackend::Std => {
+                "the loom-checked table of mutexes and condition variables (default)"
+            }
+            LockBackend::ParkingLot => "parking_lot's global parking table",
+        }))
+    }
 }
 
 /// Every collector mode of the core. `every_mode_is_listed` stops compiling

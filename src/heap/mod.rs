@@ -92,7 +92,7 @@ impl<P: Policy> Heap<P> {
             counts: <P::Counts as Counts>::new_shared(),
             front: <P::Front as Front>::new_shared(),
             mem: Memory::new(config.max_heap),
-            park: ParkTable::new(),
+            park: ParkTable::with_backend(config.policy.locks),
             pending: PendingDecrefs::new(),
             gc: GcState::new(&config.gc),
             config,

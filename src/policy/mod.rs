@@ -87,12 +87,16 @@ pub type ObjAddr = *mut u8;
 pub struct PolicyConfig {
     /// The GIL's switch interval (CPython's `sys.setswitchinterval`).
     pub switch_interval: Duration,
+    /// The parking table of the object locks (`--locks`): a slow path, so
+    /// chosen at run time; meaningless where lists have no lock.
+    pub locks: objlock::LockBackend,
 }
 
 impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
             switch_interval: Duration::from_millis(5),
+            locks: objlock::LockBackend::Std,
         }
     }
 }

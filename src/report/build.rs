@@ -280,6 +280,9 @@ fn setup(d: &mut Doc, s: &Summary) {
         duration,
         st.switch_interval_us
     );
+    if let Some(l) = &st.locks {
+        settings.push_str(&format!("; object locks park on the {} table", code(l)));
+    }
     if st.quick {
         settings.push_str("; **quick mode** (short runs: expect more noise)");
     }

@@ -63,6 +63,8 @@ pub struct RunSettings {
     /// Pin worker `i` to core `i` modulo the cores (`--pin`; off by default:
     /// `convoy` measures the OS scheduler).
     pub pin: bool,
+    /// The object locks' parking table (`--locks`).
+    pub locks: crate::policy::objlock::LockBackend,
 }
 
 impl Default for RunSettings {
@@ -78,6 +80,7 @@ impl Default for RunSettings {
             inject_panic: None,
             floor_pair_ns: 0.0,
             pin: false,
+            locks: Default::default(),
         }
     }
 }
@@ -167,6 +170,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
         ..Default::default()
     }
     .with_switch_interval(settings.switch_interval);
+    hc.policy.locks = settings.locks;
     hc.gc.mode = settings.gc_mode;
     hc.gc.mark_workers = settings.mark_workers;
     hc.gc.enabled = settings.gc_enabled;

@@ -311,6 +311,7 @@ pub fn run(suite: &Suite, observer: &mut dyn Observer) -> Results {
             max_rounds: Some(plan.max_rounds),
             budget_secs: plan.budget_secs,
             breakdown: suite.breakdown.clone(),
+            locks: Some(settings.locks.name().into()),
         },
         floors,
         steal_ratio,
