@@ -41,68 +41,9 @@ pub struct Fixture<'h, P: Policy> {
     pub output: Vec<String>,
 }
 
-/// binary-trees' fixed minimum depth.
-pub const MIN_DEPTH: u64 = 4;
-
-/// The Benchmarks Game's iteration count for a depth.
-pub fn tree_iterations(max_depth: u64, depth: u64) -> u64 {
-    1 << (max_depth - depth + MIN_DEPTH)
-}
-
-/// The output the Benchmarks Game's binary-trees prints for argument `n`.
-pub fn binary_trees_reference_output(n: u64) -> Vec<String> {
-    let max = n.max(MIN_DEPTH + 2);
-    let mut out = vec![format!(
-        "stretch tree of depth {}\t check: {}",
-        max + 1,
-        (1u64 << (max + 2)) - 1
-    )];
-    let mut d = MIN_DEPTH;
-    while d <= max {
-        let it = tree_iterations(max, d);
-        out.push(format!(
-            "{it}\t trees of depth {d}\t check: {}",
-            it * ((1u64 << (d + 1)) - 1)
-        ));
-        d += 2;
-    }
-    out.push(format!(
-        "long lived tree of depth {max}\t check: {}",
-        (1u64 << (max + 1)) - 1
-    ));
-    out
-}
-
-/// Builds a complete binary tree of `depth` (nodes are 2-tuples; leaves are
-/// empty tuples, the program's `(None, None)`).
-pub fn make_tree<'h, P: Policy>(m: &Mutator<'h, P>, depth: u64) -> Result<Ref<'h, P>, HeapError> {
-    // The eval breaker is checked on every call, as CPython checks it on
-    // every function call: a thread deep in a tree still reaches a
-    // safepoint within microseconds.
-    m.checkpoint();
-    if depth == 0 {
-        return m.alloc_tuple([]);
-    }
-    let l = make_tree(m, depth - 1)?;
-    let r = make_tree(m, depth - 1)?;
-    m.alloc_tuple([l, r])
-}
-
-/// The program's `check`: counts the nodes.
-pub fn check_tree<'h, P: Policy>(m: &Mutator<'h, P>, t: &Ref<'h, P>) -> Result<u64, HeapError> {
-    m.checkpoint();
-    if m.len(t) == 0 {
-        return Ok(1);
-    }
-    // `l, r = node`: two new references, given back through the mutator
-    // (`Py_DECREF` with the thread state in hand) when the frame ends.
-    let l = m.get(t, 0)?;
-    let r = m.get(t, 1)?;
-    let n = 1 + check_tree(m, &l)? + check_tree(m, &r)?;
-    m.release(l);
-    m.release(r);
-    Ok(n)
-}
+pub use super::trees::{
+    binary_trees_reference_output, check_tree, make_tree, tree_iterations, MIN_DEPTH,
+};
 
 impl<'h, P: Policy> Fixture<'h, P> {
     /// Sets up a configuration on the main thread's mutator.
@@ -224,20 +165,20 @@ pub struct Worker<'f, 'h, P: Policy> {
     pub role: &'static str,
     /// Whether this role's operations count in the configuration's throughput.
     pub counts: bool,
-    fixture: &'f Fixture<'h, P>,
-    held: Vec<Ref<'h, P>>,
-    rng: Rng,
-    ops_table: Weighted,
-    sizes: Vec<u64>,
-    size_table: Weighted,
-    working_set: usize,
-    max_list_len: usize,
-    cycle_len: usize,
-    batch: usize,
-    sleep: Duration,
-    request_entries: usize,
-    index: usize,
-    threads: usize,
+    pub(super) fixture: &'f Fixture<'h, P>,
+    pub(super) held: Vec<Ref<'h, P>>,
+    pub(super) rng: Rng,
+    pub(super) ops_table: Weighted,
+    pub(super) sizes: Vec<u64>,
+    pub(super) size_table: Weighted,
+    pub(super) working_set: usize,
+    pub(super) max_list_len: usize,
+    pub(super) cycle_len: usize,
+    pub(super) batch: usize,
+    pub(super) sleep: Duration,
+    pub(super) request_entries: usize,
+    pub(super) index: usize,
+    pub(super) threads: usize,
     /// binary-trees: this thread's share, as (depth index, depth) per tree.
     trees: Vec<(usize, u64)>,
     tree_pos: usize,
@@ -293,7 +234,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
         }
     }
 
-    fn leaf(&mut self, m: &Mutator<'h, P>) -> Result<Ref<'h, P>, HeapError> {
+    pub(super) fn leaf(&mut self, m: &Mutator<'h, P>) -> Result<Ref<'h, P>, HeapError> {
         let size = self.sizes[self.size_table.pick(&mut self.rng)] as usize;
         const FILL: [u8; 64] = [0x5a; 64];
         if size <= FILL.len() {
@@ -303,7 +244,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
         }
     }
 
-    fn keep(&mut self, r: Ref<'h, P>) {
+    pub(super) fn keep(&mut self, r: Ref<'h, P>) {
         if self.held.len() < self.working_set {
             self.held.push(r);
         } else {
@@ -312,7 +253,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
         }
     }
 
-    fn pick_held(&mut self) -> Option<Ref<'h, P>> {
+    pub(super) fn pick_held(&mut self) -> Option<Ref<'h, P>> {
         if self.held.is_empty() {
             None
         } else {
@@ -321,7 +262,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
         }
     }
 
-    fn pick_list(&mut self) -> Option<Ref<'h, P>> {
+    pub(super) fn pick_list(&mut self) -> Option<Ref<'h, P>> {
         for _ in 0..4 {
             if let Some(r) = self.pick_held() {
                 if r.kind() == crate::object::Kind::List {
@@ -348,144 +289,6 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
     /// Drops what the worker holds (at the end, while attached).
     pub fn release(&mut self) {
         self.held.clear();
-    }
-
-    fn mix_op(&mut self, m: &Mutator<'h, P>) -> Result<Step, HeapError> {
-        let op = super::scenario::OPS[self.ops_table.pick(&mut self.rng)].0;
-        match op {
-            "alloc_leaf" => {
-                let l = self.leaf(m)?;
-                self.keep(l);
-            }
-            "alloc_tuple" => {
-                let n = 1 + self.rng.below(3);
-                let mut items = Vec::with_capacity(n);
-                for _ in 0..n {
-                    items.push(match self.pick_held() {
-                        Some(r) => r,
-                        None => self.leaf(m)?,
-                    });
-                }
-                let t = m.alloc_tuple(items)?;
-                self.keep(t);
-            }
-            "alloc_list" => {
-                let l = m.alloc_list()?;
-                self.keep(l);
-            }
-            "append" => {
-                if let Some(l) = self.pick_list() {
-                    let item = match self.pick_held() {
-                        Some(r) if !r.ptr_eq(&l) => r,
-                        _ => self.leaf(m)?,
-                    };
-                    m.append(&l, item)?;
-                    if m.len(&l) > self.max_list_len {
-                        drop(m.pop(&l)?);
-                    }
-                } else {
-                    let l = m.alloc_list()?;
-                    self.keep(l);
-                }
-            }
-            "get" => {
-                if let Some(c) = self.pick_held() {
-                    let n = m.len(&c);
-                    if c.kind() != crate::object::Kind::Leaf && n > 0 {
-                        drop(m.get(&c, self.rng.below(n))?);
-                    }
-                }
-            }
-            "set" => {
-                if let Some(l) = self.pick_list() {
-                    let n = m.len(&l);
-                    if n > 0 {
-                        let v = self.leaf(m)?;
-                        // Another op of ours cannot shrink it meanwhile; an
-                        // index error here would be a heap bug.
-                        m.set(&l, self.rng.below(n), v)?;
-                    }
-                }
-            }
-            "pop" => {
-                if let Some(l) = self.pick_list() {
-                    drop(m.pop(&l)?);
-                }
-            }
-            "drop" => {
-                if !self.held.is_empty() {
-                    let i = self.rng.below(self.held.len());
-                    self.held.swap_remove(i);
-                }
-            }
-            "read_shared" => {
-                let ts = &self.fixture.tuples;
-                if !ts.is_empty() {
-                    let t = ts[self.rng.below(ts.len())].clone();
-                    let item = m.get(&t, self.rng.below(2))?;
-                    drop((item, t));
-                }
-            }
-            "mutate_shared" => {
-                let ls = &self.fixture.lists;
-                if !ls.is_empty() {
-                    let l = &ls[self.rng.below(ls.len())];
-                    match self.rng.below(3) {
-                        0 => {
-                            let v = self.leaf(m)?;
-                            m.append(l, v)?;
-                            if m.len(l) > self.max_list_len {
-                                drop(m.pop(l)?);
-                            }
-                        }
-                        1 => {
-                            // Others may shrink the list between len and set.
-                            let n = m.len(l);
-                            if n > 0 {
-                                let v = self.leaf(m)?;
-                                match m.set(l, self.rng.below(n), v) {
-                                    Err(e) if !matches!(e.kind(), HeapErrorKind::Index { .. }) => {
-                                        return Err(e)
-                                    }
-                                    _ => {}
-                                }
-                            }
-                        }
-                        _ => {
-                            if m.len(l) > 4 {
-                                drop(m.pop(l)?);
-                            }
-                        }
-                    }
-                }
-            }
-            "make_cycle" => {
-                let first = m.alloc_list()?;
-                let mut prev = first.clone();
-                for k in 1..self.cycle_len {
-                    let next = if k % 2 == 1 {
-                        let l = m.alloc_list()?;
-                        let t = m.alloc_tuple([l.clone(), self.leaf(m)?])?;
-                        m.append(&prev, t)?;
-                        l
-                    } else {
-                        let l = m.alloc_list()?;
-                        m.append(&prev, l.clone())?;
-                        l
-                    };
-                    prev = next;
-                }
-                m.append(&prev, first)?;
-            }
-            "collect" => {
-                m.collect();
-            }
-            _ => unreachable!("validated op {op}"),
-        }
-        Ok(Step {
-            ops: 1,
-            latency_ns: None,
-        })
     }
 
     fn produce(&mut self, m: &Mutator<'h, P>, stop: &dyn Fn() -> bool) -> Result<Step, HeapError> {

@@ -23,6 +23,7 @@ pub mod driver;
 pub mod drivers;
 pub mod instr;
 pub mod limits;
+mod mix;
 pub mod noise;
 pub mod phase;
 pub mod python;
@@ -31,6 +32,7 @@ pub mod runner;
 pub mod scenario;
 pub mod suite;
 pub mod timestamp;
+pub mod trees;
 mod validate;
 
 pub use catalogue::{catalogue, Catalogue};
