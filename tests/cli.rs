@@ -87,7 +87,7 @@ fn a_small_run_writes_results_json_with_the_contract_fields() {
     let o = heaplab(&[
         "run",
         "--policy",
-        "gil,biased",
+        "gil,biased,gil",
         "--workload",
         "alloc-churn,convoy,alloc-churn",
         "--threads",
@@ -107,6 +107,11 @@ fn a_small_run_writes_results_json_with_the_contract_fields() {
     assert!(
         stderr(&o).contains("--workload names alloc-churn twice: it runs once per repeat"),
         "a repeated name is said, and run once: {}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("--policy names gil twice: it runs once per repeat"),
+        "a repeated policy is said, and run once: {}",
         stderr(&o)
     );
     // The reports written are exactly the set the output directory clears

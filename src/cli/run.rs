@@ -92,7 +92,8 @@ pub struct RunOptions {
     /// Output directory.
     #[arg(long, default_value = "results/latest")]
     pub out: PathBuf,
-    /// Short durations and one repeat: a smoke run.
+    /// Short durations and one round (or exactly --repeat rounds), no
+    /// adaptive rounds: a smoke run.
     #[arg(long)]
     pub quick: bool,
     /// Directory of scenario files that override and extend the built-in
@@ -172,6 +173,13 @@ pub fn run(o: RunOptions) -> CliResult {
 /// everything that can be refused is refused here, before anything runs.
 pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
     let policies = values::policies(&o.policy);
+    for (i, sel) in o.policy.iter().enumerate() {
+        if let PolicySel::One(p) = sel {
+            if o.policy[..i].contains(sel) {
+                eprintln!("heaplab: --policy names {p} twice: it runs once per repeat");
+            }
+        }
+    }
     let threads = o.threads.counts();
     let gc_mode = o.gc.0;
     if gc_mode == GcMode::Generational {
@@ -207,7 +215,8 @@ pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
                 .min(QUICK_DURATION_SECS),
         );
         warmup = Some(warmup.unwrap_or(QUICK_WARMUP_SECS).min(QUICK_WARMUP_SECS));
-        repeats = 1;
+        // One round unless --repeat asks for more (then exactly that many).
+        repeats = o.repeat.unwrap_or(1);
     }
     if let Some((worker, _)) = o.inject_panic {
         let most = threads.iter().copied().max().unwrap_or(1);
@@ -230,7 +239,7 @@ pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
     out.clear_previous()?;
 
     let max_rounds = if o.quick {
-        1
+        repeats
     } else {
         match o.max_rounds {
             Some(m) if m < repeats => {

@@ -104,6 +104,9 @@ struct ThreadOut {
     wall_secs: f64,
     hist: Histogram<u64>,
     error: Option<String>,
+    /// The worker took its first step after the run had stopped: it never
+    /// saw the measuring phase (reported once for all such workers).
+    late: bool,
 }
 
 /// Runs one configuration and returns its results entry, with the noise it
@@ -230,6 +233,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                         wall_secs: 0.0,
                         hist: metrics::new_histogram(),
                         error: None,
+                        late: false,
                     };
                     if settings.pin {
                         if let Err(e) = metrics::pin_current_thread(index) {
@@ -297,12 +301,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
                     out.wall_secs = window.wall_secs();
                     if out.error.is_none() {
                         if !window.opened() {
-                            out.error = Some(format!(
-                                "worker {index} ({}) never saw the measuring phase: it took its \
-                                 first step after the run had stopped (an overloaded machine, or \
-                                 a measured duration shorter than a thread's start-up)",
-                                w.role
-                            ));
+                            out.late = true;
                         } else if let Some(why) =
                             implausible(out.ops, out.cpu_ns, settings.floor_pair_ns)
                         {
@@ -364,11 +363,20 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
 
     // Back on the main thread, attached: finish, drop the fixture, check.
     let mut errors: Vec<String> = Vec::new();
-    for o in &outs {
+    let mut late: Vec<usize> = Vec::new();
+    for (index, o) in outs.iter().enumerate() {
         match o {
             Err(p) => errors.push(format!("a worker panicked: {p}")),
-            Ok(t) => errors.extend(t.error.clone()),
+            Ok(t) => {
+                if t.late {
+                    late.push(index);
+                }
+                errors.extend(t.error.clone());
+            }
         }
+    }
+    if !late.is_empty() {
+        errors.push(late_workers_error(&late, outs.len()));
     }
     if errors.is_empty() {
         if let Err(e) = fixture.finish(s, &main) {
@@ -544,5 +552,55 @@ pub fn workload_info(s: &Scenario) -> results::WorkloadInfo {
         headline_role: headline.map(String::from),
         roles: roles.iter().map(|r| r.to_string()).collect(),
         text_hash: s.text_hash.clone(),
+    }
+}
+
+/// One line for every worker that never saw the measuring phase, naming them
+/// as ranges ("workers 0-10, 28 of 256"), so a run of hundreds of threads
+/// fails with a reason a person can read.
+fn late_workers_error(late: &[usize], workers: usize) -> String {
+    let mut ranges: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < late.len() {
+        let mut j = i;
+        while j + 1 < late.len() && late[j + 1] == late[j] + 1 {
+            j += 1;
+        }
+        ranges.push(if i == j {
+            late[i].to_string()
+        } else {
+            format!("{}-{}", late[i], late[j])
+        });
+        i = j + 1;
+    }
+    format!(
+        "{} of {workers} {} ({}) never saw the measuring phase: {} took {} first step after the \
+         run had stopped (an overloaded machine, or a measured duration shorter than a thread's \
+         start-up)",
+        late.len(),
+        if workers == 1 { "worker" } else { "workers" },
+        ranges.join(", "),
+        if late.len() == 1 { "it" } else { "they" },
+        if late.len() == 1 { "its" } else { "their" },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::late_workers_error;
+
+    #[test]
+    fn late_workers_are_named_once_as_ranges() {
+        let e = late_workers_error(&[0, 1, 2, 5, 7, 8], 256);
+        assert!(
+            e.starts_with("6 of 256 workers (0-2, 5, 7-8) never saw"),
+            "{e}"
+        );
+        assert_eq!(e.matches("never saw").count(), 1);
+        let one = late_workers_error(&[3], 4);
+        assert!(
+            one.starts_with("1 of 4 workers (3) never saw the measuring phase: it took its"),
+            "{one}"
+        );
     }
 }

@@ -157,19 +157,46 @@ pub fn run(suite: &Suite, observer: &mut dyn Observer) -> Results {
     };
     let spinner = Spinner::calibrate();
     let plan = &suite.rounds;
+    let rounds_plan = if plan.max_rounds > plan.base {
+        format!(
+            "{} base {}, then rounds for the headline ratios wider than ±{}% (at most {} rounds{})",
+            plan.base,
+            if plan.base == 1 { "round" } else { "rounds" },
+            plan.precision_pct,
+            plan.max_rounds,
+            plan.budget_secs
+                .map(|b| format!(", {b:.0} s"))
+                .unwrap_or_default()
+        )
+    } else {
+        format!(
+            "{} {}, no adaptive rounds",
+            plan.base,
+            if plan.base == 1 { "round" } else { "rounds" }
+        )
+    };
+    let configurations = full_round(suite, 0).len();
     observer.note(&format!(
-        "{} configurations ({} scenarios x {} policies x threads {:?}), {} base rounds, then \
-         rounds for the headline ratios wider than ±{}% (at most {} rounds{})",
-        full_round(suite, 0).len(),
+        "{} {} ({} {} x {} {} x threads {:?}), {rounds_plan}",
+        configurations,
+        if configurations == 1 {
+            "configuration"
+        } else {
+            "configurations"
+        },
         suite.scenarios.len(),
+        if suite.scenarios.len() == 1 {
+            "scenario"
+        } else {
+            "scenarios"
+        },
         suite.policies.len(),
+        if suite.policies.len() == 1 {
+            "policy"
+        } else {
+            "policies"
+        },
         suite.threads,
-        plan.base,
-        plan.precision_pct,
-        plan.max_rounds,
-        plan.budget_secs
-            .map(|b| format!(", {b:.0} s"))
-            .unwrap_or_default()
     ));
     let pairs = headlines(suite);
     let clock = Instant::now();
