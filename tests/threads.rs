@@ -86,7 +86,8 @@ fn shared_list_mutated_by_four_threads<P: Policy>() {
 /// 100k objects built on one thread, handed through a channel, dropped on
 /// another: remote frees and biased merges.
 fn objects_handed_between_threads<P: Policy>() {
-    const N: usize = if cfg!(miri) { 300 } else { 100_000 };
+    // Under Miri 150 still fills more than one pool (two blocks a step).
+    const N: usize = if cfg!(miri) { 150 } else { 100_000 };
     let h = heap::<P>();
     let (tx, rx) = crossbeam_channel::bounded::<heaplab::Ref<'_, P>>(256);
     std::thread::scope(|s| {
@@ -159,7 +160,7 @@ fn threads_exit_while_others_hold_their_objects<P: Policy>() {
             let (h, keeper) = (&h, &keeper);
             s.spawn(move || {
                 let m = h.attach();
-                for i in 0..if cfg!(miri) { 300 } else { 5_000 } {
+                for i in 0..if cfg!(miri) { 150 } else { 5_000 } {
                     let o = m.alloc_tuple(vec![m.alloc_int(i).unwrap()]).unwrap();
                     if i % 3 == 0 {
                         m.append(keeper, o.clone()).unwrap();
