@@ -67,6 +67,8 @@ pub struct ArenaStats {
 /// source holds no pointer to it.
 pub struct ArenaSource {
     state: Mutex<ArenaState>,
+    // Statistics, read by reports: they guard no memory, so every access is
+    // Relaxed (the arenas themselves are handed out under `state`'s lock).
     allocated: AtomicU64,
     freed: AtomicU64,
     current: AtomicUsize,

@@ -1,6 +1,11 @@
 //! The memory budget of one heap: bytes reserved from the OS (arenas and
 //! large blocks), its peak, and the optional limit (`--max-heap`) past which
 //! an allocation fails with [`OutOfMemory`] (Python's `MemoryError`).
+//!
+//! Every ordering here is `Relaxed`: the counters are sums that guard no
+//! other memory (the mapping itself is published by whoever hands the
+//! arena out), and the limit needs only that the compare-and-swap on the
+//! one counter never lets two reservations past it together.
 
 use crate::sync::{AtomicUsize, Ordering::Relaxed};
 

@@ -30,6 +30,8 @@ unsafe impl Send for ListHead {}
 /// in by the owner ([`super::Memory`]).
 pub struct LargeList {
     head: Mutex<ListHead>,
+    // Statistics that guard no memory (the list is under `head`'s lock):
+    // Relaxed throughout.
     count: AtomicUsize,
     bytes: AtomicUsize,
     /// Blocks of the object domain (large objects, as opposed to large item

@@ -123,6 +123,8 @@ unsafe impl ObjLock for ParkingObjLock {
 
     #[inline(always)]
     fn try_lock(&self) -> bool {
+        // Acquire on success: the holder sees what the last unlock's Release
+        // published. A failed try learns nothing it will rely on: Relaxed.
         self.state
             .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
@@ -157,6 +159,7 @@ unsafe impl ObjLock for ParkingObjLock {
             if v & HAS_PARKED == 0 && spins < SPINS {
                 spins += 1;
                 spin_loop();
+                // Only a hint for the next try: the Acquire is on the CAS.
                 v = self.state.load(Ordering::Relaxed);
                 continue;
             }
@@ -195,6 +198,9 @@ unsafe impl ObjLock for ParkingObjLock {
         // Release: the critical section happens-before the next lock.
         if self
             .state
+            // Release publishes the critical section to the next Acquire; on
+            // failure a waiter has parked and the slow path, under the
+            // bucket's lock, decides (Relaxed suffices for that look).
             .compare_exchange(LOCKED, UNLOCKED, Ordering::Release, Ordering::Relaxed)
             .is_err()
         {
@@ -203,6 +209,7 @@ unsafe impl ObjLock for ParkingObjLock {
     }
 
     fn is_locked(&self) -> bool {
+        // A debug assertion's look, never a decision: Relaxed.
         self.state.load(Ordering::Relaxed) & LOCKED != 0
     }
 }
