@@ -302,4 +302,51 @@ all_policies!(
     large_container_in_a_cycle,
     collection_can_be_disabled_and_triggers_automatically,
     threads_make_cyclic_garbage_while_collections_run,
+    chains_built_and_dropped_keep_triggering,
 );
+
+/// One thread builds and drops a chain of 121 lists 200 times with the
+/// threshold at 64 (a new user's first try, issue 12). CPython 3.11 clamps its
+/// count at 0 when containers allocated before a collection are freed, so
+/// every build crosses the threshold again: about 200 automatic collections,
+/// and at most one a build (after the one at 65, 56 allocations cannot cross
+/// 64). A count driven negative instead stops collecting after the first.
+/// The batch is below the threshold: a per-thread batch of 512 hides a
+/// threshold of 64 from one thread, as in free-threaded CPython.
+fn chains_built_and_dropped_keep_triggering<P: Policy>() {
+    let mut modes = vec![GcMode::PoolWalk];
+    if !P::FREE_THREADED {
+        modes.push(GcMode::Generational);
+    }
+    for mode in modes {
+        for batch in [1, 16] {
+            let mut c = HeapConfig::default();
+            c.gc.mode = mode;
+            c.gc.threshold = 64;
+            c.gc.gen_thresholds[0] = 64;
+            c.gc.batch = batch;
+            let h = Heap::<P>::new(c).unwrap();
+            {
+                let m = h.attach();
+                for _ in 0..200 {
+                    let head = m.alloc_list().unwrap();
+                    let mut tail = head.clone();
+                    for _ in 1..121 {
+                        let n = m.alloc_list().unwrap();
+                        m.append(&tail, n.clone()).unwrap();
+                        tail = n;
+                        m.checkpoint();
+                    }
+                    drop((head, tail));
+                    m.checkpoint();
+                }
+            }
+            let runs: u64 = h.gc_stats().collections.iter().sum();
+            assert!(
+                (100..=200).contains(&runs),
+                "{mode:?}, batch {batch}: {runs} automatic collections, CPython 3.11 about 200"
+            );
+            assert_no_leaks(&h);
+        }
+    }
+}
