@@ -291,6 +291,37 @@ fn threads_make_cyclic_garbage_while_collections_run<P: Policy>() {
     heaplab::verify::assert_no_leaks_after_collect(&h);
 }
 
+/// A pool-walk collection is a full one (the free-threaded build's only
+/// generation, counted as generation 2): the outcome and the statistics say
+/// 2, whichever generation was asked for; generational mode collects what
+/// was asked.
+fn full_collections_are_recorded_as_generation_2<P: Policy>() {
+    for h in heaps::<P>() {
+        let mode = h.gc_mode();
+        {
+            let m = h.attach();
+            let l = m.alloc_list().unwrap();
+            m.append(&l, l.clone()).unwrap();
+            drop(l);
+            let young = m.collect_generation(0);
+            let full = m.collect();
+            assert_eq!(full.generation, 2, "{mode:?}");
+            match mode {
+                GcMode::PoolWalk => {
+                    assert_eq!(young.generation, 2);
+                    assert_eq!(h.gc_stats().collections, [0, 0, 2]);
+                }
+                GcMode::Generational => {
+                    assert_eq!(young.generation, 0);
+                    assert_eq!(h.gc_stats().collections, [1, 0, 1]);
+                }
+            }
+            assert_eq!(young.collected + full.collected, 1, "{mode:?}");
+        }
+        assert_no_leaks(&h);
+    }
+}
+
 all_policies!(
     list_containing_itself,
     two_and_three_object_cycles,
@@ -303,6 +334,7 @@ all_policies!(
     collection_can_be_disabled_and_triggers_automatically,
     threads_make_cyclic_garbage_while_collections_run,
     chains_built_and_dropped_keep_triggering,
+    full_collections_are_recorded_as_generation_2,
 );
 
 /// One thread builds and drops a chain of 121 lists 200 times with the
@@ -341,7 +373,11 @@ fn chains_built_and_dropped_keep_triggering<P: Policy>() {
                     m.checkpoint();
                 }
             }
-            let runs: u64 = h.gc_stats().collections.iter().sum();
+            let by_gen = h.gc_stats().collections;
+            let runs: u64 = by_gen.iter().sum();
+            if mode == GcMode::PoolWalk {
+                assert_eq!(by_gen[..2], [0, 0], "pool-walk collections are full ones");
+            }
             assert!(
                 (100..=200).contains(&runs),
                 "{mode:?}, batch {batch}: {runs} automatic collections, CPython 3.11 about 200"

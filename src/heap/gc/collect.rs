@@ -36,13 +36,20 @@ use crate::sync::Ordering;
 use std::ptr;
 use std::time::Instant;
 
+/// The oldest generation: what a full collection collects. Every pool-walk
+/// collection is one (free-threaded CPython has one generation and counts
+/// its collections under generation 2), so `GcStats::collections` and
+/// `CollectOutcome::generation` say 2 for them.
+pub const FULL: usize = 2;
+
 /// What one collection did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CollectOutcome {
     /// False when another thread's collection ran instead (this thread parked
     /// and found the work done).
     pub ran: bool,
-    /// The generation collected (pool-walk: 0, its only generation).
+    /// The generation collected: 2 for every pool-walk collection (a full
+    /// one, as the free-threaded build's are: it records them under 2 too).
     pub generation: usize,
     /// Containers examined.
     pub examined: usize,
@@ -69,7 +76,7 @@ impl<P: Policy> Heap<P> {
             return;
         }
         let gen = match self.gc.config.mode {
-            GcMode::PoolWalk => 0,
+            GcMode::PoolWalk => FULL,
             GcMode::Generational => match self.choose_generation() {
                 Some(g) => g,
                 None => return,
@@ -170,7 +177,7 @@ impl<P: Policy> Heap<P> {
         }
         let survivors = cands.len() - garbage.len();
         self.after_collection(gen, &cands, survivors);
-        if gen == 2 || self.gc.config.mode == GcMode::PoolWalk {
+        if gen == FULL {
             // World stopped: give the classes' cached empty pools back.
             self.trim();
         }
@@ -323,18 +330,14 @@ impl<'h, P: Policy> Mutator<'h, P> {
     /// what it did; `ran` is false when another thread's collection ran
     /// instead.
     pub fn collect(&self) -> CollectOutcome {
-        let gen = match self.heap().gc.config.mode {
-            GcMode::PoolWalk => 0,
-            GcMode::Generational => 2,
-        };
-        self.heap().collect_generation(self, gen)
+        self.heap().collect_generation(self, FULL)
     }
 
     /// Collects one generation (generational mode; pool-walk mode ignores
-    /// `gen` and collects everything).
+    /// `gen` and collects everything, recorded as generation 2).
     pub fn collect_generation(&self, gen: usize) -> CollectOutcome {
         let gen = match self.heap().gc.config.mode {
-            GcMode::PoolWalk => 0,
+            GcMode::PoolWalk => FULL,
             GcMode::Generational => gen.min(2),
         };
         self.heap().collect_generation(self, gen)
