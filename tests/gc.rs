@@ -322,6 +322,59 @@ fn full_collections_are_recorded_as_generation_2<P: Policy>() {
     }
 }
 
+/// A collection untracks the tuples no cycle can pass through (every item a
+/// leaf or an untracked tuple: CPython's `_PyTuple_MaybeUntrack`); tuples
+/// holding a list stay tracked, and what refers to an untracked tuple is
+/// still collected, the tuple freed by its count (not counted as collected).
+fn collections_untrack_tuples_of_untracked_items<P: Policy>() {
+    for h in heaps::<P>() {
+        let mode = h.gc_mode();
+        {
+            let m = h.attach();
+            let t1 = m
+                .alloc_tuple(vec![m.alloc_int(1).unwrap(), m.alloc_int(2).unwrap()])
+                .unwrap();
+            let t2 = m
+                .alloc_tuple(vec![t1.clone(), m.alloc_int(3).unwrap()])
+                .unwrap();
+            let empty = m.alloc_tuple(Vec::new()).unwrap();
+            let l = m.alloc_list().unwrap();
+            let t3 = m.alloc_tuple(vec![l.clone()]).unwrap();
+            let t4 = m.alloc_tuple(vec![t3.clone(), t1.clone()]).unwrap();
+            for r in [&t1, &t2, &empty, &l, &t3, &t4] {
+                assert!(h.is_tracked(r), "containers are born tracked");
+            }
+            assert_eq!(m.collect().collected, 0);
+            assert!(!h.is_tracked(&t1), "{mode:?}: leaves only");
+            assert!(!h.is_tracked(&empty), "{mode:?}: no items");
+            if mode == GcMode::Generational {
+                // Oldest first, as CPython 3.11: t1 before t2, in one pass.
+                assert!(!h.is_tracked(&t2), "an untracked tuple and a leaf");
+            }
+            m.collect();
+            assert!(
+                !h.is_tracked(&t2),
+                "{mode:?}: an untracked tuple and a leaf"
+            );
+            for r in [&l, &t3, &t4] {
+                assert!(h.is_tracked(r), "{mode:?}: a list may join a cycle");
+            }
+            // A cycle through a list holding the untracked tuple: the list
+            // is collected, the tuples are freed by their counts.
+            m.append(&l, l.clone()).unwrap();
+            m.append(&l, t2).unwrap();
+            drop((t1, empty, l, t3));
+            assert_eq!(m.collect().collected, 0, "held through t4");
+            drop(t4);
+            // t4, then t3, are freed by their counts; l is a self-cycle
+            // holding t2 (and t2 holds t1): tracked, t2 and t1 would be
+            // garbage beside l.
+            assert_eq!(m.collect().collected, 1, "{mode:?}: the list alone");
+        }
+        assert_no_leaks(&h);
+    }
+}
+
 all_policies!(
     list_containing_itself,
     two_and_three_object_cycles,
@@ -335,6 +388,7 @@ all_policies!(
     threads_make_cyclic_garbage_while_collections_run,
     chains_built_and_dropped_keep_triggering,
     full_collections_are_recorded_as_generation_2,
+    collections_untrack_tuples_of_untracked_items,
 );
 
 /// One thread builds and drops a chain of 121 lists 200 times with the

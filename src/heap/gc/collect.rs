@@ -28,9 +28,10 @@
 //!    then the collector drops its own references, and reference counting
 //!    frees the objects.
 
+use super::mark::tuple_may_untrack;
 use super::{gen_push, GcMode};
 use crate::heap::{Heap, Mutator, Ref, ThreadState};
-use crate::object::{gc_bits, gc_head, ObjHeader};
+use crate::object::{gc_bits, gc_head, Kind, ObjHeader};
 use crate::policy::Policy;
 use crate::sync::Ordering;
 use std::ptr;
@@ -286,7 +287,9 @@ impl<P: Policy> Heap<P> {
                 let target = (gen + 1).min(2);
                 let _ = cands;
                 // SAFETY: under the GIL; every node on lists 0..=gen moves
-                // (candidates, and dead objects waiting for deallocation).
+                // (candidates, and dead objects waiting for deallocation),
+                // except survivors that are tuples no cycle can pass through
+                // (untracked, as CPython 3.11's `untrack_tuples`).
                 self.gc.gens.with_mut(|g| unsafe {
                     let gens = &mut *g;
                     let mut all = Vec::new();
@@ -299,7 +302,21 @@ impl<P: Policy> Heap<P> {
                         l.head = ptr::null_mut();
                         l.count = 0;
                     }
+                    // Oldest first, as CPython 3.11's lists run: its
+                    // `untrack_tuples` over the survivors sees a tuple's
+                    // items (older) before the tuple.
                     for o in all.into_iter().rev() {
+                        if (*o).kind == Kind::Tuple
+                            && (*o).gc_flags() & gc_bits::UNREACHABLE == 0
+                            && (*o).rc_total() > 0
+                            && tuple_may_untrack(o)
+                        {
+                            let g = gc_head(o);
+                            (*g).next = ptr::null_mut();
+                            (*g).prev = ptr::null_mut();
+                            (*o).set_gc_flags((*o).gc_flags() & !gc_bits::TRACKED);
+                            continue;
+                        }
                         gen_push(gens, target, o);
                     }
                 });

@@ -17,7 +17,7 @@ use super::GcMode;
 use crate::alloc::walk::scan_all;
 use crate::alloc::Domain;
 use crate::heap::Heap;
-use crate::object::{for_each_child, gc_bits, gc_head, ObjHeader};
+use crate::object::{for_each_child, gc_bits, gc_head, tuple_items, Kind, ObjHeader};
 use crate::policy::Policy;
 #[cfg(not(loom))]
 use crate::sync::Ordering;
@@ -51,6 +51,30 @@ fn flags<P: Policy>(o: *mut ObjHeader<P>) -> u8 {
 fn set_flags<P: Policy>(o: *mut ObjHeader<P>, f: u8) {
     // SAFETY: as in `flags`.
     unsafe { (*o).set_gc_flags(f) }
+}
+
+/// CPython's `_PyTuple_MaybeUntrack`: true when tuple `o` can never be part
+/// of a cycle, every item being a leaf or an untracked tuple (tuples are
+/// immutable, so that stays true). A tuple with an item not yet set (a
+/// cleared one) keeps its tracking, as in CPython.
+///
+/// # Safety
+/// `o` is a live tuple of this heap, its items live, and nobody else
+/// writes them (the world is stopped, or the GIL held).
+pub(super) unsafe fn tuple_may_untrack<P: Policy>(o: *mut ObjHeader<P>) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let items = tuple_items(o);
+        (0..(*o).len as usize).all(|i| {
+            let c = *items.add(i);
+            !c.is_null()
+                && match (*c).kind {
+                    Kind::Leaf => true,
+                    Kind::Tuple => flags(c) & gc_bits::TRACKED == 0,
+                    Kind::List => false,
+                }
+        })
+    }
 }
 
 /// Atomically marks `o` reachable; true if this call marked it (parallel
@@ -137,12 +161,17 @@ impl<P: Policy> Heap<P> {
         p.clone()
     }
 
-    /// Finds the candidates of a collection of generation `gen`.
+    /// Finds the candidates of a collection of generation `gen`. In
+    /// pool-walk mode a tuple that cannot be part of a cycle is untracked
+    /// here instead (free-threaded CPython's `update_refs` calls
+    /// `_PyTuple_MaybeUntrack`); generational mode untracks among the
+    /// survivors, as CPython 3.11 (`after_collection`).
     ///
     /// # Safety
     /// The world is stopped and counts are exact (merges applied).
     pub(super) unsafe fn candidates(&self, gen: usize) -> Vec<*mut ObjHeader<P>> {
         let mut out = Vec::new();
+        let pool_walk = self.gc.config.mode == GcMode::PoolWalk;
         let keep = |o: *mut ObjHeader<P>, out: &mut Vec<*mut ObjHeader<P>>| {
             // SAFETY: a live block of an object pool: an object header.
             let (kind, f, total) = unsafe { ((*o).kind, (*o).gc_flags(), (*o).rc_total()) };
@@ -151,6 +180,11 @@ impl<P: Policy> Heap<P> {
                 && f & gc_bits::IMMORTAL == 0
                 && total > 0
             {
+                // SAFETY: a live tracked tuple; world stopped.
+                if pool_walk && kind == Kind::Tuple && unsafe { tuple_may_untrack(o) } {
+                    set_flags(o, f & !gc_bits::TRACKED);
+                    return;
+                }
                 // update_refs, in the same pass that finds the candidate.
                 // SAFETY: as above; world stopped.
                 unsafe {

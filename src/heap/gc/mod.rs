@@ -321,7 +321,7 @@ impl<P: Policy> crate::heap::Heap<P> {
         }
     }
 
-    /// Stops tracking a container being freed.
+    /// Stops tracking a container being freed, and counts it.
     ///
     /// # Safety
     /// `obj` is a dead container of this heap; `ts` is the caller's state.
@@ -333,14 +333,16 @@ impl<P: Policy> crate::heap::Heap<P> {
     ) {
         // SAFETY: the object is dead; only we touch it.
         unsafe {
-            if (*obj).gc_flags() & gc_bits::TRACKED == 0 {
-                return;
+            let f = (*obj).gc_flags();
+            if f & gc_bits::TRACKED != 0 {
+                (*obj).set_gc_flags(f & !gc_bits::TRACKED);
+                if self.gc.config.mode == GcMode::Generational {
+                    // SAFETY: under the GIL.
+                    self.gc.gens.with_mut(|g| gen_unlink(&mut *g, obj));
+                }
             }
-            (*obj).set_gc_flags((*obj).gc_flags() & !gc_bits::TRACKED);
-            if self.gc.config.mode == GcMode::Generational {
-                // SAFETY: under the GIL.
-                self.gc.gens.with_mut(|g| gen_unlink(&mut *g, obj));
-            }
+            // Counted whether tracked or not (a collection may have untracked
+            // a tuple), as CPython 3.11 counts every container it frees.
             (*ts).gc_delta -= 1;
             if (*ts).gc_delta <= -(self.gc.config.batch as isize) {
                 self.gc.publish(&mut (*ts).gc_delta, false);
@@ -360,6 +362,14 @@ impl<P: Policy> crate::heap::Heap<P> {
 
     pub fn gc_mode(&self) -> GcMode {
         self.gc.mode()
+    }
+
+    /// `gc.is_tracked(obj)`: whether the collector looks at `r`'s object.
+    /// Containers are born tracked; a collection untracks the tuples that no
+    /// cycle can pass through (CPython's `_PyTuple_MaybeUntrack`).
+    pub fn is_tracked(&self, r: &Ref<'_, P>) -> bool {
+        // SAFETY: we hold a reference; the flag bits are relaxed atomics.
+        unsafe { (*r.as_ptr()).gc_flags() & gc_bits::TRACKED != 0 }
     }
 
     /// Makes objects immortal (PEP 683): their counts are never written
