@@ -375,6 +375,51 @@ fn collections_untrack_tuples_of_untracked_items<P: Policy>() {
     }
 }
 
+/// CPython 3.11 holds only the object being finalized, so garbage that a
+/// finalizer disconnects is freed by its count and not counted as collected;
+/// a disconnected cycle is still garbage. As in CPython (the same shape in
+/// Python, lists with `__slots__ = ()`, collects 2): `a = [a, d, b]` with a
+/// finalizer that pops `b` and `d`, `d = [d]`, `b = [c]`.
+fn what_a_finalizer_disconnects_is_freed_by_its_count<P: Policy>() {
+    for h in heaps::<P>() {
+        let mode = h.gc_mode();
+        let c_freed = Arc::new(AtomicUsize::new(0));
+        {
+            let m = h.attach();
+            let a = m.alloc_list().unwrap();
+            let d = m.alloc_list().unwrap();
+            m.append(&d, d.clone()).unwrap();
+            let b = m.alloc_list().unwrap();
+            let c = m.alloc_list().unwrap();
+            m.append(&b, c.clone()).unwrap();
+            m.append(&a, a.clone()).unwrap();
+            m.append(&a, d).unwrap();
+            m.append(&a, b).unwrap();
+            m.set_finalizer(
+                &a,
+                Box::new(|m, me| {
+                    drop(m.pop(&me).unwrap()); // b
+                    drop(m.pop(&me).unwrap()); // d
+                }),
+            );
+            let seen = c_freed.clone();
+            m.set_finalizer(
+                &c,
+                Box::new(move |_, _| {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                }),
+            );
+            drop((a, c));
+            let out = m.collect();
+            assert_eq!(out.collected, 2, "{mode:?}: a and d, not b and c");
+            assert_eq!(out.resurrected, 0, "{mode:?}");
+            assert_eq!(c_freed.load(Ordering::SeqCst), 1, "c's finalizer ran");
+            assert_eq!(m.collect().collected, 0);
+        }
+        assert_no_leaks(&h);
+    }
+}
+
 all_policies!(
     list_containing_itself,
     two_and_three_object_cycles,
@@ -389,6 +434,7 @@ all_policies!(
     chains_built_and_dropped_keep_triggering,
     full_collections_are_recorded_as_generation_2,
     collections_untrack_tuples_of_untracked_items,
+    what_a_finalizer_disconnects_is_freed_by_its_count,
 );
 
 /// One thread builds and drops a chain of 121 lists 200 times with the

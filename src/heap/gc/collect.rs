@@ -23,7 +23,10 @@
 //! 7. **finalize** (PEP 442): each garbage object's finalizer runs once, with
 //!    the world running (so a finalizer may allocate). If any ran, the world
 //!    is stopped again and the garbage set re-examined: what a finalizer made
-//!    reachable from outside is **resurrected** and survives.
+//!    reachable from outside is **resurrected** and survives; what it
+//!    disconnected from every cycle is freed by its count, uncounted (CPython
+//!    3.11 holds only the object being finalized, so it frees those at once;
+//!    we hold all of them until here, see `freed_by_counts`).
 //! 8. **clear**: the references of each remaining garbage object are cleared,
 //!    then the collector drops its own references, and reference counting
 //!    frees the objects.
@@ -219,6 +222,10 @@ impl<P: Policy> Heap<P> {
             let still = unsafe { self.find_unreachable(&garbage, 1) };
             let still_set: std::collections::HashSet<usize> =
                 still.iter().map(|&o| o as usize).collect();
+            // SAFETY: as above; `still` is what `find_unreachable` returned.
+            let freed = unsafe { self.freed_by_counts(&still, 1) };
+            let freed_set: std::collections::HashSet<usize> =
+                freed.iter().map(|&o| o as usize).collect();
             if self.gc.config.mode == GcMode::Generational {
                 // `refs` records the generation between collections.
                 for &g in &garbage {
@@ -236,11 +243,16 @@ impl<P: Policy> Heap<P> {
             out.pause_ns += again.elapsed().as_nanos() as u64;
             // SAFETY: our state.
             unsafe { self.start_world(ts) };
-            // Release our hold on the resurrected ones.
-            let (keep, resurrected): (Vec<_>, Vec<_>) = garbage
+            // Release our hold on the resurrected ones, then on what a
+            // finalizer disconnected, referrers first: their counts free
+            // them, uncounted, as CPython 3.11 would have during finalization.
+            let (keep, resurrected): (Vec<_>, Vec<_>) = garbage.into_iter().partition(|o| {
+                still_set.contains(&(*o as usize)) && !freed_set.contains(&(*o as usize))
+            });
+            let resurrected = resurrected
                 .into_iter()
-                .partition(|o| still_set.contains(&(*o as usize)));
-            for r in resurrected {
+                .filter(|o| !still_set.contains(&(*o as usize)));
+            for r in resurrected.chain(freed) {
                 // SAFETY: we hold a reference.
                 unsafe { self.decref(ts, r) };
             }
