@@ -420,6 +420,55 @@ fn what_a_finalizer_disconnects_is_freed_by_its_count<P: Policy>() {
     }
 }
 
+/// Marking with two workers (atomic claims, work split past 4,096 entries)
+/// finds what one finds: live structure wide and deep survives intact,
+/// every cycle dropped is collected.
+fn parallel_marking_finds_what_serial_marking_finds<P: Policy>() {
+    for workers in [1, 2] {
+        let mut c = HeapConfig::default();
+        c.gc.enabled = false;
+        c.gc.mark_workers = workers;
+        let h = Heap::<P>::new(c).unwrap();
+        {
+            let m = h.attach();
+            let keep = m.alloc_list().unwrap();
+            for i in 0..3000 {
+                let a = m.alloc_list().unwrap();
+                let b = m
+                    .alloc_tuple(vec![a.clone(), m.alloc_int(i).unwrap()])
+                    .unwrap();
+                m.append(&a, b).unwrap();
+                if i % 3 == 0 {
+                    m.append(&keep, a).unwrap();
+                }
+            }
+            // Wide: 10,000 lists, each holding a list in a cycle with it.
+            let wide = m.alloc_list().unwrap();
+            for _ in 0..10_000 {
+                let x = m.alloc_list().unwrap();
+                let y = m.alloc_list().unwrap();
+                m.append(&x, y.clone()).unwrap();
+                m.append(&y, x.clone()).unwrap();
+                m.append(&wide, x).unwrap();
+            }
+            m.append(&keep, wide).unwrap();
+            let out = m.collect();
+            assert_eq!(out.collected, 4000, "{workers} workers");
+            assert_eq!(m.collect().collected, 0, "{workers} workers");
+            let wide = m.get(&keep, 1000).unwrap();
+            for k in (0..10_000).step_by(997) {
+                let x = m.get(&wide, k).unwrap();
+                let y = m.get(&x, 0).unwrap();
+                assert!(m.get(&y, 0).unwrap().ptr_eq(&x), "{workers} workers");
+            }
+            // keep and wide die by their counts; their cycles are garbage.
+            drop((wide, keep));
+            assert_eq!(m.collect().collected, 2000 + 20_000, "{workers} workers");
+        }
+        assert_no_leaks(&h);
+    }
+}
+
 all_policies!(
     list_containing_itself,
     two_and_three_object_cycles,
@@ -435,6 +484,7 @@ all_policies!(
     full_collections_are_recorded_as_generation_2,
     collections_untrack_tuples_of_untracked_items,
     what_a_finalizer_disconnects_is_freed_by_its_count,
+    parallel_marking_finds_what_serial_marking_finds,
 );
 
 /// One thread builds and drops a chain of 121 lists 200 times with the
