@@ -16,12 +16,12 @@ use crate::geometry::PAGE;
 use crate::heaps::{self, HEAPS};
 use crate::pool::{self, Pool};
 use crate::source::SOURCE;
-use crate::sys::{fatal, write_stderr, LineBuf};
+use crate::sys::{fatal, write_fd, write_stderr, LineBuf};
 use crate::table::{self, Table};
 use core::ffi::CStr;
 use core::fmt::Write;
 use core::hint::spin_loop;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, AtomicU8, Ordering};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -55,7 +55,10 @@ pub static SHARED: Table = Table::new();
 static DESIGN: AtomicU8 = AtomicU8::new(0);
 /// 0: not started; 1: starting; 2: ready.
 static STARTED: AtomicU8 = AtomicU8::new(0);
-static STATS: AtomicBool = AtomicBool::new(false);
+/// A copy of standard error made at start-up for the exit report: programs
+/// such as GNU `ls` close standard error in their own exit handlers, which
+/// run before ours.
+static STATS_FD: AtomicI32 = AtomicI32::new(-1);
 /// Frees of pointers that are not ours, ignored (statistics).
 pub static FOREIGN_FREES: AtomicU64 = AtomicU64::new(0);
 
@@ -102,7 +105,12 @@ fn start() -> Design {
         heaps::create_key();
     }
     let stats = env(c"HEAPLAB_MALLOC_STATS").is_some_and(|v| v == b"1");
-    STATS.store(stats, Ordering::Relaxed);
+    if stats {
+        // SAFETY: fcntl(F_DUPFD_CLOEXEC) on any descriptor number is defined
+        // (it fails on a closed one, leaving -1: no report).
+        let fd = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
+        STATS_FD.store(fd, Ordering::Relaxed);
+    }
     // Release: the key and the settings above are seen by whoever sees the design.
     DESIGN.store(d as u8, Ordering::Release);
     STARTED.store(2, Ordering::Release);
@@ -251,5 +259,5 @@ extern "C" fn print_stats() {
         heaps::ADOPTED.load(Ordering::Relaxed),
         FOREIGN_FREES.load(Ordering::Relaxed),
     );
-    write_stderr(line.as_bytes());
+    write_fd(STATS_FD.load(Ordering::Relaxed), line.as_bytes());
 }

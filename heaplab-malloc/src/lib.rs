@@ -102,6 +102,19 @@ fn alloc_aligned(align: usize, size: usize) -> *mut u8 {
     p
 }
 
+/// Starts the allocator when the library is loaded, before the program's
+/// `main` and its constructors: an unknown `HEAPLAB_MALLOC` is refused even
+/// in a program that never allocates, and start-up never races.
+#[cfg(not(test))]
+extern "C" fn on_load() {
+    guarded(design::design);
+}
+
+#[cfg(not(test))]
+#[used]
+#[link_section = ".init_array"]
+static ON_LOAD: extern "C" fn() = on_load;
+
 /// What kind of pointer `p` (non-null) is.
 enum Owner {
     Small(*mut pool::Pool),

@@ -13,10 +13,15 @@ use core::sync::atomic::{AtomicBool, Ordering};
 /// Writes `bytes` to standard error, ignoring failures (there is no one to
 /// tell).
 pub fn write_stderr(bytes: &[u8]) {
+    write_fd(2, bytes);
+}
+
+/// Writes `bytes` to descriptor `fd`, ignoring failures.
+pub fn write_fd(fd: i32, bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
         // SAFETY: `rest` is a live byte slice; write(2) reads at most its length.
-        let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
         if n <= 0 {
             return;
         }
