@@ -220,11 +220,13 @@ extern "C" fn prepare() {
         l.lock();
     }
     SOURCE.lock.lock();
+    crate::large_cache::lock();
 }
 
 fn release_all() {
     // SAFETY: `prepare` took each of these in this thread.
     unsafe {
+        crate::large_cache::unlock();
         SOURCE.lock.unlock();
         for l in &SHARED.class_locks {
             l.unlock();

@@ -18,6 +18,7 @@
 //! that frees foreign pointers could meet this.
 
 use crate::geometry::{round_up, ALIGNMENT, GRANULE, GRANULE_SHIFT, LARGE_HEADER, PAGE};
+use crate::large_cache;
 use crate::rangemap;
 use crate::sys::{fatal, map_aligned, unmap};
 use core::ptr;
@@ -38,9 +39,9 @@ struct Header {
 /// Large mappings made (statistics).
 pub static MAPPED: AtomicU64 = AtomicU64::new(0);
 
-/// Maps a block of `size` bytes aligned to `align` (a power of two); null
-/// when the request cannot be served.
-pub fn alloc(size: usize, align: usize) -> *mut u8 {
+/// A block of `size` bytes aligned to `align` (a power of two), zeroed when
+/// `zero`; null when the request cannot be served.
+pub fn alloc(size: usize, align: usize, zero: bool) -> *mut u8 {
     let align = align.max(ALIGNMENT);
     let offset = align.max(LARGE_HEADER);
     let Some(len) = size
@@ -50,12 +51,26 @@ pub fn alloc(size: usize, align: usize) -> *mut u8 {
     else {
         return ptr::null_mut();
     };
+    if align <= GRANULE {
+        if let Some((base, have)) = large_cache::take(len) {
+            // SAFETY: a cached mapping is ours, unused, at least `len` long,
+            // granule-aligned (so aligned to `align`), its header in place.
+            unsafe {
+                (*base.cast::<Header>()).offset = offset;
+                let p = base.add(offset);
+                if zero {
+                    ptr::write_bytes(p, 0, size.min(have - offset));
+                }
+                return p;
+            }
+        }
+    }
     let base = map_aligned(len, align.max(GRANULE));
     if base.is_null() {
         return ptr::null_mut();
     }
     MAPPED.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: the mapping is fresh, at least LARGE_HEADER long and aligned.
+    // SAFETY: the mapping is fresh (zeroed), at least LARGE_HEADER long and aligned.
     unsafe {
         base.cast::<Header>().write(Header {
             len,
@@ -132,6 +147,12 @@ pub unsafe fn free(p: *mut u8) {
     // SAFETY: our live header.
     let len = unsafe { (*h).len };
     let base = h as usize;
+    // A second free of `p` must fail `checked`: no user pointer has offset 0.
+    // SAFETY: our live header.
+    unsafe { (*h).offset = 0 };
+    if large_cache::put(h.cast(), len) {
+        return;
+    }
     let granules = round_up(len, GRANULE) >> GRANULE_SHIFT;
     // Clear the map before the space can be given to someone else.
     for g in 0..granules {

@@ -39,6 +39,7 @@ mod design;
 mod geometry;
 mod heaps;
 mod large;
+mod large_cache;
 mod pool;
 mod rangemap;
 mod source;
@@ -63,13 +64,19 @@ fn guarded<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// A block of `size` bytes, zeroed when `zero`.
 #[inline(always)]
-fn alloc(size: usize) -> *mut u8 {
+fn alloc(size: usize, zero: bool) -> *mut u8 {
     let p = if size <= MAX_SMALL {
-        design::alloc_small(size_class(size))
+        let p = design::alloc_small(size_class(size));
+        if zero && !p.is_null() {
+            // SAFETY: a fresh block of at least `size` bytes.
+            unsafe { ptr::write_bytes(p, 0, size) };
+        }
+        p
     } else {
         let _ = design::design();
-        large::alloc(size, ALIGNMENT)
+        large::alloc(size, ALIGNMENT, zero)
     };
     if p.is_null() {
         set_errno(libc::ENOMEM);
@@ -80,7 +87,7 @@ fn alloc(size: usize) -> *mut u8 {
 /// `align` is a power of two.
 fn alloc_aligned(align: usize, size: usize) -> *mut u8 {
     if align <= ALIGNMENT {
-        return alloc(size);
+        return alloc(size, false);
     }
     // Blocks start at pool + 128 + k * block size; classes whose block size
     // is a multiple of 64 therefore give 64-aligned blocks.
@@ -95,7 +102,7 @@ fn alloc_aligned(align: usize, size: usize) -> *mut u8 {
         }
     }
     let _ = design::design();
-    let p = large::alloc(size, align);
+    let p = large::alloc(size, align, false);
     if p.is_null() {
         set_errno(libc::ENOMEM);
     }
@@ -177,7 +184,7 @@ unsafe fn usable(p: *mut u8) -> Option<usize> {
 /// handler.
 #[cfg_attr(not(test), no_mangle)]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
-    guarded(|| alloc(size).cast())
+    guarded(|| alloc(size, false).cast())
 }
 
 /// C `free`.
@@ -200,16 +207,7 @@ pub unsafe extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
         set_errno(libc::ENOMEM);
         return ptr::null_mut();
     };
-    guarded(|| {
-        let p = alloc(total);
-        // Large blocks are fresh mappings, zero already; pool blocks may be
-        // reused.
-        if !p.is_null() && total <= MAX_SMALL {
-            // SAFETY: a fresh block of at least `total` bytes.
-            unsafe { ptr::write_bytes(p, 0, total) };
-        }
-        p.cast()
-    })
+    guarded(|| alloc(total, true).cast())
 }
 
 /// C `realloc`; `realloc(p, 0)` frees `p` and returns null (glibc's choice).
@@ -222,7 +220,7 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
     let p = p.cast::<u8>();
     guarded(|| {
         if p.is_null() {
-            return alloc(size).cast();
+            return alloc(size, false).cast();
         }
         if size == 0 {
             // SAFETY: forwarded contract.
@@ -242,9 +240,9 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
         let q = if size > MAX_SMALL && size > old {
             // Growing a large block: leave room to grow again in place
             // (untouched pages cost address space only).
-            large::alloc(size.saturating_add(size / 2), ALIGNMENT)
+            large::alloc(size.saturating_add(size / 2), ALIGNMENT, false)
         } else {
-            alloc(size)
+            alloc(size, false)
         };
         if q.is_null() {
             set_errno(libc::ENOMEM);
