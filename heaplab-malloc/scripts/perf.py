@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times real programs under glibc's malloc and under each heaplab-malloc
+"""Times real programs (CPython, and scripts/churn.c) under glibc's malloc and under each heaplab-malloc
 design, interleaved, and prints a Markdown table of medians and ratios.
 
     cargo build -p heaplab-malloc --release
@@ -9,7 +9,7 @@ Each run is a fresh process; rounds visit the configurations in a rotating
 order so that drift on a shared machine spreads over all of them. Peak RSS
 comes from wait4's rusage of each child.
 """
-import argparse, os, platform, statistics, subprocess, sys, time
+import argparse, os, platform, statistics, subprocess, sys, tempfile, time
 
 ALLOC = r'''
 import json
@@ -57,7 +57,7 @@ PROGRAMS = [
     ("python3 allocation-heavy (pymalloc)", ALLOC, None),
 ]
 
-def run(py, code, pymalloc, lib, design):
+def run(argv, pymalloc, lib, design):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env.pop("HEAPLAB_MALLOC", None)
@@ -68,7 +68,7 @@ def run(py, code, pymalloc, lib, design):
         env["LD_PRELOAD"] = lib
         env["HEAPLAB_MALLOC"] = design
     t0 = time.perf_counter()
-    p = subprocess.Popen([py, "-c", code], env=env, stdout=subprocess.DEVNULL)
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
     _, status, ru = os.wait4(p.pid, 0)
     dt = time.perf_counter() - t0
     if status != 0:
@@ -91,14 +91,22 @@ def main():
           f"median peak RSS (lower is better)\n")
     print("| program | " + " | ".join(c or "glibc" for c in configs) + " |")
     print("|---|" + "---|" * len(configs))
-    for name, code, pym in PROGRAMS:
+    programs = [(name, [a.python, "-c", code], pym) for name, code, pym in PROGRAMS]
+    churn = os.path.join(tempfile.mkdtemp(), "churn")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "churn.c")
+    if subprocess.run(["cc", "-O2", "-pthread", "-o", churn, src]).returncode == 0:
+        programs += [(f"churn.c, {t} thread{'s' if t > 1 else ''} (C, remote frees)", [churn, str(t)], None)
+                     for t in (1, 4)]
+    else:
+        print("(no C compiler: churn.c rows skipped)")
+    for name, argv, pym in programs:
         times = {c: [] for c in configs}
         cpus = {c: [] for c in configs}
         rss = {c: [] for c in configs}
         for r in range(a.repeats):
             order = configs[r % len(configs):] + configs[:r % len(configs)]
             for c in order:
-                dt, cpu, m = run(a.python, code, pym, a.lib, c)
+                dt, cpu, m = run(argv, pym, a.lib, c)
                 times[c].append(dt)
                 cpus[c].append(cpu)
                 rss[c].append(m)

@@ -15,9 +15,10 @@
 use crate::geometry::PAGE;
 use crate::heaps::{self, HEAPS};
 use crate::pool::{self, Pool};
+use crate::remote;
 use crate::source::SOURCE;
 use crate::sys::{fatal, write_fd, write_stderr, LineBuf};
-use crate::table::{self, Table};
+use crate::table::Table;
 use core::ffi::CStr;
 use core::fmt::Write;
 use core::hint::spin_loop;
@@ -176,13 +177,13 @@ pub unsafe fn free_small(p: *mut Pool, b: *mut u8) {
             Design::ThreadLocal => {
                 let owner = (*p).owner;
                 let h = heaps::current_if_any();
-                if !h.is_null() && core::ptr::eq(owner, &(*h).table) {
+                if !h.is_null() && owner == (&(*h).table as *const Table).cast() {
                     let t = &(*h).table;
                     with_lock(&t.lock, || t.free(p, b))
-                } else if core::ptr::eq(owner, &SHARED) {
+                } else if owner == (&SHARED as *const Table).cast() {
                     with_lock(&SHARED.lock, || SHARED.free(p, b))
                 } else {
-                    table::remote_free(p, b)
+                    remote::push(p, b)
                 }
             }
         }

@@ -12,12 +12,14 @@
 //!
 //! ```text
 //!   geometry.rs   granules, arenas, pools, size classes (the table)
+//!   sync.rs       core's atomics, or loom's in the model
 //!   sys.rs        mmap, write(2), fatal, the spin lock
 //!   rangemap.rs   address_in_range: which granules are ours
 //!   pool.rs       a pool's header and blocks
 //!   source.rs     arenas -> pools
-//!   table.rs      a class table, remote frees
-//!   large.rs      one mapping per large block
+//!   remote.rs     remote frees: the pool's stack, the owner's inbox
+//!   table.rs      a class table
+//!   large.rs      one mapping per large block (+ large_cache.rs)
 //!   heaps.rs      thread heaps, the thread key, the re-entry guard
 //!   design.rs     the three designs, start-up, fork handlers, statistics
 //!   lib.rs        the exported C functions (this file)
@@ -42,7 +44,9 @@ mod large;
 mod large_cache;
 mod pool;
 mod rangemap;
+mod remote;
 mod source;
+mod sync;
 mod sys;
 mod table;
 

@@ -13,16 +13,15 @@
 //! - `free`, `bump`, `used`, `next`, `prev`, `linked`: the holder of the
 //!   owning table's lock for this class (the global lock, the class lock, or
 //!   the owning thread heap's lock).
-//! - `class`, `block_size`, `limit`, `owner`: written when the pool is taken
+//! - `class`, `block_size`, `limit`, `owner`, `inbox`: written when the pool is taken
 //!   from the source, before any of its blocks is handed out; read by anyone
 //!   holding one of its blocks.
 //! - `remote_free`, `remote_next`: shared (remote frees, thread-local design).
 
 use crate::geometry::{class_block_size, POOL_HEADER, POOL_SIZE};
+use crate::sync::AtomicPtr;
 use crate::sys::fatal;
-use crate::table::Table;
 use core::ptr;
-use core::sync::atomic::AtomicPtr;
 
 /// A free block's first word: the next free block.
 #[repr(C)]
@@ -38,8 +37,11 @@ pub struct Pool {
     /// Usable-list links (`next` is also the source's free-stack link).
     pub next: *mut Pool,
     pub prev: *mut Pool,
-    /// The table whose class list holds this pool.
-    pub owner: *const Table,
+    /// The table whose class list holds this pool (an address compared,
+    /// never dereferenced through this field).
+    pub owner: *const u8,
+    /// The owning table's inbox of pools with remote frees (remote.rs).
+    pub inbox: *const AtomicPtr<Pool>,
     /// Blocks freed by threads other than the owner.
     pub remote_free: AtomicPtr<FreeBlock>,
     /// Link on the owner's inbox of pools with remote frees.
@@ -69,7 +71,7 @@ pub fn pool_of(block: *const u8) -> *mut Pool {
 /// # Safety
 /// `p` is a pool of one of our arenas that no table holds and no live block
 /// points into.
-pub unsafe fn init(p: *mut Pool, class: usize, owner: *const Table) {
+pub unsafe fn init(p: *mut Pool, class: usize, owner: *const u8, inbox: *const AtomicPtr<Pool>) {
     let bs = class_block_size(class);
     let limit = POOL_HEADER + (POOL_SIZE - POOL_HEADER) / bs * bs;
     // SAFETY: the caller owns the header; writing the whole struct.
@@ -79,6 +81,7 @@ pub unsafe fn init(p: *mut Pool, class: usize, owner: *const Table) {
             next: ptr::null_mut(),
             prev: ptr::null_mut(),
             owner,
+            inbox,
             remote_free: AtomicPtr::new(ptr::null_mut()),
             remote_next: AtomicPtr::new(ptr::null_mut()),
             bump: POOL_HEADER as u32,

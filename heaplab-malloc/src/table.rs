@@ -6,21 +6,16 @@
 //! table per thread under its own, uncontended lock (`thread-local`; the lock
 //! is there for `fork`, whose handlers take every lock).
 //!
-//! Remote frees (thread-local design): a thread freeing a block of a pool
-//! another table owns pushes it on the pool's `remote_free` stack; the push
-//! that finds the stack empty also pushes the pool on its owner's `inbox`.
-//! The owner, out of blocks in some class, takes the whole inbox and, pool by
-//! pool, reads the pool's inbox link *before* taking its blocks (once the
-//! blocks are taken a remote thread may push the pool again, rewriting the
-//! link). Pushes only, and the taker takes everything: no ABA.
+//! Remote frees into a table's inbox: remote.rs.
 
 use crate::geometry::NUM_CLASSES;
-use crate::pool::{self, FreeBlock, Pool};
+use crate::pool::{self, Pool};
+use crate::remote;
 use crate::source::SOURCE;
+use crate::sync::AtomicPtr;
 use crate::sys::SpinLock;
 use core::cell::UnsafeCell;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
 
 pub struct Table {
     /// Per class: pools with a block to give, linked through `Pool::next/prev`.
@@ -91,7 +86,7 @@ impl Table {
                 if p.is_null() {
                     return ptr::null_mut();
                 }
-                pool::init(p, class, self);
+                pool::init(p, class, (self as *const Table).cast(), &self.inbox);
                 self.link(p);
             }
             let b = pool::take_block(p);
@@ -127,27 +122,9 @@ impl Table {
     /// # Safety
     /// The caller holds the table's one lock (thread heaps only).
     pub unsafe fn drain_inbox(&self) {
-        // Acquire: pairs with the pushers' Release, so each pool's
-        // `remote_next` written before its push is seen.
-        let mut p = self.inbox.swap(ptr::null_mut(), Ordering::Acquire);
-        while !p.is_null() {
-            // SAFETY: pools on our inbox are ours and in use (they hold
-            // remote blocks, which count in `used`).
-            unsafe {
-                // Read the link first: once the blocks are taken, a remote
-                // thread may push the pool again and rewrite it.
-                let next = (*p).remote_next.load(Ordering::Relaxed);
-                // Acquire: the blocks' links, written before the pushers'
-                // Release exchange.
-                let mut b = (*p).remote_free.swap(ptr::null_mut(), Ordering::Acquire);
-                while !b.is_null() {
-                    let n = (*b).next;
-                    self.free(p, b.cast());
-                    b = n;
-                }
-                p = next;
-            }
-        }
+        // SAFETY: we own every pool that names this inbox, under its lock;
+        // each block handed over is a live block of its pool.
+        unsafe { remote::take_all(&self.inbox, |p, b| self.free(p, b)) };
     }
 
     /// Links a pool at the head of its class's list.
@@ -180,46 +157,6 @@ impl Table {
             (*p).next = ptr::null_mut();
             (*p).prev = ptr::null_mut();
             (*p).linked = false;
-        }
-    }
-}
-
-/// Frees a block of a pool that another table owns, from any thread,
-/// without a lock.
-///
-/// # Safety
-/// `b` is a live block of `p`; `p`'s owner is a thread heap (one that drains
-/// its inbox), which outlives the process's use of it (heaps are never
-/// unmapped).
-pub unsafe fn remote_free(p: *mut Pool, b: *mut u8) {
-    let fb = b.cast::<FreeBlock>();
-    // SAFETY: the block is ours to link; the pool header's shared fields are
-    // atomics; its owner is written once and outlives us.
-    unsafe {
-        let stack = &(*p).remote_free;
-        let mut old = stack.load(Ordering::Relaxed);
-        loop {
-            (*fb).next = old;
-            // Release: the owner's Acquire swap sees the link just written.
-            match stack.compare_exchange_weak(old, fb, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => break,
-                Err(now) => old = now,
-            }
-        }
-        if !old.is_null() {
-            // The pool is on its owner's inbox already (or being drained,
-            // and the drain will take this block).
-            return;
-        }
-        let inbox = &(*(*p).owner).inbox;
-        let mut head = inbox.load(Ordering::Relaxed);
-        loop {
-            (*p).remote_next.store(head, Ordering::Relaxed);
-            // Release: publishes `remote_next` to the draining owner.
-            match inbox.compare_exchange_weak(head, p, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => break,
-                Err(now) => head = now,
-            }
         }
     }
 }

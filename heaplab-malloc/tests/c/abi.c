@@ -75,10 +75,12 @@ static void basics(void) {
             free(c);
         }
     }
+    /* Through volatiles, so that the compiler cannot fold the calls. */
+    volatile size_t half = SIZE_MAX / 2, huge = SIZE_MAX - 100;
     errno = 0;
-    CHECK(calloc(SIZE_MAX / 2, 3) == NULL && errno == ENOMEM);
+    CHECK(calloc(half, 3) == NULL && errno == ENOMEM);
     errno = 0;
-    CHECK(malloc(SIZE_MAX - 100) == NULL && errno == ENOMEM);
+    CHECK(malloc(huge) == NULL && errno == ENOMEM);
     /* realloc keeps the content through growth (small -> large) and shrink. */
     size_t sizes[] = {10, 100, 600, 5000, 9000, 100000, 3000000, 50000, 700, 20, 1};
     unsigned char *r = malloc(1);
@@ -123,11 +125,13 @@ static void basics(void) {
     free(q);
     /* Foreign memory: frees are ignored, usable size 0. */
     int on_stack;
-    free(&on_stack);
+    void *volatile foreign = &on_stack;
+    free(foreign);
     void *m = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(m != MAP_FAILED);
-    free((char *)m + 64);
-    CHECK(malloc_usable_size((char *)m + 64) == 0);
+    foreign = (char *)m + 64;
+    free(foreign);
+    CHECK(malloc_usable_size(foreign) == 0);
     munmap(m, 1 << 16);
 }
 
@@ -138,8 +142,25 @@ static void basics(void) {
 static void *handoff[THREADS][PER];
 static pthread_barrier_t barrier;
 
+/* A program's thread-exit destructor that allocates and frees, running
+ * after the allocator's own key destructor (ours was created at load, so
+ * it has the lower key and runs first). */
+static pthread_key_t exit_key;
+static volatile long exit_destructors;
+static void at_thread_exit(void *v) {
+    CHECK(same(v, 64, 99));
+    free(v);
+    void *p[100];
+    for (int i = 0; i < 100; i++) p[i] = malloc(1 + i * 50);
+    for (int i = 0; i < 100; i++) free(p[i]);
+    __atomic_fetch_add(&exit_destructors, 1, __ATOMIC_RELAXED);
+}
+
 static void *worker(void *arg) {
     long id = (long)arg;
+    unsigned char *mine = malloc(64);
+    fill(mine, 64, 99);
+    pthread_setspecific(exit_key, mine);
     for (int i = 0; i < PER; i++) {
         size_t n = 1 + (size_t)(i * 7919 + id) % 3000;
         unsigned char *p = malloc(n);
@@ -161,6 +182,7 @@ static void *worker(void *arg) {
 }
 
 static void threads(void) {
+    CHECK(pthread_key_create(&exit_key, at_thread_exit) == 0);
     for (int round = 0; round < 3; round++) {
         pthread_t t[THREADS];
         pthread_barrier_init(&barrier, NULL, THREADS);
@@ -168,6 +190,7 @@ static void threads(void) {
         for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
         pthread_barrier_destroy(&barrier);
     }
+    CHECK(exit_destructors == 3 * THREADS);
 }
 
 /* Fork while other threads allocate: the child allocates, frees the
