@@ -18,7 +18,7 @@ fn abi_program() -> Option<&'static PathBuf> {
         let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/c/abi.c");
         let exe = library().parent().unwrap().join("heaplab-malloc-abi");
         let out = Command::new(cc)
-            .args(["-O1", "-g", "-pthread", "-o"])
+            .args(["-O1", "-g", "-pthread", "-ldl", "-o"])
             .arg(&exe)
             .arg(&src)
             .output()
@@ -57,10 +57,11 @@ fn run_mode(mode: &str, stats: bool) -> Vec<String> {
 
 #[test]
 fn alignment_realloc_calloc_usable_size_and_foreign_frees() {
-    // The program frees two foreign pointers (a stack address, an address
-    // inside its own mmap): both must be recognised and ignored.
+    // The program frees three foreign pointers (a stack address, an address
+    // inside its own mmap, a block of the C library's malloc reached through
+    // dlsym): all must be recognised and ignored.
     for err in run_mode("basics", true) {
-        assert!(err.contains(" foreign-frees 2"), "{err}");
+        assert!(err.contains(" foreign-frees 3"), "{err}");
     }
 }
 
@@ -80,6 +81,37 @@ fn threads_free_each_others_blocks_and_exit() {
 #[test]
 fn fork_while_other_threads_allocate() {
     run_mode("fork", false);
+}
+
+/// A failure is one line on standard error and an abort, never an unwind or
+/// a guess: `realloc` of memory we did not allocate (its size is unknown).
+#[test]
+fn realloc_of_foreign_memory_stops_with_one_line() {
+    use std::os::unix::process::ExitStatusExt;
+    let Some(exe) = abi_program() else { return };
+    for d in DESIGNS {
+        let mut cmd = Command::new(exe);
+        cmd.arg("realloc-foreign");
+        let out = preloaded(cmd, Some(d));
+        assert_eq!(
+            out.status.signal(),
+            Some(libc_sigabrt()),
+            "{d}: {:?}",
+            out.status
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("heaplab-malloc: fatal: realloc of "),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+/// SIGABRT on Linux (every architecture this crate builds for).
+fn libc_sigabrt() -> i32 {
+    6
 }
 
 /// The check that the C program really runs on us: without the library it

@@ -2,6 +2,7 @@
  * (tests/abi.rs builds and runs this). Each mode prints "ok <mode>" and
  * exits 0, or names the first broken promise and exits 1. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -133,6 +134,16 @@ static void basics(void) {
     free(foreign);
     CHECK(malloc_usable_size(foreign) == 0);
     munmap(m, 1 << 16);
+    /* The C library's own malloc, reached through dlsym on its handle
+     * (RTLD_NEXT from here would find ours, preloaded next): its blocks are
+     * foreign to us too. */
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    CHECK(libc);
+    void *(*libc_malloc)(size_t) = (void *(*)(size_t))dlsym(libc, "malloc");
+    CHECK(libc_malloc && libc_malloc != malloc);
+    foreign = libc_malloc(100);
+    CHECK(foreign && malloc_usable_size(foreign) == 0);
+    free(foreign);
 }
 
 /* Threads: each allocates, hands half its blocks to the next thread to free
@@ -238,6 +249,14 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "basics") == 0) basics();
     else if (strcmp(argv[1], "threads") == 0) threads();
     else if (strcmp(argv[1], "fork") == 0) forks();
+    else if (strcmp(argv[1], "realloc-foreign") == 0) {
+        /* Its size is unknown: the allocator must stop with one line. */
+        static char not_ours[64];
+        void *volatile p = not_ours;
+        p = realloc(p, 200);
+        printf("realloc returned %p\n", p);
+        return 0;
+    }
     else return 2;
     printf("ok %s\n", argv[1]);
     return 0;
