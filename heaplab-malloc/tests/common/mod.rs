@@ -9,21 +9,25 @@ use std::sync::OnceLock;
 
 pub const DESIGNS: [&str; 3] = ["global-lock", "class-locks", "thread-local"];
 
-/// The shared object, built (debug) once per test binary with the cargo that
-/// runs the tests.
+/// The shared object, built once per test binary with the cargo that runs
+/// the tests, in the profile the tests were built in (the test binary's
+/// folder says which: target/<profile>/deps).
 pub fn library() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
     LIB.get_or_init(|| {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "heaplab-malloc", "--lib"])
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().unwrap().parent().unwrap();
+        let mut build = Command::new(env!("CARGO"));
+        build.args(["build", "-p", "heaplab-malloc", "--lib"]);
+        if dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build
             .current_dir(manifest)
             .status()
             .expect("run cargo build");
         assert!(status.success(), "cargo build -p heaplab-malloc failed");
-        // target/debug/deps/<test> -> target/debug
-        let exe = std::env::current_exe().unwrap();
-        let dir = exe.parent().unwrap().parent().unwrap();
         let so = dir.join("libheaplab_malloc.so");
         assert!(so.exists(), "{} not built", so.display());
         so
