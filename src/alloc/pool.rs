@@ -87,6 +87,11 @@ pub struct ClassPools {
     usable: *mut PoolHeader,
     /// Pools owned.
     pub pools: usize,
+    /// Keep emptied pools instead of giving them back to the arena (until
+    /// `release_empty`): set on object classes under optimistic list reads,
+    /// so that a block a lock-free reader may still be looking at stays a
+    /// block of the same domain and class (see `policy::biased::try_ref`).
+    pub hold: bool,
 }
 
 // SAFETY: a class table is moved between threads only with its owner's
@@ -98,6 +103,7 @@ impl Default for ClassPools {
         ClassPools {
             usable: ptr::null_mut(),
             pools: 0,
+            hold: false,
         }
     }
 }
@@ -279,7 +285,7 @@ impl ClassPools {
     unsafe fn maybe_release(&mut self, p: *mut PoolHeader, mem: &Memory) {
         // SAFETY: `p` is ours and on our list.
         unsafe {
-            if self.usable == p && (*p).next.is_null() {
+            if self.hold || (self.usable == p && (*p).next.is_null()) {
                 return;
             }
             self.unlink(p);
@@ -404,6 +410,13 @@ impl ClassTable {
             pools += 1;
         }
         pools
+    }
+
+    /// Holds emptied pools of `domain` (see [`ClassPools::hold`]).
+    pub fn hold_empty_pools(&mut self, domain: Domain) {
+        for c in self.classes[domain.index()].iter_mut() {
+            c.hold = true;
+        }
     }
 
     /// # Safety

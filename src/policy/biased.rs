@@ -42,6 +42,8 @@ use crate::sync::{
 };
 use std::ptr;
 
+mod try_ref;
+
 /// Most owner ids (see [`Geometry::MAX_OWNERS`]).
 pub const MAX_OWNERS: usize = Geometry::MAX_OWNERS;
 
@@ -247,6 +249,7 @@ pub struct BiasedCounts;
 // with CPython's queue/merge protocol (loom model `biased_count`).
 unsafe impl Counts for BiasedCounts {
     const NEEDS_GIL: bool = false;
+    const TRY_INCREF: bool = true;
     type Word = BiasedRc;
     type Shared = BiasedShared;
     type Local = BiasedLocal;
@@ -379,6 +382,12 @@ unsafe impl Counts for BiasedCounts {
         } else {
             incref_shared(rc, local);
         }
+    }
+
+    #[inline(always)]
+    unsafe fn try_incref(obj: ObjAddr, local: &mut BiasedLocal) -> bool {
+        // SAFETY: forwarded (see `try_ref`'s module docs).
+        unsafe { try_ref::try_incref(obj, local) }
     }
 
     #[inline(always)]
