@@ -42,6 +42,27 @@ use super::{class_block_size, Domain, OutOfMemory, NUM_CLASSES, NUM_DOMAINS, POO
 use crate::sync::{AtomicPtr, Ordering};
 use std::ptr;
 
+/// Writes a free block's link. The link lies over the first word of what
+/// was an object, its count word's `tid` under `biased`, which a lock-free
+/// reader's try-incref may be loading (`policy/biased/try_ref.rs`): so it is
+/// an atomic store (Relaxed: the free lists' own publication orders it),
+/// and the race is a defined one. Reads of links stay plain: only the
+/// pool's owner reads them, after its own writes or an Acquire swap.
+///
+/// # Safety
+/// `fb` is a block being freed, owned by the caller.
+#[inline(always)]
+unsafe fn set_link(fb: *mut FreeBlock, next: *mut FreeBlock) {
+    // SAFETY: the caller's contract; the link is a word at the block's start.
+    unsafe {
+        crate::sync::racy_store(
+            ptr::addr_of_mut!((*fb).next) as *mut usize,
+            next as usize,
+            Ordering::Relaxed,
+        )
+    }
+}
+
 /// Frees `block` from a thread that does not own its pool: pushes it onto
 /// the pool's remote stack, and the pool onto its owner's inbox when the
 /// stack was empty.
@@ -61,7 +82,7 @@ pub unsafe fn remote_free(block: *mut u8) {
     loop {
         vg::open_link(block);
         // SAFETY: the block is ours until the CAS below publishes it.
-        unsafe { (*fb).next = head };
+        unsafe { set_link(fb, head) };
         vg::close_link(block);
         // Release: the owner that swaps the stack out (Acquire) sees the
         // link we just wrote.
@@ -228,7 +249,7 @@ impl ClassPools {
             let fb = block as *mut FreeBlock;
             vg::free_like(block);
             vg::open_link(block);
-            (*fb).next = (*p).free;
+            set_link(fb, (*p).free);
             vg::close_link(block);
             (*p).free = fb;
             (*p).used -= 1;
@@ -259,7 +280,7 @@ impl ClassPools {
             while !b.is_null() {
                 vg::open_link(b as *const u8);
                 let next = (*b).next;
-                (*b).next = (*p).free;
+                set_link(b, (*p).free);
                 vg::close_link(b as *const u8);
                 (*p).free = b;
                 b = next;

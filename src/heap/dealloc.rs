@@ -271,6 +271,29 @@ impl<P: Policy> Heap<P> {
         len: u32,
     ) -> *mut ObjHeader<P> {
         let obj = block as *mut ObjHeader<P>;
+        // Containers start tracked (their `gc_track` then only counts them):
+        // one header write instead of two.
+        let gc = if kind.is_container() {
+            gc_bits::TRACKED
+        } else {
+            0
+        };
+        if P::OPTIMISTIC_READS {
+            // A lock-free reader may be trying to count a freed object that
+            // lived here: the count word is stored in place, atomically
+            // (`Counts::init_word`), the rest field by field.
+            // SAFETY: a fresh block, large enough for the header.
+            unsafe {
+                <P::Counts as Counts>::init_word(ptr::addr_of_mut!((*obj).rc), &(*ts).counts);
+                ptr::addr_of_mut!((*obj).kind).write(kind);
+                ptr::addr_of_mut!((*obj).class).write(class);
+                ptr::addr_of_mut!((*obj).gc_bits).write(crate::sync::AtomicU8::new(gc));
+                ptr::addr_of_mut!((*obj).lock).write(P::ObjLock::new());
+                ptr::addr_of_mut!((*obj).len).write(len);
+                ptr::addr_of_mut!((*obj).pad).write(P::Pad::default());
+            }
+            return obj;
+        }
         // SAFETY: a fresh block, large enough for the header.
         unsafe {
             obj.write(ObjHeader {
@@ -279,11 +302,7 @@ impl<P: Policy> Heap<P> {
                 class,
                 // Containers start tracked (their `gc_track` then only
                 // counts them): one header write instead of two.
-                gc_bits: crate::sync::AtomicU8::new(if kind.is_container() {
-                    gc_bits::TRACKED
-                } else {
-                    0
-                }),
+                gc_bits: crate::sync::AtomicU8::new(gc),
                 lock: P::ObjLock::new(),
                 len,
                 pad: P::Pad::default(),

@@ -79,6 +79,19 @@ pub unsafe trait Counts: 'static + Sized {
 
     /// A count of one, owned by the current thread.
     fn word_new(local: &Self::Local) -> Self::Word;
+    /// Writes a count of one, owned by the current thread, into a new
+    /// object's block. Under optimistic reads a block may be read by a
+    /// racing try-incref while this runs (it was freed and reused): an
+    /// implementation with `TRY_INCREF` stores the word field by field with
+    /// atomic stores, each intermediate state one a try-incref refuses.
+    ///
+    /// # Safety
+    /// `word` is valid for writes and aligned.
+    #[inline(always)]
+    unsafe fn init_word(word: *mut Self::Word, local: &Self::Local) {
+        // SAFETY: the caller's contract.
+        unsafe { word.write(Self::word_new(local)) }
+    }
     /// A count that no thread writes (PEP 683 immortal objects).
     fn word_immortal() -> Self::Word;
     fn is_immortal(word: &Self::Word) -> bool;

@@ -28,7 +28,14 @@
 //!   (refused), or a count taken by other threads (accepted: a reference to
 //!   a live object). The caller then re-checks that the slot (and the list's
 //!   item array) still hold that address and otherwise gives the reference
-//!   back: it returns the reference only to what the list holds.
+//!   back: it returns the reference only to what the list holds. For the
+//!   re-check to see the slot as it was when the old object was freed, the
+//!   reuse writes the word in place with [`super::reinit_word`] (`shared`
+//!   first, Release) and the CAS here acquires (see the comment at it).
+//! - Every write that can meet these loads is atomic, so the race is a
+//!   defined one: the free-list link is stored atomically
+//!   (`alloc::pool::set_link`), and a new object's word is stored field by
+//!   field in place (`Counts::init_word`) rather than as one plain write.
 //! - The block stays an object block of the same class: under optimistic
 //!   reads emptied object pools are held, not given back to their arena
 //!   (`ClassPools::hold`), until the heap is trimmed with every thread at a
@@ -81,14 +88,19 @@ fn try_incref_shared(rc: &super::BiasedRc, local: &mut BiasedLocal) -> bool {
         if count == 0 && (state == DEFAULT || state == MERGED) {
             return false;
         }
-        // Relaxed, as `Arc::clone`: the increment publishes nothing, and the
-        // object's contents are published by the slot store the caller's
-        // re-check reads with Acquire. The CAS is what makes "never from
-        // zero" atomic against a free deciding on the same word.
+        // Acquire on success: if the block was freed and reused, the new
+        // object's `shared` was set by `reinit_word`'s Release store, and
+        // every later change of it is an RMW, so our CAS reads from that
+        // store's release sequence: the reuse, and the slot store that
+        // happened before the old object's free, happen-before the caller's
+        // re-check, which therefore cannot read the stale slot value that
+        // would let it return the new object (loom model `list_reads`
+        // finds exactly that with a Relaxed CAS). The CAS is also what makes
+        // "never from zero" atomic against a free deciding on the word.
         match rc.shared.compare_exchange_weak(
             shared,
             shared + ONE,
-            Ordering::Relaxed,
+            Ordering::Acquire,
             Ordering::Relaxed,
         ) {
             Ok(_) => {
