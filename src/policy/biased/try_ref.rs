@@ -39,7 +39,9 @@
 //! - The block stays an object block of the same class: under optimistic
 //!   reads emptied object pools are held, not given back to their arena
 //!   (`ClassPools::hold`), until the heap is trimmed with every thread at a
-//!   checkpoint or detached.
+//!   checkpoint or detached. Large objects (the system allocator's) are not
+//!   freed at once but retired through QSBR (`Heap::retire_large_object`),
+//!   their words untouched until then.
 //!
 //! The owner path needs no CAS: only the owner writes `local`, and a thread
 //! that finds its own id in `tid` is that owner (a block's `tid` holds an id
