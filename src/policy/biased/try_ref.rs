@@ -77,7 +77,10 @@ pub(super) unsafe fn try_incref(obj: ObjAddr, local: &mut BiasedLocal) -> bool {
     try_incref_shared(rc, local)
 }
 
-#[inline]
+/// Off the owner's path (cold, as `incref_shared`: a list read by its
+/// items' owner stays short).
+#[cold]
+#[inline(never)]
 fn try_incref_shared(rc: &super::BiasedRc, local: &mut BiasedLocal) -> bool {
     // Relaxed: immortality is set before an object is shared.
     if rc.local.load(Ordering::Relaxed) == IMMORTAL_LOCAL {
