@@ -129,6 +129,14 @@ impl<'h, P: Policy> Mutator<'h, P> {
                     self.heap
                         .qsbr
                         .retire(&mut (*self.ts).qsbr, old as *mut u8, old_cap * word);
+                    // And free what is due now, ours included when no other
+                    // thread is reading: this thread holds no pointer into
+                    // an item array but this list's (it is not in a
+                    // lock-free read), so this is a quiescent state, and a
+                    // thread that appends without checkpoints does not pile
+                    // up retired arrays (CPython processes its delayed
+                    // frees as it adds to them, too).
+                    self.heap.qsbr_poll(self.ts);
                 } else {
                     self.heap.free_raw(self.ts, old as *mut u8, old_cap * word);
                 }
