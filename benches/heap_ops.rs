@@ -18,7 +18,9 @@
 //! - `tuple_get`, `list_get`, `list_set`: `obj[i]` on an 8-item tuple and
 //!   list (a new reference: incref, and the drop's decref), and `list[i] =
 //!   x` (incref of the new item, the displaced one decref'd after the unlock).
-//!   Lists take their one-byte lock under `pool-locks` and `biased`.
+//!   Lists take their one-byte lock under `pool-locks`; under `biased`,
+//!   `get` reads without it (try-incref and re-check, free-threaded
+//!   CPython's `list_get_item_ref`) and `set` still locks.
 //! - `alloc_free_class/<block>B`: allocate a leaf filling a block of that
 //!   size class and free a random one of 1024 live leaves (the steady-heap
 //!   pattern of `allocators.rs`: pools partly used, never emptied).

@@ -120,6 +120,51 @@ macro_rules! const_thread_local {
 
 pub(crate) use const_thread_local;
 
+/// Word-sized plain memory that one thread writes under a lock while
+/// others read it without (a list's length, item-array pointer and slots
+/// under optimistic reads): read and written as atomics, so the race is a
+/// defined one. Outside loom these are `AtomicUsize` views of the word (the
+/// same size and alignment); under loom, which tracks only its own atomics,
+/// they are volatile accesses and the models check the protocol around them
+/// (`loom-tests/tests/list_reads.rs`).
+///
+/// # Safety
+/// `p` is valid, aligned, and every concurrent access to it goes through
+/// these functions.
+#[inline(always)]
+pub unsafe fn racy_load(p: *const usize, order: Ordering) -> usize {
+    #[cfg(not(loom))]
+    {
+        // SAFETY: the caller's contract; `AtomicUsize` has `usize`'s layout.
+        unsafe { std::sync::atomic::AtomicUsize::from_ptr(p as *mut usize) }.load(order)
+    }
+    #[cfg(loom)]
+    {
+        let _ = order;
+        // SAFETY: the caller's contract.
+        unsafe { std::ptr::read_volatile(p) }
+    }
+}
+
+/// The store of [`racy_load`].
+///
+/// # Safety
+/// As [`racy_load`].
+#[inline(always)]
+pub unsafe fn racy_store(p: *mut usize, v: usize, order: Ordering) {
+    #[cfg(not(loom))]
+    {
+        // SAFETY: the caller's contract; `AtomicUsize` has `usize`'s layout.
+        unsafe { std::sync::atomic::AtomicUsize::from_ptr(p) }.store(v, order)
+    }
+    #[cfg(loom)]
+    {
+        let _ = order;
+        // SAFETY: the caller's contract.
+        unsafe { std::ptr::write_volatile(p, v) }
+    }
+}
+
 /// A mutex whose lock survives a panicking holder: the heap's own invariants
 /// are kept by the code inside the critical sections (which never panics
 /// half-way), so poisoning would only punish the survivors.

@@ -204,9 +204,12 @@ impl<P: Policy> Heap<P> {
                 rep.count_sum += total as i64;
             }
         }
-        if raw_owned != raw.len() {
+        // Item arrays retired by a resize and waiting for QSBR are live too.
+        let retired = self.qsbr.waiting();
+        if raw_owned + retired != raw.len() {
             return Err(format!(
-                "{} raw blocks are live but only {raw_owned} lists own an item array",
+                "{} raw blocks are live but only {raw_owned} lists own an item array \
+                 ({retired} retired)",
                 raw.len()
             ));
         }

@@ -224,7 +224,28 @@ fn header_size_is_reported<P: Policy>() {
     }
 }
 
+/// A large object (system allocator) displaced from a list: under
+/// optimistic reads its block is retired through QSBR, not freed, until the
+/// thread's next checkpoint; the heap verifies meanwhile, and nothing leaks.
+fn large_items_displaced_from_a_list<P: Policy>() {
+    let h = heap::<P>();
+    {
+        let m = h.attach();
+        let l = m.alloc_list().unwrap();
+        m.append(&l, m.alloc_leaf(&[7u8; 2000]).unwrap()).unwrap();
+        assert_eq!(m.len(&m.get(&l, 0).unwrap()), 2000);
+        m.set(&l, 0, m.alloc_int(1).unwrap()).unwrap();
+        let rep = h.verify().unwrap();
+        assert_eq!(rep.live_objects, 2, "the list and the int");
+        m.checkpoint();
+        h.verify().unwrap();
+        drop(l);
+    }
+    assert_no_leaks(&h);
+}
+
 all_policies!(
+    large_items_displaced_from_a_list,
     every_size_class_allocates_writes_and_frees,
     blocks_are_reused,
     tuples_and_lists_hold_references,

@@ -188,7 +188,82 @@ fn threads_exit_while_others_hold_their_objects<P: Policy>() {
     assert_no_leaks(&h);
 }
 
+/// Readers `get` while a writer replaces items (freeing the old ones, whose
+/// blocks the writer's next allocations reuse), grows the list (retiring
+/// item arrays) and pops: every reference a reader gets must be to an item
+/// that was at that index. Items carry their index (`value % 1000`), so a
+/// reference taken to a reused block, or read from a stale array after the
+/// slot moved on, shows up as a wrong index. Readers keep a few of their
+/// items for a while, so other readers' try-increfs find shared counts and
+/// take the lock-free path.
+fn readers_race_replacement_and_resize<P: Policy>() {
+    const READERS: usize = 2;
+    const OPS: usize = if cfg!(miri) { 200 } else { 60_000 };
+    let h = heap::<P>();
+    let list = {
+        let m = h.attach();
+        let l = m.alloc_list().unwrap();
+        for i in 0..16 {
+            m.append(&l, m.alloc_int(i).unwrap()).unwrap();
+        }
+        l
+    };
+    let barrier = Barrier::new(READERS + 1);
+    std::thread::scope(|s| {
+        let (h, list, barrier) = (&h, &list, &barrier);
+        s.spawn(move || {
+            let m = h.attach();
+            let list = list.clone();
+            m.allow_threads(|| barrier.wait());
+            let mut x = 0x9e37_79b9_u64;
+            for k in 1..OPS as i64 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let len = m.len(&list);
+                if x.is_multiple_of(8) && len < 200 {
+                    m.append(&list, m.alloc_int(k * 1000 + len as i64).unwrap())
+                        .unwrap();
+                } else if x % 8 == 1 && len > 16 {
+                    drop(m.pop(&list).unwrap());
+                } else {
+                    let i = (x as usize >> 8) % len;
+                    m.set(&list, i, m.alloc_int(k * 1000 + i as i64).unwrap())
+                        .unwrap();
+                }
+                m.checkpoint();
+            }
+        });
+        for t in 0..READERS {
+            s.spawn(move || {
+                let m = h.attach();
+                let list = list.clone();
+                m.allow_threads(|| barrier.wait());
+                let mut kept = std::collections::VecDeque::new();
+                let mut x = t as u64 * 7919 + 1;
+                for _ in 0..OPS {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let i = (x as usize >> 8) % 16;
+                    let r = m.get(&list, i).unwrap();
+                    let v = m.int_value(&r).unwrap();
+                    assert_eq!(v % 1000, i as i64, "got item {v} at index {i}");
+                    kept.push_back(r);
+                    if kept.len() > 4 {
+                        kept.pop_front();
+                    }
+                    m.checkpoint();
+                }
+            });
+        }
+    });
+    drop(list);
+    assert_no_leaks(&h);
+}
+
 all_policies!(
+    readers_race_replacement_and_resize,
     shared_list_mutated_by_four_threads,
     objects_handed_between_threads,
     one_object_shared_by_every_thread,

@@ -13,6 +13,8 @@
 //! | `pool_lock` | per-class pool locks and atomic counts | `policy::front::ClassLockFront`, `policy::counts::AtomicCounts` through `Heap<PoolLocks>` |
 //! | `malloc_remote_free` | heaplab-malloc's remote-free push against its owner's inbox take | `heaplab-malloc/src/remote.rs` on its `pool.rs` (the files compiled in: the crate is a cdylib) |
 //! | `collect` | the cyclic collector under stop-the-world, two collectors at once | `heap::gc::collect` through `Heap<PoolLocks>` and `Heap<Biased>` |
+//! | `qsbr` | a reader walking an item array while a writer retires and frees it; a reader detaching mid-sequence | `heap::qsbr::Qsbr` |
+//! | `list_reads` | a lock-free `get`'s try-incref racing the `set` that frees the item and reuses its block | `policy::BiasedCounts::try_incref`, `policy::biased::reinit_word` (the read's steps as `heap/list.rs` takes them) |
 //!
 //! The models check the code that ships: heaplab takes every atomic, lock,
 //! condition variable, cell and thread-local from `heaplab::sync`, which

@@ -151,6 +151,24 @@ impl LargeList {
         size
     }
 
+    /// Turns a dead large object's block into non-object memory (a large
+    /// object retired through QSBR, freed later like an item array).
+    ///
+    /// # Safety
+    /// `block` is a live block of this list, of the object domain, whose
+    /// object is dead.
+    pub unsafe fn retire_object(&self, block: *mut u8) {
+        let _head = self.head.lock();
+        // SAFETY: the header sits right before the block; the list is locked.
+        unsafe {
+            let h = block.sub(HEADER) as *mut LargeHeader;
+            debug_assert!((*h).domain == Domain::Object);
+            (*h).domain = Domain::Raw;
+        }
+        // Relaxed: as in `alloc`.
+        self.objects.fetch_sub(1, Relaxed);
+    }
+
     /// Size of a large block.
     ///
     /// # Safety

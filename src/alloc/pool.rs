@@ -42,6 +42,27 @@ use super::{class_block_size, Domain, OutOfMemory, NUM_CLASSES, NUM_DOMAINS, POO
 use crate::sync::{AtomicPtr, Ordering};
 use std::ptr;
 
+/// Writes a free block's link. The link lies over the first word of what
+/// was an object, its count word's `tid` under `biased`, which a lock-free
+/// reader's try-incref may be loading (`policy/biased/try_ref.rs`): so it is
+/// an atomic store (Relaxed: the free lists' own publication orders it),
+/// and the race is a defined one. Reads of links stay plain: only the
+/// pool's owner reads them, after its own writes or an Acquire swap.
+///
+/// # Safety
+/// `fb` is a block being freed, owned by the caller.
+#[inline(always)]
+unsafe fn set_link(fb: *mut FreeBlock, next: *mut FreeBlock) {
+    // SAFETY: the caller's contract; the link is a word at the block's start.
+    unsafe {
+        crate::sync::racy_store(
+            ptr::addr_of_mut!((*fb).next) as *mut usize,
+            next as usize,
+            Ordering::Relaxed,
+        )
+    }
+}
+
 /// Frees `block` from a thread that does not own its pool: pushes it onto
 /// the pool's remote stack, and the pool onto its owner's inbox when the
 /// stack was empty.
@@ -61,7 +82,7 @@ pub unsafe fn remote_free(block: *mut u8) {
     loop {
         vg::open_link(block);
         // SAFETY: the block is ours until the CAS below publishes it.
-        unsafe { (*fb).next = head };
+        unsafe { set_link(fb, head) };
         vg::close_link(block);
         // Release: the owner that swaps the stack out (Acquire) sees the
         // link we just wrote.
@@ -87,6 +108,11 @@ pub struct ClassPools {
     usable: *mut PoolHeader,
     /// Pools owned.
     pub pools: usize,
+    /// Keep emptied pools instead of giving them back to the arena (until
+    /// `release_empty`): set on object classes under optimistic list reads,
+    /// so that a block a lock-free reader may still be looking at stays a
+    /// block of the same domain and class (see `policy::biased::try_ref`).
+    pub hold: bool,
 }
 
 // SAFETY: a class table is moved between threads only with its owner's
@@ -98,6 +124,7 @@ impl Default for ClassPools {
         ClassPools {
             usable: ptr::null_mut(),
             pools: 0,
+            hold: false,
         }
     }
 }
@@ -222,7 +249,7 @@ impl ClassPools {
             let fb = block as *mut FreeBlock;
             vg::free_like(block);
             vg::open_link(block);
-            (*fb).next = (*p).free;
+            set_link(fb, (*p).free);
             vg::close_link(block);
             (*p).free = fb;
             (*p).used -= 1;
@@ -253,7 +280,7 @@ impl ClassPools {
             while !b.is_null() {
                 vg::open_link(b as *const u8);
                 let next = (*b).next;
-                (*b).next = (*p).free;
+                set_link(b, (*p).free);
                 vg::close_link(b as *const u8);
                 (*p).free = b;
                 b = next;
@@ -279,7 +306,7 @@ impl ClassPools {
     unsafe fn maybe_release(&mut self, p: *mut PoolHeader, mem: &Memory) {
         // SAFETY: `p` is ours and on our list.
         unsafe {
-            if self.usable == p && (*p).next.is_null() {
+            if self.hold || (self.usable == p && (*p).next.is_null()) {
                 return;
             }
             self.unlink(p);
@@ -404,6 +431,13 @@ impl ClassTable {
             pools += 1;
         }
         pools
+    }
+
+    /// Holds emptied pools of `domain` (see [`ClassPools::hold`]).
+    pub fn hold_empty_pools(&mut self, domain: Domain) {
+        for c in self.classes[domain.index()].iter_mut() {
+            c.hold = true;
+        }
     }
 
     /// # Safety

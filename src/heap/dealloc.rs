@@ -115,6 +115,26 @@ impl<P: Policy> Heap<P> {
         }
     }
 
+    /// A dead large object under optimistic reads: its block goes back to
+    /// the system allocator, which may unmap or reuse it for anything, so a
+    /// lock-free reader still trying to count it must be gone first: it is
+    /// retired through QSBR like an item array (the header, count word
+    /// included, stays as the free left it until then).
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state; `block` is a dead large
+    /// object's block.
+    #[cold]
+    unsafe fn retire_large_object(&self, ts: *mut ThreadState<P>, block: *mut u8) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let size = crate::alloc::LargeList::size_of(block);
+            debug_assert!(size > MAX_SMALL, "a large block frees as a large one");
+            self.mem.large().retire_object(block);
+            self.qsbr.retire(&mut (*ts).qsbr, block, size);
+        }
+    }
+
     /// Frees an object's block (no children, no counts).
     ///
     /// # Safety
@@ -128,7 +148,11 @@ impl<P: Policy> Heap<P> {
             ptr::drop_in_place(obj);
             (*ts).frees += 1;
             if class == LARGE {
-                self.mem.free_large(obj as *mut u8);
+                if P::OPTIMISTIC_READS {
+                    self.retire_large_object(ts, obj as *mut u8);
+                } else {
+                    self.mem.free_large(obj as *mut u8);
+                }
             } else {
                 <P::Front as Front>::free_block(
                     &self.front,
@@ -271,6 +295,29 @@ impl<P: Policy> Heap<P> {
         len: u32,
     ) -> *mut ObjHeader<P> {
         let obj = block as *mut ObjHeader<P>;
+        // Containers start tracked (their `gc_track` then only counts them):
+        // one header write instead of two.
+        let gc = if kind.is_container() {
+            gc_bits::TRACKED
+        } else {
+            0
+        };
+        if P::OPTIMISTIC_READS {
+            // A lock-free reader may be trying to count a freed object that
+            // lived here: the count word is stored in place, atomically
+            // (`Counts::init_word`), the rest field by field.
+            // SAFETY: a fresh block, large enough for the header.
+            unsafe {
+                <P::Counts as Counts>::init_word(ptr::addr_of_mut!((*obj).rc), &(*ts).counts);
+                ptr::addr_of_mut!((*obj).kind).write(kind);
+                ptr::addr_of_mut!((*obj).class).write(class);
+                ptr::addr_of_mut!((*obj).gc_bits).write(crate::sync::AtomicU8::new(gc));
+                ptr::addr_of_mut!((*obj).lock).write(P::ObjLock::new());
+                ptr::addr_of_mut!((*obj).len).write(len);
+                ptr::addr_of_mut!((*obj).pad).write(P::Pad::default());
+            }
+            return obj;
+        }
         // SAFETY: a fresh block, large enough for the header.
         unsafe {
             obj.write(ObjHeader {
@@ -279,11 +326,7 @@ impl<P: Policy> Heap<P> {
                 class,
                 // Containers start tracked (their `gc_track` then only
                 // counts them): one header write instead of two.
-                gc_bits: crate::sync::AtomicU8::new(if kind.is_container() {
-                    gc_bits::TRACKED
-                } else {
-                    0
-                }),
+                gc_bits: crate::sync::AtomicU8::new(gc),
                 lock: P::ObjLock::new(),
                 len,
                 pad: P::Pad::default(),

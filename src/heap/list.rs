@@ -6,12 +6,45 @@
 //! for nothing but the allocator's own short locks; a contended lock is
 //! waited for detached (CPython's `PyMutex` detaches before it parks), and an
 //! item that `set` or `pop` displaces is released after the unlock.
+//!
+//! ## Optimistic reads (`Policy::OPTIMISTIC_READS`: `biased`)
+//!
+//! `get` on a list first reads without the lock, as free-threaded CPython's
+//! `list_get_item_ref`: load the length, then the item array, then the slot
+//! (each Acquire), try-incref the item ([`Counts::try_incref`]: never from a
+//! zero count), and re-check that the list still has that array and the
+//! slot that item; on any failure it gives the reference back and takes the
+//! locked path. Writers (under the lock) store the array pointer, the slots
+//! and the length with Release, the array before the length that needs it:
+//! a reader that sees a length sees an array at least that long (arrays
+//! only grow while a list lives; a collector's clear runs with the world
+//! stopped). An array replaced by a resize is retired through the heap's
+//! QSBR ([`super::qsbr`]) instead of freed, so a reader still walking it
+//! reads live memory until its next checkpoint. Why a try-incref on a freed
+//! or reused object block cannot return a wrong reference is argued in
+//! `policy/biased/try_ref.rs`.
 
 use super::{Mutator, Ref};
 use crate::object::{tuple_items, Kind, ListObj, ObjHeader};
 use crate::policy::{Counts, ObjAddr, ObjLock, Policy};
+use crate::sync::{racy_load, racy_store, Ordering};
 use crate::HeapError;
 use std::ptr;
+use std::ptr::addr_of_mut;
+
+/// The list's item-array pointer, as a word other threads may read.
+#[inline(always)]
+fn items_word<P: Policy>(l: *mut ListObj<P>) -> *mut usize {
+    // SAFETY: only the field's address is taken (no access).
+    unsafe { addr_of_mut!((*l).items) as *mut usize }
+}
+
+/// The list's length, as a word other threads may read.
+#[inline(always)]
+fn len_word<P: Policy>(l: *mut ListObj<P>) -> *mut usize {
+    // SAFETY: only the field's address is taken (no access).
+    unsafe { addr_of_mut!((*l).len) }
+}
 
 impl<'h, P: Policy> Mutator<'h, P> {
     /// Runs `f` on a list's body with the list's lock held (no lock under the
@@ -53,8 +86,14 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 if (*l).len == (*l).cap {
                     self.grow(l)?;
                 }
-                *(*l).items.add((*l).len) = raw;
-                (*l).len += 1;
+                // Release: the item is initialised before a reader sees it,
+                // and the slot before the length that covers it.
+                racy_store(
+                    (*l).items.add((*l).len) as *mut usize,
+                    raw as usize,
+                    Ordering::Release,
+                );
+                racy_store(len_word(l), (*l).len + 1, Ordering::Release);
             }
             Ok(())
         })?;
@@ -76,13 +115,32 @@ impl<'h, P: Policy> Mutator<'h, P> {
             let new_cap = (old_cap + (old_cap >> 3) + 6) & !3;
             let word = std::mem::size_of::<usize>();
             let new = self.heap.alloc_raw(self.ts, new_cap * word)? as *mut *mut ObjHeader<P>;
+            let old = (*l).items;
             if old_cap > 0 {
-                ptr::copy_nonoverlapping((*l).items, new, (*l).len);
-                self.heap
-                    .free_raw(self.ts, (*l).items as *mut u8, old_cap * word);
+                ptr::copy_nonoverlapping(old, new, (*l).len);
             }
-            (*l).items = new;
+            // Release: the copied slots before the array is seen.
+            racy_store(items_word(l), new as usize, Ordering::Release);
             (*l).cap = new_cap;
+            if old_cap > 0 {
+                if P::OPTIMISTIC_READS {
+                    // A reader may still walk the old array: free it once
+                    // every attached thread has passed a checkpoint.
+                    self.heap
+                        .qsbr
+                        .retire(&mut (*self.ts).qsbr, old as *mut u8, old_cap * word);
+                    // And free what is due now, ours included when no other
+                    // thread is reading: this thread holds no pointer into
+                    // an item array but this list's (it is not in a
+                    // lock-free read), so this is a quiescent state, and a
+                    // thread that appends without checkpoints does not pile
+                    // up retired arrays (CPython processes its delayed
+                    // frees as it adds to them, too).
+                    self.heap.qsbr_poll(self.ts);
+                } else {
+                    self.heap.free_raw(self.ts, old as *mut u8, old_cap * word);
+                }
+            }
             Ok(())
         }
     }
@@ -105,23 +163,82 @@ impl<'h, P: Policy> Mutator<'h, P> {
                     Ok(Ref::from_raw(self.heap, item))
                 }
             }
-            Kind::List => self
-                .with_list(obj, "get", |l| {
-                    // SAFETY: we hold the list's lock: the item stays put and
-                    // referenced while we incref it.
-                    unsafe {
-                        let len = (*l).len;
-                        if i >= len {
-                            return Err(HeapError::index("list", i, len));
-                        }
-                        let item = *(*l).items.add(i);
-                        <P::Counts as Counts>::incref(item as ObjAddr, &mut (*self.ts).counts);
-                        Ok(Ref::from_raw(self.heap, item))
+            Kind::List => {
+                if P::OPTIMISTIC_READS {
+                    if let Some(r) = self.get_optimistic(obj, i) {
+                        return Ok(r);
                     }
-                })
-                .and_then(|r| r),
+                }
+                self.get_locked(obj, i)
+            }
             Kind::Leaf => Err(HeapError::wrong_type("get", "tuple or list", "leaf")),
         }
+    }
+
+    /// `list[i]` without the lock (see the module docs); `None` sends the
+    /// caller to the locked path (an index out of range included, so that
+    /// the error is the locked path's).
+    #[inline(always)]
+    fn get_optimistic(&self, list: &Ref<'h, P>, i: usize) -> Option<Ref<'h, P>> {
+        self.check_attached();
+        let l = list.as_ptr() as *mut ListObj<P>;
+        // SAFETY: we hold a reference to the list, so its body is live; the
+        // length, array pointer and slots are written with `racy_store` by
+        // lock holders. The array we read is the list's, or one retired
+        // after we loaded it, which QSBR keeps until our next checkpoint;
+        // `i < len` and the Release order of the writers keep the slot in
+        // bounds (module docs). `try_incref`'s contract: the item is an
+        // object block of this heap, held as one (module docs of
+        // `policy/biased/try_ref.rs`).
+        unsafe {
+            // Acquire: the array (and its slots) published before the length.
+            let len = racy_load(len_word(l), Ordering::Acquire);
+            if i >= len {
+                return None;
+            }
+            // Acquire: the slots copied before the array was published.
+            let items = racy_load(items_word(l), Ordering::Acquire);
+            let slot = (items as *mut usize).add(i);
+            // Acquire: the item's header, written before it was stored.
+            let item = racy_load(slot, Ordering::Acquire);
+            if !<P::Counts as Counts>::try_incref(item as ObjAddr, &mut (*self.ts).counts) {
+                return None;
+            }
+            // Re-check (Acquire, as above): the list still holds this item
+            // there, in this array. Otherwise the object we counted may be
+            // another one that reused the block: give it back.
+            let r = Ref::from_raw(self.heap, item as *mut ObjHeader<P>);
+            if racy_load(slot, Ordering::Acquire) == item
+                && racy_load(items_word(l), Ordering::Acquire) == items
+            {
+                return Some(r);
+            }
+            self.give_back(r);
+            None
+        }
+    }
+
+    #[cold]
+    fn give_back(&self, r: Ref<'h, P>) {
+        self.release(r);
+    }
+
+    /// `list[i]` under the list's lock.
+    fn get_locked(&self, obj: &Ref<'h, P>, i: usize) -> Result<Ref<'h, P>, HeapError> {
+        self.with_list(obj, "get", |l| {
+            // SAFETY: we hold the list's lock: the item stays put and
+            // referenced while we incref it.
+            unsafe {
+                let len = (*l).len;
+                if i >= len {
+                    return Err(HeapError::index("list", i, len));
+                }
+                let item = *(*l).items.add(i);
+                <P::Counts as Counts>::incref(item as ObjAddr, &mut (*self.ts).counts);
+                Ok(Ref::from_raw(self.heap, item))
+            }
+        })
+        .and_then(|r| r)
     }
 
     /// `list[i] = item`; the displaced item is released after the unlock.
@@ -136,7 +253,8 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 }
                 let slot = (*l).items.add(i);
                 let old = *slot;
-                *slot = raw;
+                // Release: the new item's header before a reader sees it.
+                racy_store(slot as *mut usize, raw as usize, Ordering::Release);
                 Ok(old)
             }
         })??;
@@ -154,8 +272,11 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 if (*l).len == 0 {
                     return None;
                 }
-                (*l).len -= 1;
-                Some(*(*l).items.add((*l).len))
+                let len = (*l).len - 1;
+                // Relaxed: shrinking publishes nothing; a reader that still
+                // sees the old length re-checks the slot it reads.
+                racy_store(len_word(l), len, Ordering::Relaxed);
+                Some(*(*l).items.add(len))
             }
         })?;
         // SAFETY: the list gave its reference to us.

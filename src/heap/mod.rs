@@ -28,6 +28,7 @@ pub mod gc;
 mod list;
 pub mod mutator;
 mod pending;
+pub mod qsbr;
 pub mod refs;
 pub mod thread;
 
@@ -56,6 +57,9 @@ pub struct Heap<P: Policy> {
     pub(crate) gc: GcState<P>,
     pub(crate) config: HeapConfig,
     totals: Mutex<ThreadTotals>,
+    /// Deferred frees of memory lock-free readers may still see (item
+    /// arrays under optimistic list reads).
+    pub(crate) qsbr: qsbr::Qsbr,
 }
 
 /// Heap aliases by policy.
@@ -97,6 +101,7 @@ impl<P: Policy> Heap<P> {
             gc: GcState::new(&config.gc),
             config,
             totals: Mutex::new(ThreadTotals::default()),
+            qsbr: qsbr::Qsbr::new(),
         })
     }
 

@@ -30,14 +30,24 @@ impl<P: Policy> Heap<P> {
             allocations: 0,
             frees: 0,
             gc_delta: 0,
+            qsbr: self.qsbr.register(),
             prev_ctx: ptr::null_mut(),
         }));
+        if P::OPTIMISTIC_READS {
+            // SAFETY: just made, ours.
+            unsafe { <P::Front as Front>::hold_empty_object_pools(&mut (*ts).front) };
+        }
         // SAFETY: just made; the thread-local points at its head.
         unsafe { (*ts).prev_ctx = set_current_ctx(ts as *mut ThreadCtx) };
         // SAFETY: `ts` is this thread's new attached state, owned by the
         // mutator from here on.
         let m = unsafe { Mutator::owning(self, ts) };
         m.apply_pending();
+        if P::OPTIMISTIC_READS && self.qsbr.has_work(&m.ts_ref().qsbr) {
+            // Blocks orphaned by exited threads (the leak check attaches).
+            // SAFETY: our attached state, reading nothing.
+            unsafe { self.qsbr_poll(ts) };
+        }
         m
     }
 }
@@ -238,6 +248,11 @@ impl<'h, P: Policy> Mutator<'h, P> {
     /// merge queues, deferred decrefs and collection triggers.
     #[inline(always)]
     pub fn checkpoint(&self) {
+        if P::OPTIMISTIC_READS {
+            // SAFETY: our own state; a checkpoint holds no pointer into an
+            // item array.
+            unsafe { self.qsbr_checkpoint() };
+        }
         // SAFETY: our own state.
         let ts = unsafe { &*self.ts };
         if <P::Interp as Interp>::checkpoint_pending(&self.heap.interp, &ts.interp)
@@ -247,6 +262,31 @@ impl<'h, P: Policy> Mutator<'h, P> {
         {
             self.checkpoint_slow();
         }
+    }
+
+    /// QSBR at a checkpoint: a quiescent state (a store only when the
+    /// write sequence moved), and a poll when something waits.
+    ///
+    /// # Safety
+    /// Called at a checkpoint of this mutator's thread.
+    #[inline(always)]
+    unsafe fn qsbr_checkpoint(&self) {
+        let ts = self.ts;
+        // SAFETY: our own state; the borrow ends before the poll.
+        let work = unsafe {
+            self.heap.qsbr.quiescent(&mut (*ts).qsbr);
+            self.heap.qsbr.has_work(&(*ts).qsbr)
+        };
+        if work {
+            // SAFETY: as above.
+            unsafe { self.heap.qsbr_poll(ts) };
+        }
+    }
+
+    #[inline(always)]
+    fn ts_ref(&self) -> &ThreadState<P> {
+        // SAFETY: our own state, live as long as the mutator.
+        unsafe { &*self.ts }
     }
 
     #[cold]

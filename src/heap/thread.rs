@@ -15,6 +15,7 @@
 //! good goes the other way round, counts before the allocator front end
 //! (merging a queue may free objects).
 
+use super::qsbr::{QsbrLocal, Retired};
 use super::Heap;
 use crate::object::ObjHeader;
 use crate::policy::{Counts, Front, Interp, ObjAddr, Policy, RcCounters};
@@ -73,6 +74,9 @@ pub struct ThreadState<P: Policy> {
     pub(crate) frees: u64,
     /// Containers allocated minus freed since the last publish (GC trigger).
     pub(crate) gc_delta: isize,
+    /// This thread's QSBR slot and retired blocks (used under optimistic
+    /// list reads only).
+    pub(crate) qsbr: QsbrLocal,
     pub(super) prev_ctx: *mut ThreadCtx,
 }
 
@@ -129,6 +133,10 @@ impl<P: Policy> Heap<P> {
                     break;
                 }
             }
+            // Nothing below retires memory: hand what still waits to the
+            // orphans and give the slot back.
+            self.qsbr
+                .unregister(&mut (*ts).qsbr, |r| self.free_retired(ts, r));
             <P::Counts as Counts>::detach_for_good(&self.counts, &mut (*ts).counts);
             self.gc.publish(&mut (*ts).gc_delta, true);
             {
@@ -172,6 +180,31 @@ impl<P: Policy> Heap<P> {
         }
     }
 
+    /// Frees a block QSBR found safe to free.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state; `r` was retired by a
+    /// thread of this heap and its goal has passed.
+    pub(crate) unsafe fn free_retired(&self, ts: *mut ThreadState<P>, r: Retired) {
+        // SAFETY: the caller's contract: no reader can reach the block.
+        unsafe { self.free_raw(ts, r.ptr, r.size) }
+    }
+
+    /// The QSBR part of a checkpoint: quiescent, and free what is due.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state, holding no pointer into
+    /// an item array.
+    #[cold]
+    pub(crate) unsafe fn qsbr_poll(&self, ts: *mut ThreadState<P>) {
+        // SAFETY: our own state; `free_retired` touches its allocator part,
+        // not its QSBR part.
+        unsafe {
+            self.qsbr
+                .poll(&mut (*ts).qsbr, |r| self.free_retired(ts, r))
+        }
+    }
+
     /// Marks `ts` detached (inside `allow_threads`): the thread-local is
     /// cleared so that `Ref`s dropped meanwhile are deferred.
     ///
@@ -180,6 +213,9 @@ impl<P: Policy> Heap<P> {
     pub(crate) unsafe fn release_thread(&self, ts: *mut ThreadState<P>) {
         // SAFETY: our own state.
         unsafe {
+            if P::OPTIMISTIC_READS {
+                self.qsbr.detach(&mut (*ts).qsbr);
+            }
             (*ts).ctx.attached = false;
             set_current_ctx(ptr::null_mut());
             <P::Interp as Interp>::release(&self.interp, &mut (*ts).interp);
@@ -194,6 +230,9 @@ impl<P: Policy> Heap<P> {
         // SAFETY: our own state.
         unsafe {
             <P::Interp as Interp>::reacquire(&self.interp, &mut (*ts).interp);
+            if P::OPTIMISTIC_READS {
+                self.qsbr.attach(&mut (*ts).qsbr);
+            }
             (*ts).ctx.attached = true;
             set_current_ctx(ts as *mut ThreadCtx);
         }

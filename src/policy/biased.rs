@@ -42,6 +42,8 @@ use crate::sync::{
 };
 use std::ptr;
 
+mod try_ref;
+
 /// Most owner ids (see [`Geometry::MAX_OWNERS`]).
 pub const MAX_OWNERS: usize = Geometry::MAX_OWNERS;
 
@@ -247,6 +249,7 @@ pub struct BiasedCounts;
 // with CPython's queue/merge protocol (loom model `biased_count`).
 unsafe impl Counts for BiasedCounts {
     const NEEDS_GIL: bool = false;
+    const TRY_INCREF: bool = true;
     type Word = BiasedRc;
     type Shared = BiasedShared;
     type Local = BiasedLocal;
@@ -348,6 +351,24 @@ unsafe impl Counts for BiasedCounts {
         }
     }
 
+    #[inline(always)]
+    unsafe fn init_word(word: *mut BiasedRc, local: &BiasedLocal) {
+        // Outside loom the word's atomics are views of plain memory (no
+        // invalid bit patterns), so the stores go into the block in place;
+        // loom's atomics are model objects that must be constructed (its
+        // models reinitialise reused blocks with `reinit_word` directly).
+        #[cfg(not(loom))]
+        // SAFETY: the caller's contract; a `BiasedRc` of any bits is valid.
+        unsafe {
+            reinit_word(&*word, local)
+        }
+        #[cfg(loom)]
+        // SAFETY: the caller's contract.
+        unsafe {
+            word.write(Self::word_new(local))
+        }
+    }
+
     fn word_immortal() -> BiasedRc {
         BiasedRc {
             tid: AtomicUsize::new(0),
@@ -379,6 +400,12 @@ unsafe impl Counts for BiasedCounts {
         } else {
             incref_shared(rc, local);
         }
+    }
+
+    #[inline(always)]
+    unsafe fn try_incref(obj: ObjAddr, local: &mut BiasedLocal) -> bool {
+        // SAFETY: forwarded (see `try_ref`'s module docs).
+        unsafe { try_ref::try_incref(obj, local) }
     }
 
     #[inline(always)]
@@ -419,6 +446,22 @@ unsafe impl Counts for BiasedCounts {
     fn counters(local: &BiasedLocal) -> RcCounters {
         local.counters
     }
+}
+
+/// Reinitialises, in place, the word of a block being reused for a new
+/// object owned by `local`'s thread, with a count of one. A try-incref may
+/// read the word meanwhile (`try_ref`): `shared` first, set to 0 (refused),
+/// then `local`, then `tid` (only the new owner, which is running this, would
+/// take the owner path), so every state in between is one a try-incref
+/// refuses. `local` and `tid` are Relaxed: the object is published later
+/// by a Release store of a pointer to it. `shared` is Release: a try-incref
+/// that later succeeds on this word reads from this store's release
+/// sequence, so the free and reuse of the block happen-before its re-check
+/// of the slot (see `try_ref`).
+pub fn reinit_word(rc: &BiasedRc, local: &BiasedLocal) {
+    rc.shared.store(pack_shared(0, DEFAULT), Ordering::Release);
+    rc.local.store(1, Ordering::Relaxed);
+    rc.tid.store(local.tid, Ordering::Relaxed);
 }
 
 /// The owner's local count reached zero (CPython's

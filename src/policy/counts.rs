@@ -37,6 +37,10 @@ pub unsafe trait Counts: 'static + Sized {
     /// generational tracing collector's remembered set).
     const WRITE_BARRIER: bool = false;
 
+    /// `try_incref` can succeed (else it always refuses, and optimistic
+    /// reads are refused by the policy check).
+    const TRY_INCREF: bool = false;
+
     /// The count word at offset 0 of every object.
     type Word: Send + Sync;
     /// State shared by all threads of one heap (merge queues).
@@ -75,6 +79,19 @@ pub unsafe trait Counts: 'static + Sized {
 
     /// A count of one, owned by the current thread.
     fn word_new(local: &Self::Local) -> Self::Word;
+    /// Writes a count of one, owned by the current thread, into a new
+    /// object's block. Under optimistic reads a block may be read by a
+    /// racing try-incref while this runs (it was freed and reused): an
+    /// implementation with `TRY_INCREF` stores the word field by field with
+    /// atomic stores, each intermediate state one a try-incref refuses.
+    ///
+    /// # Safety
+    /// `word` is valid for writes and aligned.
+    #[inline(always)]
+    unsafe fn init_word(word: *mut Self::Word, local: &Self::Local) {
+        // SAFETY: the caller's contract.
+        unsafe { word.write(Self::word_new(local)) }
+    }
     /// A count that no thread writes (PEP 683 immortal objects).
     fn word_immortal() -> Self::Word;
     fn is_immortal(word: &Self::Word) -> bool;
@@ -84,6 +101,23 @@ pub unsafe trait Counts: 'static + Sized {
     /// # Safety
     /// The thread is attached and holds a reference to the object at `obj`.
     unsafe fn incref(obj: ObjAddr, local: &mut Self::Local);
+    /// One more reference to an object the caller holds no reference to and
+    /// read from a slot without the slot's lock (CPython's
+    /// `_Py_TryIncrefFast` + `_Py_TryIncRefShared`): the object may be being
+    /// freed, or freed and its block reused. Returns false, changing
+    /// nothing, when it cannot tell that the object is alive; true when it
+    /// took a reference to whatever object now lives at `obj` (the caller
+    /// re-checks the slot and gives it back if the slot moved on).
+    ///
+    /// # Safety
+    /// The thread is attached; `obj` is the address of an object-domain
+    /// block of this heap whose memory stays an object-domain block of the
+    /// same class while the caller runs (the heap holds emptied object
+    /// pools under optimistic reads).
+    #[inline(always)]
+    unsafe fn try_incref(_obj: ObjAddr, _local: &mut Self::Local) -> bool {
+        false
+    }
     /// One reference less; true when it was the last and the caller must
     /// deallocate (a decrement may instead be queued to an owner).
     ///

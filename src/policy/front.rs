@@ -35,6 +35,10 @@ pub unsafe trait Front: 'static + Sized {
     fn attach(shared: &Self::Shared) -> Self::Local;
     /// A thread leaves for good (still attached, and it frees nothing after).
     fn detach_for_good(_shared: &Self::Shared, _local: &mut Self::Local) {}
+    /// Keep emptied object pools until `release_empty_pools` (optimistic
+    /// list reads: see `ClassPools::hold`). Only fronts whose tables a
+    /// GIL-free policy with optimistic reads uses need it.
+    fn hold_empty_object_pools(_local: &mut Self::Local) {}
 
     /// # Safety
     /// The thread is attached; `class < NUM_CLASSES`.

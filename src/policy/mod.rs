@@ -19,6 +19,11 @@
 //! | `pool-locks` | free | atomic | class locks | one byte | a naive GIL removal |
 //! | `biased` | free | biased | per thread | one byte | free-threaded CPython (PEP 703) |
 //!
+//! `biased` also reads lists without their lock ([`Policy::OPTIMISTIC_READS`],
+//! free-threaded CPython's `list_get_item_ref`); `pool-locks` does not: its
+//! atomic count sits where a freed block keeps its free-list link, so a
+//! try-incref could not tell a freed block from a live object.
+//!
 //! Everything is chosen at compile time: `Heap<P>` is monomorphised per
 //! policy, so no run-time branch on a component sits on any hot path, and a
 //! comparison measures the design, not dispatch. A combination that cannot be
@@ -163,6 +168,13 @@ pub unsafe trait Policy: 'static + Send + Sync + Sized {
     /// stop the world, and lists need their object lock).
     const FREE_THREADED: bool = <Self::Interp as Interp>::FREE_THREADED;
 
+    /// Whether a list's `get` reads without the list's lock, as free-threaded
+    /// CPython's `list_get_item_ref`: a try-incref of the item
+    /// ([`Counts::try_incref`]) and a re-check of the slot, with item arrays
+    /// replaced by a resize retired through the heap's QSBR and emptied
+    /// object pools held (not given back) until the heap is trimmed.
+    const OPTIMISTIC_READS: bool = false;
+
     /// Refuses, at build time, a combination that cannot be sound.
     const CHECK: () = {
         let free = <Self::Interp as Interp>::FREE_THREADED;
@@ -178,6 +190,10 @@ pub unsafe trait Policy: 'static + Send + Sync + Sized {
             !(free && !<Self::ObjLock as ObjLock>::REAL),
             "lists need a real object lock without the GIL"
         );
+        assert!(
+            !Self::OPTIMISTIC_READS || (free && <Self::Counts as Counts>::TRY_INCREF),
+            "optimistic list reads need a GIL-free policy whose counts can try-incref"
+        );
     };
 }
 
@@ -187,6 +203,7 @@ macro_rules! define_policy {
         $(#[$doc:meta])*
         $name:ident = $cli:literal, $summary:literal:
         $interp:ty, $counts:ty, $front:ty, $lock:ty, $pad:ty
+        $(, optimistic_reads = $opt:expr)?
     ) => {
         $(#[$doc])*
         #[derive(Debug)]
@@ -202,6 +219,7 @@ macro_rules! define_policy {
             type Front = $front;
             type ObjLock = $lock;
             type Pad = $pad;
+            $(const OPTIMISTIC_READS: bool = $opt;)?
         }
     };
 }
@@ -224,7 +242,8 @@ define_policy! {
     /// Free-threaded CPython: thread-local pools and biased counts.
     Biased = "biased",
     "no GIL: thread-local pools with remote frees, biased reference counts (free-threaded CPython)":
-    FreeInterp, BiasedCounts, ThreadFront, ParkingObjLock, [u64; 0]
+    FreeInterp, BiasedCounts, ThreadFront, ParkingObjLock, [u64; 0],
+    optimistic_reads = true
 }
 
 // The single-thread cost of going GIL-free, taken apart: each step below

@@ -129,6 +129,14 @@ unsafe impl Front for ThreadFront {
         ThreadFrontLocal { heap, counters }
     }
 
+    fn hold_empty_object_pools(local: &mut ThreadFrontLocal) {
+        let th = local.heap();
+        // SAFETY: we are the attached thread of this thread heap: its table
+        // is ours.
+        th.table
+            .with_mut(|t| unsafe { (*t).hold_empty_pools(Domain::Object) });
+    }
+
     fn detach_for_good(shared: &ThreadHeaps, local: &mut ThreadFrontLocal) {
         shared.registry.lock().abandoned.push(local.heap);
         local.heap = ptr::null_mut();
