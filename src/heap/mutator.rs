@@ -30,6 +30,7 @@ impl<P: Policy> Heap<P> {
             allocations: 0,
             frees: 0,
             gc_delta: 0,
+            trace_bytes: 0,
             prev_ctx: ptr::null_mut(),
         }));
         // SAFETY: just made; the thread-local points at its head.
@@ -243,7 +244,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
         if <P::Interp as Interp>::checkpoint_pending(&self.heap.interp, &ts.interp)
             || <P::Counts as Counts>::checkpoint_pending(&ts.counts)
             || self.heap.has_pending()
-            || self.heap.gc.wants_collection()
+            || self.wants_collection()
         {
             self.checkpoint_slow();
         }
@@ -260,8 +261,20 @@ impl<'h, P: Policy> Mutator<'h, P> {
             heap.counts_checkpoint(ts);
             heap.apply_pending(ts);
         }
-        if self.heap.gc.wants_collection() {
+        if <P::Counts as Counts>::TRACED {
+            self.heap.trace_collect_if_due(self);
+        } else if self.heap.gc.wants_collection() {
             self.heap.collect_if_due(self);
+        }
+    }
+
+    /// The due flag of the policy's collector (constants decide which).
+    #[inline(always)]
+    fn wants_collection(&self) -> bool {
+        if <P::Counts as Counts>::TRACED {
+            self.heap.trace.wants_collection()
+        } else {
+            self.heap.gc.wants_collection()
         }
     }
 

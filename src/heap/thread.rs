@@ -73,6 +73,8 @@ pub struct ThreadState<P: Policy> {
     pub(crate) frees: u64,
     /// Containers allocated minus freed since the last publish (GC trigger).
     pub(crate) gc_delta: isize,
+    /// Bytes allocated since the last publish (tracing trigger).
+    pub(crate) trace_bytes: usize,
     pub(super) prev_ctx: *mut ThreadCtx,
 }
 
@@ -131,6 +133,10 @@ impl<P: Policy> Heap<P> {
             }
             <P::Counts as Counts>::detach_for_good(&self.counts, &mut (*ts).counts);
             self.gc.publish(&mut (*ts).gc_delta, true);
+            if <P::Counts as Counts>::TRACED {
+                self.trace
+                    .publish(&mut (*ts).trace_bytes, self.gc.is_enabled());
+            }
             {
                 let mut t = self.totals.lock();
                 t.rc.add(&(*ts).counters());
