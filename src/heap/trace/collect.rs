@@ -93,9 +93,16 @@ impl<P: Policy> Heap<P> {
         unsafe { self.trace_locked(ts) }
     }
 
-    /// Called at a checkpoint when the trigger's flag is up.
+    /// Called at a checkpoint when the trigger's flag is up. The flag stays
+    /// up until the collection ends, so a thread that finds one running
+    /// goes on (its checkpoint parks it once the world is being stopped)
+    /// instead of asking again from inside the checkpoint.
     pub(crate) fn trace_collect_if_due(&self, m: &Mutator<'_, P>) {
-        if self.trace.wants_collection() && self.gc.is_enabled() {
+        // Relaxed: a hint; `trace_collect` decides with its CAS.
+        if self.trace.wants_collection()
+            && self.gc.is_enabled()
+            && !self.trace.collecting.load(Ordering::Relaxed)
+        {
             self.trace_collect(m);
         }
     }
