@@ -12,6 +12,7 @@
 //! | `biased_count` | biased counts: merge race, queue, exit, adoption | `policy::biased::BiasedCounts` through `Heap<Biased>` |
 //! | `pool_lock` | per-class pool locks and atomic counts | `policy::front::ClassLockFront`, `policy::counts::AtomicCounts` through `Heap<PoolLocks>` |
 //! | `collect` | the cyclic collector under stop-the-world, two collectors at once | `heap::gc::collect` through `Heap<PoolLocks>` and `Heap<Biased>` |
+//! | `handles` | handle-table roots emptied from any thread during a root scan, slot reuse; the tracing collector under stop-the-world | `policy::handles`, `heap::trace::collect` through `Heap<Tracing>` |
 //!
 //! The models check the code that ships: heaplab takes every atomic, lock,
 //! condition variable, cell and thread-local from `heaplab::sync`, which

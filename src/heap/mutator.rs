@@ -123,7 +123,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 .heap
                 .init_header(self.ts, block, class, Kind::Leaf, len);
             copy_payload(payload, block.add(header_bytes::<P>()));
-            Ok(Ref::from_raw(self.heap, obj))
+            Ok(Ref::from_raw_in(self.heap, self.ts, obj))
         }
     }
 
@@ -194,7 +194,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
             }
             (*obj).len = len as u32;
             self.heap.gc_track(self.ts, obj);
-            let tuple = Ref::from_raw(self.heap, obj);
+            let tuple = Ref::from_raw_in(self.heap, self.ts, obj);
             drop(items);
             Ok(tuple)
         }
@@ -222,7 +222,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
             ptr::addr_of_mut!((*l).cap).write(0);
             ptr::addr_of_mut!((*l).items).write(ptr::null_mut());
             self.heap.gc_track(self.ts, obj);
-            Ok(Ref::from_raw(self.heap, obj))
+            Ok(Ref::from_raw_in(self.heap, self.ts, obj))
         }
     }
 
@@ -305,7 +305,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
         // SAFETY: our attached state; `r` keeps the object alive.
         unsafe {
             <P::Counts as Counts>::incref(r.as_ptr() as ObjAddr, &mut (*self.ts).counts);
-            Ref::from_raw(self.heap, r.as_ptr())
+            Ref::from_raw_in(self.heap, self.ts, r.as_ptr())
         }
     }
 

@@ -16,7 +16,7 @@
 //! `into_raw` must be followed by a store into a reachable object (or by
 //! `from_raw`) before the thread's next checkpoint.
 
-use super::Heap;
+use super::{Heap, ThreadState};
 use crate::object::{Kind, ObjHeader};
 use crate::policy::{Counts, ObjAddr, Policy};
 use std::fmt;
@@ -52,6 +52,31 @@ impl<'h, P: Policy> Ref<'h, P> {
     pub unsafe fn from_raw(heap: &'h Heap<P>, obj: *mut ObjHeader<P>) -> Self {
         let root = if <P::Counts as Counts>::TRACED {
             heap.new_root(obj)
+        } else {
+            Default::default()
+        };
+        Ref {
+            // SAFETY: live objects are never null.
+            obj: unsafe { NonNull::new_unchecked(obj) },
+            heap,
+            root,
+        }
+    }
+
+    /// As `from_raw`, with the calling thread's state in hand: no
+    /// thread-local look-up for the root (the mutator's allocation paths).
+    ///
+    /// # Safety
+    /// As `from_raw`; `ts` is the calling thread's attached state on `heap`.
+    #[inline(always)]
+    pub(crate) unsafe fn from_raw_in(
+        heap: &'h Heap<P>,
+        ts: *mut ThreadState<P>,
+        obj: *mut ObjHeader<P>,
+    ) -> Self {
+        let root = if <P::Counts as Counts>::TRACED {
+            // SAFETY: our attached state; the borrow ends with the call.
+            <P::Counts as Counts>::new_root(unsafe { &mut (*ts).counts }, obj as ObjAddr)
         } else {
             Default::default()
         };
