@@ -54,14 +54,9 @@ unsafe fn mark<P: Policy>(o: *mut ObjHeader<P>, stack: &mut Vec<*mut ObjHeader<P
 /// The world is stopped; `stack` holds marked live objects.
 unsafe fn mark_from<P: Policy>(stack: &mut Vec<*mut ObjHeader<P>>) {
     while let Some(o) = stack.pop() {
-        let mut children = Vec::new();
         // SAFETY: a live object; its children are live (a live container
         // refers only to live objects).
-        unsafe { for_each_child(o, |c| children.push(c)) };
-        for c in children {
-            // SAFETY: as above.
-            unsafe { mark(c, stack) };
-        }
+        unsafe { for_each_child(o, |c| mark(c, stack)) };
     }
 }
 
