@@ -268,7 +268,8 @@ pub struct GilFigures {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
 pub struct GcFigures {
     pub collections: u64,
-    /// Per generation (pool-walk mode has one: index 0).
+    /// Per generation (pool-walk collections are full ones: index 2; runs
+    /// stored before that was so recorded them at index 0).
     pub collections_by_generation: [u64; 3],
     pub examined: u64,
     pub collected: u64,

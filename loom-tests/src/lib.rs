@@ -11,6 +11,7 @@
 //! | `remote_free` | remote-free push against the owner's inbox drain | `alloc::pool::remote_free`, `ClassTable::drain_inbox` |
 //! | `biased_count` | biased counts: merge race, queue, exit, adoption | `policy::biased::BiasedCounts` through `Heap<Biased>` |
 //! | `pool_lock` | per-class pool locks and atomic counts | `policy::front::ClassLockFront`, `policy::counts::AtomicCounts` through `Heap<PoolLocks>` |
+//! | `malloc_remote_free` | heaplab-malloc's remote-free push against its owner's inbox take | `heaplab-malloc/src/remote.rs` on its `pool.rs` (the files compiled in: the crate is a cdylib) |
 //! | `collect` | the cyclic collector under stop-the-world, two collectors at once | `heap::gc::collect` through `Heap<PoolLocks>` and `Heap<Biased>` |
 //! | `handles` | handle-table roots emptied from any thread during a root scan, slot reuse; the tracing collector under stop-the-world | `policy::handles`, `heap::trace::collect` through `Heap<Tracing>` |
 //!

@@ -23,18 +23,28 @@
 //! 7. **finalize** (PEP 442): each garbage object's finalizer runs once, with
 //!    the world running (so a finalizer may allocate). If any ran, the world
 //!    is stopped again and the garbage set re-examined: what a finalizer made
-//!    reachable from outside is **resurrected** and survives.
+//!    reachable from outside is **resurrected** and survives; what it
+//!    disconnected from every cycle is freed by its count, uncounted (CPython
+//!    3.11 holds only the object being finalized, so it frees those at once;
+//!    we hold all of them until here, see `freed_by_counts`).
 //! 8. **clear**: the references of each remaining garbage object are cleared,
 //!    then the collector drops its own references, and reference counting
 //!    frees the objects.
 
+use super::mark::tuple_may_untrack;
 use super::{gen_push, GcMode};
 use crate::heap::{Heap, Mutator, Ref, ThreadState};
-use crate::object::{gc_bits, gc_head, ObjHeader};
+use crate::object::{gc_bits, gc_head, Kind, ObjHeader};
 use crate::policy::Policy;
 use crate::sync::Ordering;
 use std::ptr;
 use std::time::Instant;
+
+/// The oldest generation: what a full collection collects. Every pool-walk
+/// collection is one (free-threaded CPython has one generation and counts
+/// its collections under generation 2), so `GcStats::collections` and
+/// `CollectOutcome::generation` say 2 for them.
+pub const FULL: usize = 2;
 
 /// What one collection did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,7 +52,8 @@ pub struct CollectOutcome {
     /// False when another thread's collection ran instead (this thread parked
     /// and found the work done).
     pub ran: bool,
-    /// The generation collected (pool-walk: 0, its only generation).
+    /// The generation collected: 2 for every pool-walk collection (a full
+    /// one, as the free-threaded build's are: it records them under 2 too).
     pub generation: usize,
     /// Containers examined.
     pub examined: usize,
@@ -69,7 +80,7 @@ impl<P: Policy> Heap<P> {
             return;
         }
         let gen = match self.gc.config.mode {
-            GcMode::PoolWalk => 0,
+            GcMode::PoolWalk => FULL,
             GcMode::Generational => match self.choose_generation() {
                 Some(g) => g,
                 None => return,
@@ -174,7 +185,7 @@ impl<P: Policy> Heap<P> {
         }
         let survivors = cands.len() - garbage.len();
         self.after_collection(gen, &cands, survivors);
-        if gen == 2 || self.gc.config.mode == GcMode::PoolWalk {
+        if gen == FULL {
             // World stopped: give the classes' cached empty pools back.
             self.trim();
         }
@@ -215,6 +226,10 @@ impl<P: Policy> Heap<P> {
             let still = unsafe { self.find_unreachable(&garbage, 1) };
             let still_set: std::collections::HashSet<usize> =
                 still.iter().map(|&o| o as usize).collect();
+            // SAFETY: as above; `still` is what `find_unreachable` returned.
+            let freed = unsafe { self.freed_by_counts(&still, 1) };
+            let freed_set: std::collections::HashSet<usize> =
+                freed.iter().map(|&o| o as usize).collect();
             if self.gc.config.mode == GcMode::Generational {
                 // `refs` records the generation between collections.
                 for &g in &garbage {
@@ -232,11 +247,16 @@ impl<P: Policy> Heap<P> {
             out.pause_ns += again.elapsed().as_nanos() as u64;
             // SAFETY: our state.
             unsafe { self.start_world(ts) };
-            // Release our hold on the resurrected ones.
-            let (keep, resurrected): (Vec<_>, Vec<_>) = garbage
+            // Release our hold on the resurrected ones, then on what a
+            // finalizer disconnected, referrers first: their counts free
+            // them, uncounted, as CPython 3.11 would have during finalization.
+            let (keep, resurrected): (Vec<_>, Vec<_>) = garbage.into_iter().partition(|o| {
+                still_set.contains(&(*o as usize)) && !freed_set.contains(&(*o as usize))
+            });
+            let resurrected = resurrected
                 .into_iter()
-                .partition(|o| still_set.contains(&(*o as usize)));
-            for r in resurrected {
+                .filter(|o| !still_set.contains(&(*o as usize)));
+            for r in resurrected.chain(freed) {
                 // SAFETY: we hold a reference.
                 unsafe { self.decref(ts, r) };
             }
@@ -283,7 +303,9 @@ impl<P: Policy> Heap<P> {
                 let target = (gen + 1).min(2);
                 let _ = cands;
                 // SAFETY: under the GIL; every node on lists 0..=gen moves
-                // (candidates, and dead objects waiting for deallocation).
+                // (candidates, and dead objects waiting for deallocation),
+                // except survivors that are tuples no cycle can pass through
+                // (untracked, as CPython 3.11's `untrack_tuples`).
                 self.gc.gens.with_mut(|g| unsafe {
                     let gens = &mut *g;
                     let mut all = Vec::new();
@@ -296,7 +318,21 @@ impl<P: Policy> Heap<P> {
                         l.head = ptr::null_mut();
                         l.count = 0;
                     }
+                    // Oldest first, as CPython 3.11's lists run: its
+                    // `untrack_tuples` over the survivors sees a tuple's
+                    // items (older) before the tuple.
                     for o in all.into_iter().rev() {
+                        if (*o).kind == Kind::Tuple
+                            && (*o).gc_flags() & gc_bits::UNREACHABLE == 0
+                            && (*o).rc_total() > 0
+                            && tuple_may_untrack(o)
+                        {
+                            let g = gc_head(o);
+                            (*g).next = ptr::null_mut();
+                            (*g).prev = ptr::null_mut();
+                            (*o).set_gc_flags((*o).gc_flags() & !gc_bits::TRACKED);
+                            continue;
+                        }
                         gen_push(gens, target, o);
                     }
                 });
@@ -327,18 +363,14 @@ impl<'h, P: Policy> Mutator<'h, P> {
     /// what it did; `ran` is false when another thread's collection ran
     /// instead.
     pub fn collect(&self) -> CollectOutcome {
-        let gen = match self.heap().gc.config.mode {
-            GcMode::PoolWalk => 0,
-            GcMode::Generational => 2,
-        };
-        self.heap().collect_generation(self, gen)
+        self.heap().collect_generation(self, FULL)
     }
 
     /// Collects one generation (generational mode; pool-walk mode ignores
-    /// `gen` and collects everything).
+    /// `gen` and collects everything, recorded as generation 2).
     pub fn collect_generation(&self, gen: usize) -> CollectOutcome {
         let gen = match self.heap().gc.config.mode {
-            GcMode::PoolWalk => 0,
+            GcMode::PoolWalk => FULL,
             GcMode::Generational => gen.min(2),
         };
         self.heap().collect_generation(self, gen)

@@ -3,11 +3,13 @@
 //! A finalizer runs at most once per object: when the object dies by
 //! reference counting (with the object temporarily alive again), or when the
 //! collector finds it in garbage (with the world running, so it may
-//! allocate). What a finalizer stores a reference to is resurrected.
+//! allocate). What a finalizer stores a reference to is resurrected; what
+//! it disconnects from the garbage is freed by its count, uncounted
+//! ([`Heap::freed_by_counts`]).
 
 use super::Finalizer;
 use crate::heap::{Heap, Mutator, Ref, ThreadState};
-use crate::object::{gc_bits, tuple_items, Kind, ListObj, ObjHeader};
+use crate::object::{for_each_child, gc_bits, gc_head, tuple_items, Kind, ListObj, ObjHeader};
 use crate::policy::{Counts, Policy};
 use std::ptr;
 
@@ -104,6 +106,62 @@ impl<P: Policy> Heap<P> {
             self.run_finalizer(ts, obj, r);
         }
         true
+    }
+}
+
+impl<P: Policy> Heap<P> {
+    /// What CPython 3.11 frees by reference count while finalizers run:
+    /// it holds a reference only to the object being finalized, so garbage
+    /// that a finalizer disconnects dies at once, and is not counted as
+    /// collected. We hold one to every garbage object (a garbage object
+    /// freed under us would leave a dangling pointer in the garbage set, its
+    /// block perhaps reused by a finalizer's allocation, and under biased
+    /// counts its last decrement may be queued to another thread), so after
+    /// the finalizers we find, with the world stopped, what those counts
+    /// would have freed: the objects of `still` that only the collector
+    /// holds, then those only they and the collector held, and so on (a
+    /// cycle never qualifies). Returned in an order where each object's
+    /// referrers come before it, so releasing our references in that order
+    /// frees each by its count.
+    ///
+    /// # Safety
+    /// The world is stopped; `still` are live objects of this heap, each
+    /// with `held` references held by the collector and no other referrer
+    /// outside `still` (`find_unreachable` with `held` returned them).
+    pub(super) unsafe fn freed_by_counts(
+        &self,
+        still: &[*mut ObjHeader<P>],
+        held: isize,
+    ) -> Vec<*mut ObjHeader<P>> {
+        // SAFETY: the caller's contract: live, and nobody else runs.
+        unsafe {
+            for &o in still {
+                (*o).set_gc_flags((*o).gc_flags() | gc_bits::CANDIDATE);
+                (*gc_head(o)).refs = (*o).rc_total() - held;
+            }
+            let mut stack: Vec<_> = still
+                .iter()
+                .copied()
+                .filter(|&o| (*gc_head(o)).refs == 0)
+                .collect();
+            let mut freed = Vec::new();
+            while let Some(o) = stack.pop() {
+                freed.push(o);
+                for_each_child(o, |c| {
+                    if (*c).gc_flags() & gc_bits::CANDIDATE != 0 {
+                        let g = gc_head(c);
+                        (*g).refs -= 1;
+                        if (*g).refs == 0 {
+                            stack.push(c);
+                        }
+                    }
+                });
+            }
+            for &o in still {
+                (*o).set_gc_flags((*o).gc_flags() & !gc_bits::CANDIDATE);
+            }
+            freed
+        }
     }
 }
 

@@ -3,11 +3,12 @@
 //!
 //! - [`Heap::candidates`]: the tracked containers of the set being collected
 //!   (every object pool in pool-walk mode, generations 0..=g otherwise), with
-//!   `gc_refs = count` written as they are found (update_refs folded in);
-//! - [`Heap::find_unreachable`]: subtract the references from inside the set,
-//!   then mark everything reachable from what is left above zero (serially
-//!   with plain bits, or in parallel with rayon and atomic bits); the
-//!   unmarked candidates are the garbage.
+//!   `gc_refs = count` written as they are found (update_refs folded in;
+//!   the pool walk folds subtract_refs in too);
+//! - [`Heap::find_unreachable`]: subtract the references from inside the set
+//!   (unless the walk did), then mark everything reachable from what is left
+//!   above zero (serially with plain bits, or in parallel with rayon and
+//!   atomic bits); the unmarked candidates are the garbage.
 //!
 //! *Before*: the world is stopped and every count exact (merges applied).
 //! *After*: candidates carry CANDIDATE, the reachable ones REACHABLE;
@@ -17,7 +18,7 @@ use super::GcMode;
 use crate::alloc::walk::scan_all;
 use crate::alloc::Domain;
 use crate::heap::Heap;
-use crate::object::{for_each_child, gc_bits, gc_head, ObjHeader};
+use crate::object::{for_each_child, gc_bits, gc_head, tuple_items, Kind, ListObj, ObjHeader};
 use crate::policy::Policy;
 #[cfg(not(loom))]
 use crate::sync::Ordering;
@@ -53,6 +54,58 @@ fn set_flags<P: Policy>(o: *mut ObjHeader<P>, f: u8) {
     unsafe { (*o).set_gc_flags(f) }
 }
 
+/// CPython's `_PyTuple_MaybeUntrack`: true when tuple `o` can never be part
+/// of a cycle, every item being a leaf or an untracked tuple (tuples are
+/// immutable, so that stays true). A tuple with an item not yet set (a
+/// cleared one) keeps its tracking, as in CPython.
+///
+/// # Safety
+/// `o` is a live tuple of this heap, its items live, and nobody else
+/// writes them (the world is stopped, or the GIL held).
+pub(super) unsafe fn tuple_may_untrack<P: Policy>(o: *mut ObjHeader<P>) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let items = tuple_items(o);
+        (0..(*o).len as usize).all(|i| {
+            let c = *items.add(i);
+            !c.is_null()
+                && match (*c).kind {
+                    Kind::Leaf => true,
+                    Kind::Tuple => flags(c) & gc_bits::TRACKED == 0,
+                    Kind::List => false,
+                }
+        })
+    }
+}
+
+/// update_refs for one object: if `o` is a candidate (a tracked, mortal,
+/// live container), marks it CANDIDATE with `gc_refs = count` and returns
+/// true. In pool-walk mode a tuple that cannot be part of a cycle is
+/// untracked instead (free-threaded CPython's `update_refs` calls
+/// `_PyTuple_MaybeUntrack`).
+#[inline(always)]
+fn enter<P: Policy>(o: *mut ObjHeader<P>, pool_walk: bool) -> bool {
+    // SAFETY: a live object of this heap (a block of the walk, a child of
+    // one, or a node of a generation list); the world is stopped.
+    unsafe {
+        let (kind, f) = ((*o).kind, (*o).gc_flags());
+        if !kind.is_container() || f & (gc_bits::TRACKED | gc_bits::IMMORTAL) != gc_bits::TRACKED {
+            return false;
+        }
+        let total = (*o).rc_total();
+        if total <= 0 {
+            return false; // dead, waiting for its deallocation
+        }
+        if pool_walk && kind == Kind::Tuple && tuple_may_untrack(o) {
+            set_flags(o, f & !gc_bits::TRACKED);
+            return false;
+        }
+        set_flags(o, (f | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
+        (*gc_head(o)).refs = total;
+        true
+    }
+}
+
 /// Atomically marks `o` reachable; true if this call marked it (parallel
 /// marking).
 #[cfg(not(loom))]
@@ -80,12 +133,28 @@ fn claim_serial<P: Policy>(o: *mut ObjHeader<P>) -> bool {
     true
 }
 
+/// Whether a claimed object has children to visit, read while its header
+/// is in cache from the claim: a childless one (an empty list, say) is not
+/// pushed, so the marker does not come back to it after the rest of the
+/// stack has pushed it out of the cache.
+#[inline(always)]
+fn has_children<P: Policy>(o: *mut ObjHeader<P>) -> bool {
+    // SAFETY: as in `flags`; a container's layout by its kind.
+    unsafe {
+        match (*o).kind {
+            Kind::Leaf => false,
+            Kind::Tuple => (*o).len > 0,
+            Kind::List => (*(o as *mut ListObj<P>)).len > 0,
+        }
+    }
+}
+
 fn mark_serial<P: Policy>(mut stack: Vec<*mut ObjHeader<P>>) {
     while let Some(o) = stack.pop() {
         // SAFETY: world stopped; `o` is a live candidate.
         unsafe {
             for_each_child(o, |c| {
-                if claim_serial(c) {
+                if claim_serial(c) && has_children(c) {
                     stack.push(c)
                 }
             })
@@ -100,7 +169,7 @@ fn mark_parallel<P: Policy>(pool: &rayon::ThreadPool, roots: Vec<*mut ObjHeader<
             // SAFETY: world stopped; `o` is a live candidate.
             unsafe {
                 for_each_child(o, |c| {
-                    if claim(c) {
+                    if claim(c) && has_children(c) {
                         stack.push(SendPtr(c))
                     }
                 })
@@ -137,40 +206,48 @@ impl<P: Policy> Heap<P> {
         p.clone()
     }
 
-    /// Finds the candidates of a collection of generation `gen`.
+    /// Finds the candidates of a collection of generation `gen`, with
+    /// update_refs done; in pool-walk mode subtract_refs too. In pool-walk
+    /// mode a tuple that cannot be part of a cycle is untracked here instead
+    /// (free-threaded CPython's `update_refs` calls `_PyTuple_MaybeUntrack`);
+    /// generational mode untracks among the survivors, as CPython 3.11
+    /// (`after_collection`).
     ///
     /// # Safety
     /// The world is stopped and counts are exact (merges applied).
     pub(super) unsafe fn candidates(&self, gen: usize) -> Vec<*mut ObjHeader<P>> {
         let mut out = Vec::new();
-        let keep = |o: *mut ObjHeader<P>, out: &mut Vec<*mut ObjHeader<P>>| {
-            // SAFETY: a live block of an object pool: an object header.
-            let (kind, f, total) = unsafe { ((*o).kind, (*o).gc_flags(), (*o).rc_total()) };
-            if kind.is_container()
-                && f & gc_bits::TRACKED != 0
-                && f & gc_bits::IMMORTAL == 0
-                && total > 0
-            {
-                // update_refs, in the same pass that finds the candidate.
-                // SAFETY: as above; world stopped.
-                unsafe {
-                    (*o).set_gc_flags((f | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
-                    (*gc_head(o)).refs = total;
-                }
-                out.push(o);
-            }
-        };
         match self.gc.config.mode {
             GcMode::PoolWalk => {
+                // update_refs and subtract_refs folded into the walk, one
+                // pass over memory instead of two: a candidate's gc_refs is
+                // set where it is first met, as a block of the walk or as a
+                // child of one (CANDIDATE then says it is set), and each
+                // child that is a candidate loses one as its parent is
+                // walked.
+                let visit = |o: *mut ObjHeader<P>, out: &mut Vec<*mut ObjHeader<P>>| {
+                    if flags(o) & gc_bits::CANDIDATE == 0 && !enter(o, true) {
+                        return;
+                    }
+                    out.push(o);
+                    // SAFETY: world stopped; `o` is a live candidate.
+                    unsafe {
+                        for_each_child(o, |c| {
+                            if flags(c) & gc_bits::CANDIDATE != 0 || enter(c, true) {
+                                (*gc_head(c)).refs -= 1;
+                            }
+                        })
+                    };
+                };
                 // SAFETY: the world is stopped.
                 let scans = unsafe { scan_all(self.mem.arenas()) }
                     .unwrap_or_else(|e| panic!("heap corrupted: {e}"));
                 for s in scans.iter().filter(|s| s.domain == Domain::Object) {
-                    s.for_each_live(|b| keep(b as *mut ObjHeader<P>, &mut out));
+                    s.for_each_live(|b| visit(b as *mut ObjHeader<P>, &mut out));
                 }
                 self.mem.large().for_each(|b, _, d| {
                     if d == Domain::Object {
-                        keep(b as *mut ObjHeader<P>, &mut out)
+                        visit(b as *mut ObjHeader<P>, &mut out)
                     }
                 });
             }
@@ -180,7 +257,9 @@ impl<P: Policy> Heap<P> {
                     for list in (*g).iter().take(gen + 1) {
                         let mut o = list.head;
                         while !o.is_null() {
-                            keep(o, &mut out);
+                            if enter(o, false) {
+                                out.push(o);
+                            }
                             o = (*gc_head(o)).next;
                         }
                     }
@@ -192,7 +271,7 @@ impl<P: Policy> Heap<P> {
 
     /// Phases 3-5 over `cands`: returns the unreachable ones. With
     /// `held = 0` the candidates come from `candidates`, which already did
-    /// update_refs; with
+    /// update_refs (and in pool-walk mode subtract_refs); with
     /// `held = 1` each candidate's count includes one reference the
     /// collector holds, which is not counted as external.
     ///
@@ -214,8 +293,9 @@ impl<P: Policy> Heap<P> {
                 }
             }
         }
-        // subtract_refs
-        for &o in cands {
+        // subtract_refs (the pool walk did it as it found the candidates)
+        let subtracted = held == 0 && self.gc.config.mode == GcMode::PoolWalk;
+        for &o in if subtracted { &[][..] } else { cands } {
             // SAFETY: as above.
             unsafe {
                 for_each_child(o, |c| {

@@ -15,7 +15,9 @@
 //!
 //! Triggers neither contend nor go quadratic: each thread counts container
 //! allocations minus deallocations locally and publishes in batches (512, as
-//! free-threaded CPython); a collection becomes due when the published count
+//! free-threaded CPython), the published count never going below 0 (CPython
+//! 3.11's clamp: freeing what was allocated before a collection earns no
+//! credit against the next one); a collection becomes due when the published count
 //! passes the threshold *and* the containers have grown by a quarter of those
 //! that survived the last collection. The due flag is read at checkpoints.
 
@@ -162,7 +164,8 @@ pub(crate) struct GenList<P: Policy> {
 pub struct GcState<P: Policy> {
     pub(crate) config: GcConfig,
     enabled: AtomicBool,
-    /// Net container allocations published since the last collection.
+    /// Net container allocations published since the last collection,
+    /// never below 0 (`publish` clamps, as CPython 3.11).
     pub(crate) count: AtomicIsize,
     /// Containers that survived the last collection.
     pub(crate) survivors: AtomicIsize,
@@ -244,8 +247,28 @@ impl<P: Policy> GcState<P> {
         if d == 0 {
             return;
         }
+        if d < 0 {
+            // CPython 3.11 clamps at 0 (`gc_dealloc` decrements only while
+            // positive): a collection resets the count, and freeing the
+            // containers allocated before it must not bank a debt that the
+            // next growth has to pay off first (a chain built and dropped
+            // again and again would then collect once and never again).
+            let mut cur = self.count.load(Ordering::Relaxed);
+            loop {
+                let new = (cur + d).max(0);
+                match self.count.compare_exchange_weak(
+                    cur,
+                    new,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return,
+                    Err(c) => cur = c,
+                }
+            }
+        }
         let count = self.count.fetch_add(d, Ordering::Relaxed) + d;
-        if d > 0 && self.is_enabled() && self.is_due(count) {
+        if self.is_enabled() && self.is_due(count) {
             self.due.store(true, Ordering::Relaxed);
         }
     }
@@ -298,7 +321,7 @@ impl<P: Policy> crate::heap::Heap<P> {
         }
     }
 
-    /// Stops tracking a container being freed.
+    /// Stops tracking a container being freed, and counts it.
     ///
     /// # Safety
     /// `obj` is a dead container of this heap; `ts` is the caller's state.
@@ -310,14 +333,16 @@ impl<P: Policy> crate::heap::Heap<P> {
     ) {
         // SAFETY: the object is dead; only we touch it.
         unsafe {
-            if (*obj).gc_flags() & gc_bits::TRACKED == 0 {
-                return;
+            let f = (*obj).gc_flags();
+            if f & gc_bits::TRACKED != 0 {
+                (*obj).set_gc_flags(f & !gc_bits::TRACKED);
+                if self.gc.config.mode == GcMode::Generational {
+                    // SAFETY: under the GIL.
+                    self.gc.gens.with_mut(|g| gen_unlink(&mut *g, obj));
+                }
             }
-            (*obj).set_gc_flags((*obj).gc_flags() & !gc_bits::TRACKED);
-            if self.gc.config.mode == GcMode::Generational {
-                // SAFETY: under the GIL.
-                self.gc.gens.with_mut(|g| gen_unlink(&mut *g, obj));
-            }
+            // Counted whether tracked or not (a collection may have untracked
+            // a tuple), as CPython 3.11 counts every container it frees.
             (*ts).gc_delta -= 1;
             if (*ts).gc_delta <= -(self.gc.config.batch as isize) {
                 self.gc.publish(&mut (*ts).gc_delta, false);
@@ -337,6 +362,14 @@ impl<P: Policy> crate::heap::Heap<P> {
 
     pub fn gc_mode(&self) -> GcMode {
         self.gc.mode()
+    }
+
+    /// `gc.is_tracked(obj)`: whether the collector looks at `r`'s object.
+    /// Containers are born tracked; a collection untracks the tuples that no
+    /// cycle can pass through (CPython's `_PyTuple_MaybeUntrack`).
+    pub fn is_tracked(&self, r: &Ref<'_, P>) -> bool {
+        // SAFETY: we hold a reference; the flag bits are relaxed atomics.
+        unsafe { (*r.as_ptr()).gc_flags() & gc_bits::TRACKED != 0 }
     }
 
     /// Makes objects immortal (PEP 683): their counts are never written
