@@ -193,6 +193,33 @@ fn growth_triggers_collections<P: Policy>() {
     assert_no_leaks(&h);
 }
 
+/// Near a memory limit the trigger fires before the growth factor says so:
+/// garbage is reclaimed instead of an allocation being refused.
+fn a_memory_limit_collects_before_refusing<P: Policy>() {
+    let mut c = HeapConfig {
+        max_heap: Some(8 << 20),
+        ..Default::default()
+    };
+    c.trace.growth = 10.0; // alone, would let 20 MiB of garbage pile up
+    let h = Heap::<P>::new(c).unwrap();
+    {
+        let m = h.attach();
+        let live = m.alloc_list().unwrap();
+        for _ in 0..8000 {
+            m.append(&live, m.alloc_leaf(&[7u8; 200]).unwrap()).unwrap();
+        }
+        m.collect();
+        for i in 0..200_000 {
+            let t = m.alloc_leaf(&[i as u8; 200]);
+            assert!(t.is_ok(), "refused after {i} allocations: {:?}", t.err());
+            m.checkpoint();
+        }
+        assert!(h.gc_stats().collections[2] > 2);
+        assert_eq!(m.len(&live), 8000);
+    }
+    assert_no_leaks(&h);
+}
+
 fn handle_tables_reuse_slots<P: Policy>() {
     let h = manual::<P>();
     {
@@ -304,6 +331,7 @@ tracing_policies!(
     finalizers_run_once_and_may_resurrect,
     immortal_objects_are_roots,
     growth_triggers_collections,
+    a_memory_limit_collects_before_refusing,
     handle_tables_reuse_slots,
     refs_outlive_the_thread_that_made_them,
     refs_dropped_elsewhere_during_collections,

@@ -135,7 +135,7 @@ impl<P: Policy> Heap<P> {
             self.gc.publish(&mut (*ts).gc_delta, true);
             if <P::Counts as Counts>::TRACED {
                 self.trace
-                    .publish(&mut (*ts).trace_bytes, self.gc.is_enabled());
+                    .publish(&mut (*ts).trace_bytes, self.gc.is_enabled(), None);
             }
             {
                 let mut t = self.totals.lock();

@@ -13,8 +13,12 @@
 //! bytes it allocates (objects and list item arrays) and publishes them in
 //! batches; a collection becomes due when the bytes allocated since the last
 //! collection exceed `growth` times the live bytes it left (and at least
-//! `min_bytes`). The due flag is read at checkpoints, as the cycle
-//! collector's is.
+//! `min_bytes`). Under a memory limit (`--max-heap`) the trigger also
+//! fires once the heap has reserved three quarters of the limit and an
+//! eighth of it was allocated since the last collection, so garbage is
+//! reclaimed before an allocation is refused (a JVM collects, and keeps
+//! collecting, near its `-Xmx` in the same way). The due flag is read at
+//! checkpoints, as the cycle collector's is.
 //!
 //! Layers: this module sits in the heap beside the cycle collector; the
 //! policy names it only by the `TRACED` constant.
@@ -102,14 +106,20 @@ impl TraceState {
 
     /// Publishes a thread's allocated bytes; raises the due flag when the
     /// growth since the last collection passed the threshold.
-    pub(crate) fn publish(&self, bytes: &mut usize, enabled: bool) {
+    /// `limit`: the memory limit, when the heap is near it (see the module
+    /// docs).
+    pub(crate) fn publish(&self, bytes: &mut usize, enabled: bool, limit: Option<usize>) {
         let b = std::mem::take(bytes);
         if b == 0 {
             return;
         }
         // Relaxed: a statistic for the trigger; nothing is published with it.
         let total = self.allocated.fetch_add(b, Ordering::Relaxed) + b;
-        if enabled && total > self.threshold() {
+        let threshold = match limit {
+            Some(l) => self.threshold().min(l / 8),
+            None => self.threshold(),
+        };
+        if enabled && total > threshold {
             self.due.store(true, Ordering::Relaxed);
         }
     }
@@ -145,10 +155,19 @@ impl<P: Policy> Heap<P> {
         unsafe {
             (*ts).trace_bytes += bytes;
             if (*ts).trace_bytes >= BATCH {
-                self.trace
-                    .publish(&mut (*ts).trace_bytes, self.gc.is_enabled());
+                self.trace.publish(
+                    &mut (*ts).trace_bytes,
+                    self.gc.is_enabled(),
+                    self.near_limit(),
+                );
             }
         }
+    }
+
+    /// The memory limit, when the heap has reserved three quarters of it.
+    fn near_limit(&self) -> Option<usize> {
+        let b = self.mem.budget();
+        b.limit().filter(|&l| b.reserved() > l / 4 * 3)
     }
 
     /// The tracing collector's state (trigger figures).
