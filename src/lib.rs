@@ -36,6 +36,6 @@ pub mod workload;
 pub use heap::gc::{self, GcConfig, GcMode};
 pub use heap::{Heap, HeapConfig, Mutator, Ref};
 pub use object::{header_bytes, Kind};
-pub use policy::{Biased, Gil, Policy, PolicyName, PoolLocks};
+pub use policy::{Biased, Gil, GilTracing, Policy, PolicyName, PoolLocks, Tracing};
 
 pub use heap::error::{HeapError, HeapErrorKind};

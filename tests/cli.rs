@@ -319,7 +319,7 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
     );
     assert_fails(
         &["run", "--policy", "gilless", "--out", o],
-        "invalid value 'gilless' for '--policy <POLICY,...>' [possible values: all, gil, pool-locks, biased, gil+hdr32, gil+atomic, gil+brc, gil+brc+tlh, gil+brc+tlh+locks]",
+        "invalid value 'gilless' for '--policy <POLICY,...>' [possible values: all, gil, pool-locks, biased, gil-tracing, tracing, gil+hdr32, gil+atomic, gil+brc, gil+brc+tlh, gil+brc+tlh+locks]",
         &out,
     );
     assert_fails(
@@ -436,6 +436,26 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
         "needs the GIL",
         &out,
     );
+    // The tracing policies have no cycle collector to run generationally,
+    // GIL or not, and their growth factor must be a finite positive number.
+    assert_fails(
+        &[
+            "run",
+            "--gc",
+            "generational",
+            "--policy",
+            "gil-tracing",
+            "--out",
+            o,
+        ],
+        "policy gil-tracing has no reference counts",
+        &out,
+    );
+    for bad in ["0", "-1", "nan", "inf", "x"] {
+        // `=`: clap would take a bare "-1" for a flag.
+        let arg = format!("--gc-growth={bad}");
+        assert_fails(&["run", &arg, "--out", o], "--gc-growth", &out);
+    }
     // An output directory that cannot be written.
     let blocker = dir.join("file-not-dir");
     std::fs::write(&blocker, b"x").unwrap();

@@ -2,7 +2,8 @@
 //! operation mixes over shared and private objects, hand objects to each
 //! other and collect; at the end, zero leaked blocks, a clean verifier, and
 //! reference-count conservation (the counts of live objects add up to the
-//! references live containers hold plus those Rust holds).
+//! references live containers hold plus those Rust holds; under the
+//! count-free policies, the handle tables' roots are exactly what Rust holds).
 //!
 //! The soak variant runs for minutes (not in CI):
 //! `HEAPLAB_SOAK_SECS=300 cargo test --release --test stress -- --ignored`.
@@ -138,12 +139,22 @@ fn stress<P: Policy>(threads: usize, limit: Limit) -> u64 {
         m.apply_pending();
     }
     let rep = h.verify().unwrap();
-    assert_eq!(
-        rep.count_sum - rep.inbound_sum,
-        shared.len() as i64,
-        "{}: the counts of live objects must add up to container references + Rust references",
-        P::NAME
-    );
+    if <P::Counts as heaplab::policy::Counts>::TRACED {
+        // No counts: what Rust holds is the roots in the handle tables.
+        assert_eq!(
+            h.root_count(),
+            shared.len(),
+            "{}: the roots must be exactly the Rust references",
+            P::NAME
+        );
+    } else {
+        assert_eq!(
+            rep.count_sum - rep.inbound_sum,
+            shared.len() as i64,
+            "{}: the counts of live objects must add up to container references + Rust references",
+            P::NAME
+        );
+    }
     drop(shared);
     heaplab::verify::assert_no_leaks_after_collect(&h);
     total_ops
@@ -171,6 +182,19 @@ fn randomized_stress<P: Policy>() {
 
 all_policies!(randomized_stress);
 
+/// The count-free policies, under the same stress (the macro of
+/// `common` covers the counting ones).
+mod traced {
+    #[test]
+    fn gil_tracing_randomized_stress() {
+        super::randomized_stress::<heaplab::GilTracing>()
+    }
+    #[test]
+    fn tracing_randomized_stress() {
+        super::randomized_stress::<heaplab::Tracing>()
+    }
+}
+
 #[test]
 #[ignore = "soak: minutes; run by hand (see the module docs)"]
 fn soak() {
@@ -182,7 +206,7 @@ fn soak() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(4);
-    let each = Duration::from_secs(secs) / 3;
+    let each = Duration::from_secs(secs) / 5;
     for (name, ops) in [
         ("gil", stress::<heaplab::Gil>(threads, Limit::Time(each))),
         (
@@ -192,6 +216,14 @@ fn soak() {
         (
             "biased",
             stress::<heaplab::Biased>(threads, Limit::Time(each)),
+        ),
+        (
+            "gil-tracing",
+            stress::<heaplab::GilTracing>(threads, Limit::Time(each)),
+        ),
+        (
+            "tracing",
+            stress::<heaplab::Tracing>(threads, Limit::Time(each)),
         ),
     ] {
         eprintln!("soak {name}: {ops} operations on {threads} threads, no leaks, counts conserved");

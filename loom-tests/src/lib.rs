@@ -15,6 +15,7 @@
 //! | `collect` | the cyclic collector under stop-the-world, two collectors at once | `heap::gc::collect` through `Heap<PoolLocks>` and `Heap<Biased>` |
 //! | `qsbr` | a reader walking an item array while a writer retires and frees it; a reader detaching mid-sequence | `heap::qsbr::Qsbr` |
 //! | `list_reads` | a lock-free `get`'s try-incref racing the `set` that frees the item and reuses its block | `policy::BiasedCounts::try_incref`, `policy::biased::reinit_word` (the read's steps as `heap/list.rs` takes them) |
+//! | `handles` | handle-table roots emptied from any thread during a root scan, slot reuse; the tracing collector under stop-the-world | `policy::handles`, `heap::trace::collect` through `Heap<Tracing>` |
 //!
 //! The models check the code that ships: heaplab takes every atomic, lock,
 //! condition variable, cell and thread-local from `heaplab::sync`, which

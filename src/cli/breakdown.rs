@@ -105,6 +105,7 @@ pub fn cost_breakdown(b: BreakdownOptions) -> CliResult {
         switch_interval_us: run::DEFAULT_SWITCH_INTERVAL_US,
         max_heap: None,
         no_gc: false,
+        gc_growth: heaplab::heap::trace::TraceConfig::default().growth,
         mark_workers: 1,
         locks: super::values::LocksArg(Default::default()),
         out: b.out.clone(),

@@ -82,6 +82,11 @@ pub struct RunOptions {
     /// collection of the leak check still runs).
     #[arg(long)]
     pub no_gc: bool,
+    /// The tracing policies' collection trigger: collect when the bytes
+    /// allocated since the last collection exceed FACTOR times the live
+    /// bytes it left (Go's GOGC=100 is 1); ignored by counting policies.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = values::parse_gc_growth)]
+    pub gc_growth: f64,
     /// The parking table of the one-byte object locks (a slow path: only
     /// contended locks park); refused where no policy run has object locks.
     #[arg(long, default_value = "std")]
@@ -183,6 +188,14 @@ pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
     let threads = o.threads.counts();
     let gc_mode = o.gc.0;
     if gc_mode == GcMode::Generational {
+        let traced = policies.iter().find(|p| {
+            heaplab::with_policy!(**p, P => <<P as heaplab::Policy>::Counts as heaplab::policy::Counts>::TRACED)
+        });
+        if let Some(p) = traced {
+            return Err(format!(
+                "--gc generational is the cycle collector's mode; policy {p} has no reference counts and collects with its tracing collector (leave --gc at pool-walk)"
+            ));
+        }
         if let Some(p) = policies.iter().find(|p| **p != PolicyName::Gil) {
             return Err(format!(
                 "--gc generational needs the GIL (its lists are unlocked); policy {p} supports only pool-walk"
@@ -274,6 +287,7 @@ pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
             max_heap: max_heap.map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
             mark_workers: o.mark_workers,
             gc_enabled: !o.no_gc,
+            gc_growth: o.gc_growth,
             inject_panic: o.inject_panic,
             floor_pair_ns: 0.0,
             pin: o.pin,

@@ -250,6 +250,21 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     Ok(d)
 }
 
+/// Parses `--gc-growth`: the tracing collector's trigger factor, a finite
+/// number above 0 (at most 1000: a heap a thousand times its live bytes).
+pub fn parse_gc_growth(text: &str) -> Result<f64, String> {
+    let g: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if !(g.is_finite() && g > 0.0 && g <= 1000.0) {
+        return Err(format!(
+            "{text:?} is out of range: a finite factor above 0 and at most 1000"
+        ));
+    }
+    Ok(g)
+}
+
 /// Parses `--warmup`: seconds in `0..=MAX_WARMUP_SECS`.
 pub fn parse_warmup(text: &str) -> Result<f64, String> {
     let w: f64 = text

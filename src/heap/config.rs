@@ -2,6 +2,7 @@
 //! collector's, and the memory limit.
 
 use super::gc::GcConfig;
+use super::trace::TraceConfig;
 use crate::policy::PolicyConfig;
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ pub struct HeapConfig {
     pub policy: PolicyConfig,
     /// The collector.
     pub gc: GcConfig,
+    /// The tracing collector (count-free policies only).
+    pub trace: TraceConfig,
     /// Bytes the heap may reserve from the OS (`--max-heap`).
     pub max_heap: Option<usize>,
 }

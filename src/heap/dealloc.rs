@@ -180,6 +180,9 @@ impl<P: Policy> Heap<P> {
         // SAFETY: `ts` is the calling thread's attached state.
         unsafe {
             (*ts).allocations += 1;
+            if <P::Counts as Counts>::TRACED {
+                self.trace_allocated(ts, size);
+            }
             if size <= MAX_SMALL {
                 let class = size_class(size);
                 match <P::Front as Front>::alloc_block(
@@ -240,6 +243,9 @@ impl<P: Policy> Heap<P> {
     ) -> Result<*mut u8, HeapError> {
         // SAFETY: `ts` is ours.
         unsafe {
+            if <P::Counts as Counts>::TRACED {
+                self.trace_allocated(ts, size);
+            }
             if size <= MAX_SMALL {
                 <P::Front as Front>::alloc_block(
                     &self.front,

@@ -98,7 +98,9 @@ impl<'h, P: Policy> Mutator<'h, P> {
             Ok(())
         })?;
         if res.is_ok() {
-            std::mem::forget(item);
+            // The list owns the reference now (`into_raw`: a tracing policy's
+            // root goes too, the list reaching the item instead).
+            let _ = item.into_raw();
         }
         res
     }
@@ -258,7 +260,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 Ok(old)
             }
         })??;
-        std::mem::forget(item);
+        let _ = item.into_raw();
         // SAFETY: the list gave up its reference to `old` to us.
         drop(unsafe { Ref::from_raw(self.heap, old) });
         Ok(())

@@ -16,6 +16,7 @@
 //! | `dealloc.rs` | blocks for objects, headers, deallocation and the trashcan |
 //! | `pending.rs` | decrefs deferred from detached threads |
 //! | `gc/` | the cycle collector: triggers, tracking, the named phases |
+//! | `trace/` | the tracing collector of the count-free policies: byte-growth trigger, mark and sweep |
 //!
 //! Layers: the heap stands on `alloc`, `object` and `policy`, and nothing
 //! below it knows it; its collectors live inside it, so the collector and
@@ -31,6 +32,7 @@ mod pending;
 pub mod qsbr;
 pub mod refs;
 pub mod thread;
+pub mod trace;
 
 pub use config::HeapConfig;
 pub use mutator::Mutator;
@@ -55,6 +57,8 @@ pub struct Heap<P: Policy> {
     pub(crate) park: ParkTable,
     pending: PendingDecrefs<P>,
     pub(crate) gc: GcState<P>,
+    /// The tracing collector's state (used only when `Counts::TRACED`).
+    pub(crate) trace: trace::TraceState,
     pub(crate) config: HeapConfig,
     totals: Mutex<ThreadTotals>,
     /// Deferred frees of memory lock-free readers may still see (item
@@ -90,6 +94,9 @@ impl<P: Policy> Heap<P> {
         // sound (see `Policy::CHECK`).
         #[allow(clippy::let_unit_value)]
         let () = P::CHECK;
+        // The tracing collector's refusals first: they say why a count-free
+        // policy has no use for a cycle collector's setting.
+        config.trace.validate::<P>(&config.gc)?;
         config.gc.validate::<P>()?;
         Ok(Heap {
             interp: <P::Interp as Interp>::new_shared(&config.policy),
@@ -99,6 +106,7 @@ impl<P: Policy> Heap<P> {
             park: ParkTable::with_backend(config.policy.locks),
             pending: PendingDecrefs::new(),
             gc: GcState::new(&config.gc),
+            trace: trace::TraceState::new(&config.trace),
             config,
             totals: Mutex::new(ThreadTotals::default()),
             qsbr: qsbr::Qsbr::new(),

@@ -31,6 +31,7 @@ impl<P: Policy> Heap<P> {
             frees: 0,
             gc_delta: 0,
             qsbr: self.qsbr.register(),
+            trace_bytes: 0,
             prev_ctx: ptr::null_mut(),
         }));
         if P::OPTIMISTIC_READS {
@@ -132,7 +133,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 .heap
                 .init_header(self.ts, block, class, Kind::Leaf, len);
             copy_payload(payload, block.add(header_bytes::<P>()));
-            Ok(Ref::from_raw(self.heap, obj))
+            Ok(Ref::from_raw_in(self.heap, self.ts, obj))
         }
     }
 
@@ -203,7 +204,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
             }
             (*obj).len = len as u32;
             self.heap.gc_track(self.ts, obj);
-            let tuple = Ref::from_raw(self.heap, obj);
+            let tuple = Ref::from_raw_in(self.heap, self.ts, obj);
             drop(items);
             Ok(tuple)
         }
@@ -231,7 +232,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
             ptr::addr_of_mut!((*l).cap).write(0);
             ptr::addr_of_mut!((*l).items).write(ptr::null_mut());
             self.heap.gc_track(self.ts, obj);
-            Ok(Ref::from_raw(self.heap, obj))
+            Ok(Ref::from_raw_in(self.heap, self.ts, obj))
         }
     }
 
@@ -258,7 +259,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
         if <P::Interp as Interp>::checkpoint_pending(&self.heap.interp, &ts.interp)
             || <P::Counts as Counts>::checkpoint_pending(&ts.counts)
             || self.heap.has_pending()
-            || self.heap.gc.wants_collection()
+            || self.wants_collection()
         {
             self.checkpoint_slow();
         }
@@ -300,8 +301,20 @@ impl<'h, P: Policy> Mutator<'h, P> {
             heap.counts_checkpoint(ts);
             heap.apply_pending(ts);
         }
-        if self.heap.gc.wants_collection() {
+        if <P::Counts as Counts>::TRACED {
+            self.heap.trace_collect_if_due(self);
+        } else if self.heap.gc.wants_collection() {
             self.heap.collect_if_due(self);
+        }
+    }
+
+    /// The due flag of the policy's collector (constants decide which).
+    #[inline(always)]
+    fn wants_collection(&self) -> bool {
+        if <P::Counts as Counts>::TRACED {
+            self.heap.trace.wants_collection()
+        } else {
+            self.heap.gc.wants_collection()
         }
     }
 
@@ -332,7 +345,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
         // SAFETY: our attached state; `r` keeps the object alive.
         unsafe {
             <P::Counts as Counts>::incref(r.as_ptr() as ObjAddr, &mut (*self.ts).counts);
-            Ref::from_raw(self.heap, r.as_ptr())
+            Ref::from_raw_in(self.heap, self.ts, r.as_ptr())
         }
     }
 

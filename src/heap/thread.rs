@@ -77,6 +77,8 @@ pub struct ThreadState<P: Policy> {
     /// This thread's QSBR slot and retired blocks (used under optimistic
     /// list reads only).
     pub(crate) qsbr: QsbrLocal,
+    /// Bytes allocated since the last publish (tracing trigger).
+    pub(crate) trace_bytes: usize,
     pub(super) prev_ctx: *mut ThreadCtx,
 }
 
@@ -139,6 +141,10 @@ impl<P: Policy> Heap<P> {
                 .unregister(&mut (*ts).qsbr, |r| self.free_retired(ts, r));
             <P::Counts as Counts>::detach_for_good(&self.counts, &mut (*ts).counts);
             self.gc.publish(&mut (*ts).gc_delta, true);
+            if <P::Counts as Counts>::TRACED {
+                self.trace
+                    .publish(&mut (*ts).trace_bytes, self.gc.is_enabled(), None);
+            }
             {
                 let mut t = self.totals.lock();
                 t.rc.add(&(*ts).counters());

@@ -253,6 +253,7 @@ unsafe impl Counts for BiasedCounts {
     type Word = BiasedRc;
     type Shared = BiasedShared;
     type Local = BiasedLocal;
+    type Root = ();
 
     fn new_shared() -> BiasedShared {
         BiasedShared {

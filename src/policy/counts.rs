@@ -5,7 +5,9 @@
 //! - [`PlainCounts`] (here): a plain integer, safe only under the GIL;
 //! - [`AtomicCounts`] (here): one atomic integer with `Arc`'s orderings;
 //! - [`super::BiasedCounts`] (`biased.rs`): owner-local plus shared, with
-//!   CPython's merge queue.
+//!   CPython's merge queue;
+//! - [`super::TracedCounts`] (`traced.rs`): no counts at all; a `Ref` owns a
+//!   root instead ([`Counts::Root`]) and a tracing collector frees objects.
 //!
 //! Immortal objects (PEP 683) carry a count no thread writes; each
 //! implementation has its own marker for it.
@@ -45,6 +47,9 @@ pub unsafe trait Counts: 'static + Sized {
     type Word: Send + Sync;
     /// State shared by all threads of one heap (merge queues).
     type Shared: Send + Sync;
+    /// What a `Ref` owns besides its count: a root (a handle-table slot)
+    /// under a tracing policy, nothing (`()`) under a counting one.
+    type Root: Send + Sync + Default;
     /// One thread's state.
     type Local;
 
@@ -137,6 +142,22 @@ pub unsafe trait Counts: 'static + Sized {
     }
     /// This thread's counters.
     fn counters(local: &Self::Local) -> RcCounters;
+
+    /// A new root for `obj`, owned by a new `Ref` (`TRACED` only; counting
+    /// policies own no root). The thread is attached.
+    #[inline(always)]
+    fn new_root(_local: &mut Self::Local, _obj: ObjAddr) -> Self::Root {
+        Self::Root::default()
+    }
+    /// A `Ref` gives up its root; any thread, attached or not.
+    ///
+    /// # Safety
+    /// `root` came from `new_root` of a heap that is still alive, and is
+    /// dropped once.
+    #[inline(always)]
+    unsafe fn drop_root(_root: &Self::Root) {}
+    /// Calls `f` with every root (`TRACED` only), world stopped.
+    fn for_each_root(_shared: &Self::Shared, _f: &mut dyn FnMut(ObjAddr)) {}
 }
 
 /// The count word of the object at `obj`.
@@ -171,6 +192,7 @@ unsafe impl Counts for PlainCounts {
     const NEEDS_GIL: bool = true;
     type Word = PlainRc;
     type Shared = ();
+    type Root = ();
     type Local = RcCounters;
 
     fn new_shared() {}
@@ -246,6 +268,7 @@ unsafe impl Counts for AtomicCounts {
     const NEEDS_GIL: bool = false;
     type Word = AtomicRc;
     type Shared = ();
+    type Root = ();
     type Local = RcCounters;
 
     fn new_shared() {}

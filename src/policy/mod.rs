@@ -6,7 +6,7 @@
 //! | axis | trait | choices |
 //! |---|---|---|
 //! | how threads take turns | [`Interp`] | [`GilInterp`] (one global lock, CPython's new GIL); [`FreeInterp`] (attach/detach and stop-the-world, free-threaded CPython) |
-//! | reference counts | [`Counts`] | [`PlainCounts`] (needs the GIL); [`AtomicCounts`]; [`BiasedCounts`] (owner-local + shared, merge queue) |
+//! | reference counts | [`Counts`] | [`PlainCounts`] (needs the GIL); [`AtomicCounts`]; [`BiasedCounts`] (owner-local + shared, merge queue); [`TracedCounts`] (none: handle-table roots and a tracing collector) |
 //! | allocator front end | [`Front`] | [`SharedFront`] (one class table, needs the GIL); [`ClassLockFront`] (a lock per class); [`ThreadFront`] (a class table per thread, remote frees, adoption) |
 //! | per-object lock on lists | [`ObjLock`] | [`NoLock`]; [`ParkingObjLock`] (one byte, PyMutex-style) |
 //! | header padding | [`Policy::Pad`] | none, or 16 bytes (PEP 703's header grew from 16 to 32 bytes) |
@@ -18,6 +18,8 @@
 //! | `gil` | GIL | plain | shared | none | CPython with the GIL |
 //! | `pool-locks` | free | atomic | class locks | one byte | a naive GIL removal |
 //! | `biased` | free | biased | per thread | one byte | free-threaded CPython (PEP 703) |
+//! | `gil-tracing` | GIL | none (traced) | shared | none | PyPy: a GIL, no counts, a tracing collector |
+//! | `tracing` | free | none (traced) | per thread | one byte | Jython / IronPython on the JVM / CLR |
 //!
 //! `biased` also reads lists without their lock ([`Policy::OPTIMISTIC_READS`],
 //! free-threaded CPython's `list_get_item_ref`); `pool-locks` does not: its
@@ -46,9 +48,10 @@
 //!   call has returned: a component never frees an object itself, and never
 //!   holds the thread state borrowed while freeing re-enters it.
 //! - The collector: counting policies pair with the cycle collector (the
-//!   heap's `gc` module); a count-free policy (tracing, the next step of the
-//!   lab) says so through [`Counts::TRACED`], and the heap then runs its
-//!   tracing collector instead. Both collectors live with the heap; the
+//!   heap's `gc` module); a count-free policy ([`TracedCounts`]) says so
+//!   through [`Counts::TRACED`], and the heap then runs its tracing
+//!   collector (`heap::trace`) instead, with the roots that the counts
+//!   component keeps ([`Counts::Root`], [`Counts::for_each_root`]). Both collectors live with the heap; the
 //!   policy only names which one by a constant, so layers stay one way.
 //! - Hooks the heap calls on every container write ([`Counts::WRITE_BARRIER`])
 //!   and for byte-based collection triggers ([`Counts::TRACED`]) are
@@ -65,10 +68,12 @@ pub mod biased;
 pub mod counts;
 pub mod front;
 pub mod gil;
+pub mod handles;
 pub mod interp;
 pub mod names;
 pub mod objlock;
 pub mod thread_front;
+pub mod traced;
 pub mod world;
 
 pub use biased::BiasedCounts;
@@ -79,6 +84,7 @@ pub use interp::Interp;
 pub use names::PolicyName;
 pub use objlock::{NoLock, ObjLock, ParkingObjLock};
 pub use thread_front::ThreadFront;
+pub use traced::TracedCounts;
 pub use world::FreeInterp;
 
 use std::time::Duration;
@@ -229,6 +235,22 @@ define_policy! {
     Gil = "gil",
     "one global interpreter lock (CPython's new GIL: switch interval, drop request, forced switching)":
     GilInterp, PlainCounts, SharedFront, NoLock, [u64; 0]
+}
+
+define_policy! {
+    /// PyPy's heap: the GIL, no reference counts, a tracing collector that
+    /// runs under the GIL.
+    GilTracing = "gil-tracing",
+    "one global interpreter lock, no reference counts: handle-table roots and a mark-sweep collector (PyPy)":
+    GilInterp, TracedCounts, SharedFront, NoLock, [u64; 0]
+}
+
+define_policy! {
+    /// The JVM's and CLR's heap (Jython, IronPython): no GIL, no counts,
+    /// thread-local pools, a stop-the-world tracing collector.
+    Tracing = "tracing",
+    "no GIL, no reference counts: thread-local pools, handle-table roots, a stop-the-world mark-sweep collector (JVM, CLR)":
+    FreeInterp, TracedCounts, ThreadFront, ParkingObjLock, [u64; 0]
 }
 
 define_policy! {

@@ -24,11 +24,23 @@ pub enum PolicyName {
     GilThreadHeaps,
     #[serde(rename = "gil+brc+tlh+locks")]
     GilListLocks,
+    #[serde(rename = "gil-tracing")]
+    GilTracing,
+    #[serde(rename = "tracing")]
+    Tracing,
 }
 
 impl PolicyName {
-    /// The policies the lab compares (`--policy all`).
-    pub const ALL: [PolicyName; 3] = [PolicyName::Gil, PolicyName::PoolLocks, PolicyName::Biased];
+    /// The policies the lab compares (`--policy all`): the three locking
+    /// designs of a counted heap, and the two count-free (tracing) heaps
+    /// that complete the 2x2 of {GIL, no GIL} x {counts, tracing}.
+    pub const ALL: [PolicyName; 5] = [
+        PolicyName::Gil,
+        PolicyName::PoolLocks,
+        PolicyName::Biased,
+        PolicyName::GilTracing,
+        PolicyName::Tracing,
+    ];
 
     /// The single-thread cost breakdown from `gil` to `biased`, one
     /// ingredient a step (`heaplab cost-breakdown`).
@@ -45,10 +57,12 @@ impl PolicyName {
     pub const SIDE_STEPS: [PolicyName; 1] = [PolicyName::GilAtomic];
 
     /// Every policy there is.
-    pub const EVERY: [PolicyName; 8] = [
+    pub const EVERY: [PolicyName; 10] = [
         PolicyName::Gil,
         PolicyName::PoolLocks,
         PolicyName::Biased,
+        PolicyName::GilTracing,
+        PolicyName::Tracing,
         PolicyName::GilHeader32,
         PolicyName::GilAtomic,
         PolicyName::GilBiasedRc,
@@ -79,7 +93,9 @@ impl PolicyName {
             PolicyName::GilListLocks => "a one-byte lock taken by every list operation",
             PolicyName::Biased => "no GIL: attach and detach states, stop-the-world checkpoints",
             PolicyName::GilAtomic => "atomic counts on every object instead (what biasing avoids)",
-            PolicyName::PoolLocks => "(not a breakdown step)",
+            PolicyName::PoolLocks | PolicyName::GilTracing | PolicyName::Tracing => {
+                "(not a breakdown step)"
+            }
         }
     }
 
@@ -129,6 +145,14 @@ macro_rules! with_policy {
             }
             $crate::policy::PolicyName::GilListLocks => {
                 type $p = $crate::policy::GilListLocks;
+                $body
+            }
+            $crate::policy::PolicyName::GilTracing => {
+                type $p = $crate::policy::GilTracing;
+                $body
+            }
+            $crate::policy::PolicyName::Tracing => {
+                type $p = $crate::policy::Tracing;
                 $body
             }
         }

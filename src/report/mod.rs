@@ -23,7 +23,8 @@
 //!   table, shared by Markdown, HTML and CSV so a column and its cells cannot
 //!   drift apart;
 //! - `finding` (what a finding is, and the verdict on a ratio), `field` (the
-//!   field's published results held up against the run) and `findings` (the
+//!   field's published results held up against the run), `counting` (the
+//!   count-free policies over their counting twins) and `findings` (the
 //!   lab's own questions and the list of every finder);
 //! - `latency`: percentiles of a configuration's repeats merged, with a
 //!   bootstrap interval over repeats;
@@ -46,6 +47,7 @@ mod charts;
 pub mod compare;
 mod compare_render;
 pub mod console;
+mod counting;
 mod csv;
 mod doc;
 mod estimate;

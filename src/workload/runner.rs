@@ -53,6 +53,9 @@ pub struct RunSettings {
     /// Automatic collection (`gc.disable()` when false; explicit collections
     /// and the final one still run).
     pub gc_enabled: bool,
+    /// The tracing collector's growth factor (`--gc-growth`; count-free
+    /// policies only).
+    pub gc_growth: f64,
     /// Fault injection: the worker with this index panics after this many
     /// measured steps (between two heap operations).
     pub inject_panic: Option<(usize, u64)>,
@@ -77,6 +80,7 @@ impl Default for RunSettings {
             max_heap: None,
             mark_workers: 1,
             gc_enabled: true,
+            gc_growth: crate::heap::trace::TraceConfig::default().growth,
             inject_panic: None,
             floor_pair_ns: 0.0,
             pin: false,
@@ -177,6 +181,7 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
     hc.gc.mode = settings.gc_mode;
     hc.gc.mark_workers = settings.mark_workers;
     hc.gc.enabled = settings.gc_enabled;
+    hc.trace.growth = settings.gc_growth;
     let heap = match Heap::<P>::new(hc) {
         Ok(h) => h,
         Err(e) => return failed(cfg, settings.gc_mode, header_bytes::<P>(), e.to_string()),

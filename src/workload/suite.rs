@@ -322,11 +322,7 @@ pub fn run(suite: &Suite, observer: &mut dyn Observer) -> Results {
             threads: suite.threads.clone(),
             repeats: plan.base,
             duration_secs: settings.duration.unwrap_or(0.0),
-            gc_mode: if settings.gc_enabled {
-                settings.gc_mode.as_str().into()
-            } else {
-                format!("{} (automatic collection off)", settings.gc_mode.as_str())
-            },
+            gc_mode: gc_mode_setting(&suite.policies, &settings),
             switch_interval_us: settings.switch_interval.as_micros() as u64,
             quick: suite.quick,
             max_heap_bytes: suite.max_heap_bytes,
@@ -373,4 +369,26 @@ fn output_notes(runs: &[Run], first_threads: Option<usize>) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The collector's setting as the report states it. Runs with a count-free
+/// policy say what its tracing collector does too: with automatic
+/// collection off it reclaims nothing until the final collection, and a
+/// growth factor other than the default is named.
+fn gc_mode_setting(policies: &[crate::policy::PolicyName], settings: &RunSettings) -> String {
+    let mut s = settings.gc_mode.as_str().to_string();
+    if !settings.gc_enabled {
+        s.push_str(" (automatic collection off)");
+    }
+    let traced = policies.iter().any(|p| {
+        crate::with_policy!(*p, P => <<P as crate::policy::Policy>::Counts as crate::policy::Counts>::TRACED)
+    });
+    if traced {
+        if !settings.gc_enabled {
+            s.push_str("; the tracing policies reclaim nothing until the final collection");
+        } else if settings.gc_growth != crate::heap::trace::TraceConfig::default().growth {
+            s.push_str(&format!("; tracing growth {}", settings.gc_growth));
+        }
+    }
+    s
 }

@@ -114,6 +114,10 @@ impl<P: Policy> Heap<P> {
 
     /// Collects generation `gen` (pool-walk mode: everything).
     pub(crate) fn collect_generation(&self, m: &Mutator<'_, P>, gen: usize) -> CollectOutcome {
+        if <P::Counts as crate::policy::Counts>::TRACED {
+            // A count-free policy: its tracing collector collects instead.
+            return self.trace_collect(m);
+        }
         let ts = m.ts();
         m.apply_pending();
         if self
