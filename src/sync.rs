@@ -165,6 +165,47 @@ pub unsafe fn racy_store(p: *mut usize, v: usize, order: Ordering) {
     }
 }
 
+/// [`racy_load`] for a word that holds a pointer (an item array, a slot, a
+/// free-list link): loaded as a pointer, so it keeps its provenance (an
+/// integer store and a pointer read of the same word would leave Miri, and
+/// the abstract machine, a pointer with none).
+///
+/// # Safety
+/// As [`racy_load`].
+#[inline(always)]
+pub unsafe fn racy_load_ptr<T>(p: *const *mut T, order: Ordering) -> *mut T {
+    #[cfg(not(loom))]
+    {
+        // SAFETY: the caller's contract; `AtomicPtr<T>` has `*mut T`'s layout.
+        unsafe { std::sync::atomic::AtomicPtr::from_ptr(p as *mut *mut T) }.load(order)
+    }
+    #[cfg(loom)]
+    {
+        let _ = order;
+        // SAFETY: the caller's contract.
+        unsafe { std::ptr::read_volatile(p) }
+    }
+}
+
+/// The store of [`racy_load_ptr`].
+///
+/// # Safety
+/// As [`racy_load`].
+#[inline(always)]
+pub unsafe fn racy_store_ptr<T>(p: *mut *mut T, v: *mut T, order: Ordering) {
+    #[cfg(not(loom))]
+    {
+        // SAFETY: the caller's contract; `AtomicPtr<T>` has `*mut T`'s layout.
+        unsafe { std::sync::atomic::AtomicPtr::from_ptr(p) }.store(v, order)
+    }
+    #[cfg(loom)]
+    {
+        let _ = order;
+        // SAFETY: the caller's contract.
+        unsafe { std::ptr::write_volatile(p, v) }
+    }
+}
+
 /// A mutex whose lock survives a panicking holder: the heap's own invariants
 /// are kept by the code inside the critical sections (which never panics
 /// half-way), so poisoning would only punish the survivors.

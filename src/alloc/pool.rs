@@ -55,11 +55,7 @@ use std::ptr;
 unsafe fn set_link(fb: *mut FreeBlock, next: *mut FreeBlock) {
     // SAFETY: the caller's contract; the link is a word at the block's start.
     unsafe {
-        crate::sync::racy_store(
-            ptr::addr_of_mut!((*fb).next) as *mut usize,
-            next as usize,
-            Ordering::Relaxed,
-        )
+        crate::sync::racy_store_ptr(ptr::addr_of_mut!((*fb).next), next, Ordering::Relaxed)
     }
 }
 

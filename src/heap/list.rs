@@ -27,16 +27,16 @@
 use super::{Mutator, Ref};
 use crate::object::{tuple_items, Kind, ListObj, ObjHeader};
 use crate::policy::{Counts, ObjAddr, ObjLock, Policy};
-use crate::sync::{racy_load, racy_store, Ordering};
+use crate::sync::{racy_load, racy_load_ptr, racy_store, racy_store_ptr, Ordering};
 use crate::HeapError;
 use std::ptr;
 use std::ptr::addr_of_mut;
 
 /// The list's item-array pointer, as a word other threads may read.
 #[inline(always)]
-fn items_word<P: Policy>(l: *mut ListObj<P>) -> *mut usize {
+fn items_word<P: Policy>(l: *mut ListObj<P>) -> *mut *mut *mut ObjHeader<P> {
     // SAFETY: only the field's address is taken (no access).
-    unsafe { addr_of_mut!((*l).items) as *mut usize }
+    unsafe { addr_of_mut!((*l).items) }
 }
 
 /// The list's length, as a word other threads may read.
@@ -88,11 +88,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 }
                 // Release: the item is initialised before a reader sees it,
                 // and the slot before the length that covers it.
-                racy_store(
-                    (*l).items.add((*l).len) as *mut usize,
-                    raw as usize,
-                    Ordering::Release,
-                );
+                racy_store_ptr((*l).items.add((*l).len), raw, Ordering::Release);
                 racy_store(len_word(l), (*l).len + 1, Ordering::Release);
             }
             Ok(())
@@ -122,7 +118,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 ptr::copy_nonoverlapping(old, new, (*l).len);
             }
             // Release: the copied slots before the array is seen.
-            racy_store(items_word(l), new as usize, Ordering::Release);
+            racy_store_ptr(items_word(l), new, Ordering::Release);
             (*l).cap = new_cap;
             if old_cap > 0 {
                 if P::OPTIMISTIC_READS {
@@ -199,19 +195,19 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 return None;
             }
             // Acquire: the slots copied before the array was published.
-            let items = racy_load(items_word(l), Ordering::Acquire);
-            let slot = (items as *mut usize).add(i);
+            let items = racy_load_ptr(items_word(l), Ordering::Acquire);
+            let slot = items.add(i);
             // Acquire: the item's header, written before it was stored.
-            let item = racy_load(slot, Ordering::Acquire);
+            let item = racy_load_ptr(slot, Ordering::Acquire);
             if !<P::Counts as Counts>::try_incref(item as ObjAddr, &mut (*self.ts).counts) {
                 return None;
             }
             // Re-check (Acquire, as above): the list still holds this item
             // there, in this array. Otherwise the object we counted may be
             // another one that reused the block: give it back.
-            let r = Ref::from_raw(self.heap, item as *mut ObjHeader<P>);
-            if racy_load(slot, Ordering::Acquire) == item
-                && racy_load(items_word(l), Ordering::Acquire) == items
+            let r = Ref::from_raw(self.heap, item);
+            if racy_load_ptr(slot, Ordering::Acquire) == item
+                && racy_load_ptr(items_word(l), Ordering::Acquire) == items
             {
                 return Some(r);
             }
@@ -256,7 +252,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 let slot = (*l).items.add(i);
                 let old = *slot;
                 // Release: the new item's header before a reader sees it.
-                racy_store(slot as *mut usize, raw as usize, Ordering::Release);
+                racy_store_ptr(slot, raw, Ordering::Release);
                 Ok(old)
             }
         })??;
