@@ -107,6 +107,9 @@ pub fn cost_breakdown(b: BreakdownOptions) -> CliResult {
         no_gc: false,
         mark_workers: 1,
         locks: super::values::LocksArg(Default::default()),
+        list_reads: vec![super::values::ListReadsArg(
+            heaplab::policy::ListReads::Optimistic,
+        )],
         out: b.out.clone(),
         quick: b.quick,
         workloads_dir: b.workloads_dir.clone(),

@@ -38,6 +38,7 @@ pub const FINDERS: &[Finder] = &[
     field::convoy,
     field::shared_contention,
     field::cpython_peer,
+    field::read_path,
 ];
 
 /// All findings of a summary, in question order (finder order within one).
