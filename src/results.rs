@@ -166,6 +166,11 @@ pub struct Settings {
     /// (they used `std`).
     #[serde(default)]
     pub locks: Option<String>,
+    /// The list read paths run (`--list-reads`: `locked`, `optimistic` or
+    /// both, in the order given); `None` in files written before the choice
+    /// existed (they ran `optimistic` only).
+    #[serde(default)]
+    pub list_reads: Option<Vec<String>>,
 }
 
 /// A cost breakdown: the steps from the first policy (the baseline) to the

@@ -319,7 +319,7 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
     );
     assert_fails(
         &["run", "--policy", "gilless", "--out", o],
-        "invalid value 'gilless' for '--policy <POLICY,...>' [possible values: all, gil, pool-locks, biased, gil-tracing, tracing, gil+hdr32, gil+atomic, gil+brc, gil+brc+tlh, gil+brc+tlh+locks]",
+        "invalid value 'gilless' for '--policy <POLICY,...>' [possible values: all, gil, pool-locks, biased, biased+locked-reads, gil-tracing, tracing, gil+hdr32, gil+atomic, gil+brc, gil+brc+tlh, gil+brc+tlh+locks]",
         &out,
     );
     assert_fails(

@@ -219,7 +219,7 @@ fn header_size_is_reported<P: Policy>() {
     let n = header_bytes::<P>();
     match P::NAME {
         "gil" | "pool-locks" => assert_eq!(n, 16),
-        "biased" => assert_eq!(n, 32),
+        "biased" | "biased+locked-reads" => assert_eq!(n, 32),
         other => panic!("unknown policy {other}"),
     }
 }

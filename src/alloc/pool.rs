@@ -54,9 +54,7 @@ use std::ptr;
 #[inline(always)]
 unsafe fn set_link(fb: *mut FreeBlock, next: *mut FreeBlock) {
     // SAFETY: the caller's contract; the link is a word at the block's start.
-    unsafe {
-        crate::sync::racy_store_ptr(ptr::addr_of_mut!((*fb).next), next, Ordering::Relaxed)
-    }
+    unsafe { crate::sync::racy_store_ptr(ptr::addr_of_mut!((*fb).next), next, Ordering::Relaxed) }
 }
 
 /// Frees `block` from a thread that does not own its pool: pushes it onto

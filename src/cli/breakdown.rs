@@ -108,6 +108,9 @@ pub fn cost_breakdown(b: BreakdownOptions) -> CliResult {
         gc_growth: heaplab::heap::trace::TraceConfig::default().growth,
         mark_workers: 1,
         locks: super::values::LocksArg(Default::default()),
+        list_reads: vec![super::values::ListReadsArg(
+            heaplab::policy::ListReads::Optimistic,
+        )],
         out: b.out.clone(),
         quick: b.quick,
         workloads_dir: b.workloads_dir.clone(),

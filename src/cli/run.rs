@@ -5,7 +5,7 @@
 
 use super::outputs::OutputDir;
 use super::progress::Console;
-use super::values::{self, GcArg, LocksArg, PolicySel, Threads};
+use super::values::{self, GcArg, ListReadsArg, LocksArg, PolicySel, Threads};
 use super::CliResult;
 use clap::Args;
 use heaplab::policy::objlock::{LockBackend, ObjLock};
@@ -91,6 +91,17 @@ pub struct RunOptions {
     /// contended locks park); refused where no policy run has object locks.
     #[arg(long, default_value = "std")]
     pub locks: LocksArg,
+    /// List read paths, comma-separated: `locked`, `optimistic` (what
+    /// free-threaded CPython does), or both to run each policy with
+    /// optimistic reads (`biased`) once per path; refused where no policy
+    /// run has optimistic reads.
+    #[arg(
+        long,
+        value_name = "PATH,...",
+        default_value = "optimistic",
+        value_delimiter = ','
+    )]
+    pub list_reads: Vec<ListReadsArg>,
     /// Marking workers of the collector while the world is stopped.
     #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_MARK_WORKERS as u64))]
     pub mark_workers: usize,
@@ -185,6 +196,7 @@ pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
             }
         }
     }
+    let (policies, list_reads) = values::with_list_reads(&policies, &o.list_reads)?;
     let threads = o.threads.counts();
     let gc_mode = o.gc.0;
     if gc_mode == GcMode::Generational {
@@ -292,6 +304,7 @@ pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
             floor_pair_ns: 0.0,
             pin: o.pin,
             locks: o.locks.0,
+            list_reads,
         },
         quick: o.quick,
         max_heap_bytes: max_heap,

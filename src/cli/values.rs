@@ -7,6 +7,7 @@
 use clap::builder::PossibleValue;
 use clap::ValueEnum;
 use heaplab::policy::objlock::LockBackend;
+use heaplab::policy::ListReads;
 use heaplab::report::{Correction, Format};
 use heaplab::workload::limits::{MAX_THREADS, MAX_THREAD_COUNTS};
 use heaplab::workload::scenario::{MAX_DURATION_SECS, MAX_WARMUP_SECS, MIN_DURATION_SECS};
@@ -90,6 +91,63 @@ impl ValueEnum for LocksArg {
             LockBackend::ParkingLot => "parking_lot's global parking table",
         }))
     }
+}
+
+/// A list read path (`run --list-reads`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListReadsArg(pub ListReads);
+
+impl ValueEnum for ListReadsArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: OnceLock<Vec<ListReadsArg>> = OnceLock::new();
+        ALL.get_or_init(|| ListReads::ALL.into_iter().map(ListReadsArg).collect())
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).help(match self.0 {
+            ListReads::Locked => "every list get takes the list's lock",
+            ListReads::Optimistic => {
+                "list gets read without the lock, as free-threaded CPython (default)"
+            }
+        }))
+    }
+}
+
+/// The policies a run measures once each read path in `reads` (in the order
+/// given, each once) replaces the policies that read lists optimistically:
+/// `biased` with `locked,optimistic` runs `biased+locked-reads` and
+/// `biased`. Refused where `locked` is asked for and no policy has
+/// optimistic reads to replace.
+pub fn with_list_reads(
+    policies: &[PolicyName],
+    reads: &[ListReadsArg],
+) -> Result<(Vec<PolicyName>, Vec<ListReads>), String> {
+    let mut paths: Vec<ListReads> = Vec::new();
+    for r in reads {
+        if !paths.contains(&r.0) {
+            paths.push(r.0);
+        }
+    }
+    if paths.contains(&ListReads::Locked) && !policies.iter().any(|p| p.optimistic_reads()) {
+        let names: Vec<String> = policies.iter().map(|p| p.to_string()).collect();
+        return Err(format!(
+            "--list-reads locked: {} {} no optimistic list reads (their every list read \
+             takes the lock, or the GIL guards it), so there is no read path to choose: add \
+             --policy biased, or leave --list-reads at optimistic",
+            names.join(", "),
+            if names.len() == 1 { "has" } else { "have" }
+        ));
+    }
+    let mut out = Vec::new();
+    for p in policies {
+        for r in &paths {
+            let q = r.apply(*p);
+            if !out.contains(&q) {
+                out.push(q);
+            }
+        }
+    }
+    Ok((out, paths))
 }
 
 /// Every collector mode of the core. `every_mode_is_listed` stops compiling

@@ -20,11 +20,15 @@
 //! | `biased` | free | biased | per thread | one byte | free-threaded CPython (PEP 703) |
 //! | `gil-tracing` | GIL | none (traced) | shared | none | PyPy: a GIL, no counts, a tracing collector |
 //! | `tracing` | free | none (traced) | per thread | one byte | Jython / IronPython on the JVM / CLR |
+//! | `biased+locked-reads` | free | biased | per thread | one byte | `biased` with locked list reads |
 //!
 //! `biased` also reads lists without their lock ([`Policy::OPTIMISTIC_READS`],
 //! free-threaded CPython's `list_get_item_ref`); `pool-locks` does not: its
 //! atomic count sits where a freed block keeps its free-list link, so a
 //! try-incref could not tell a freed block from a live object.
+//! `biased+locked-reads` is `biased` with every list `get` under the lock
+//! (the read path is a constant of the type, so each path is its own
+//! policy): `run --list-reads locked,optimistic` runs the two side by side.
 //!
 //! Everything is chosen at compile time: `Heap<P>` is monomorphised per
 //! policy, so no run-time branch on a component sits on any hot path, and a
@@ -81,7 +85,7 @@ pub use counts::{AtomicCounts, Counts, PlainCounts};
 pub use front::{ClassLockFront, Front, SharedFront};
 pub use gil::GilInterp;
 pub use interp::Interp;
-pub use names::PolicyName;
+pub use names::{ListReads, PolicyName};
 pub use objlock::{NoLock, ObjLock, ParkingObjLock};
 pub use thread_front::ThreadFront;
 pub use traced::TracedCounts;
@@ -266,6 +270,15 @@ define_policy! {
     "no GIL: thread-local pools with remote frees, biased reference counts (free-threaded CPython)":
     FreeInterp, BiasedCounts, ThreadFront, ParkingObjLock, [u64; 0],
     optimistic_reads = true
+}
+
+define_policy! {
+    /// `biased` with every list `get` under the list's lock: the read path
+    /// `biased` replaced, kept to compare the two (`run --list-reads`).
+    BiasedLockedReads = "biased+locked-reads",
+    "biased with locked list reads (every get takes the list's one-byte lock)":
+    FreeInterp, BiasedCounts, ThreadFront, ParkingObjLock, [u64; 0],
+    optimistic_reads = false
 }
 
 // The single-thread cost of going GIL-free, taken apart: each step below

@@ -14,6 +14,8 @@ pub enum PolicyName {
     PoolLocks,
     #[serde(rename = "biased")]
     Biased,
+    #[serde(rename = "biased+locked-reads")]
+    BiasedLockedReads,
     #[serde(rename = "gil+hdr32")]
     GilHeader32,
     #[serde(rename = "gil+atomic")]
@@ -57,10 +59,11 @@ impl PolicyName {
     pub const SIDE_STEPS: [PolicyName; 1] = [PolicyName::GilAtomic];
 
     /// Every policy there is.
-    pub const EVERY: [PolicyName; 10] = [
+    pub const EVERY: [PolicyName; 11] = [
         PolicyName::Gil,
         PolicyName::PoolLocks,
         PolicyName::Biased,
+        PolicyName::BiasedLockedReads,
         PolicyName::GilTracing,
         PolicyName::Tracing,
         PolicyName::GilHeader32,
@@ -93,14 +96,69 @@ impl PolicyName {
             PolicyName::GilListLocks => "a one-byte lock taken by every list operation",
             PolicyName::Biased => "no GIL: attach and detach states, stop-the-world checkpoints",
             PolicyName::GilAtomic => "atomic counts on every object instead (what biasing avoids)",
-            PolicyName::PoolLocks | PolicyName::GilTracing | PolicyName::Tracing => {
-                "(not a breakdown step)"
-            }
+            PolicyName::PoolLocks
+            | PolicyName::BiasedLockedReads
+            | PolicyName::GilTracing
+            | PolicyName::Tracing => "(not a breakdown step)",
         }
+    }
+
+    /// The same policy with the other list read path: `biased` and
+    /// `biased+locked-reads` (`run --list-reads`); `None` for a policy that
+    /// has only one (every list read takes the lock, or the GIL guards it).
+    pub fn read_twin(self) -> Option<PolicyName> {
+        match self {
+            PolicyName::Biased => Some(PolicyName::BiasedLockedReads),
+            PolicyName::BiasedLockedReads => Some(PolicyName::Biased),
+            _ => None,
+        }
+    }
+
+    /// Whether a list's `get` reads without the lock
+    /// ([`Policy::OPTIMISTIC_READS`](super::Policy::OPTIMISTIC_READS)).
+    pub fn optimistic_reads(self) -> bool {
+        crate::with_policy!(self, P => P::OPTIMISTIC_READS)
     }
 
     pub fn parse(s: &str) -> Option<PolicyName> {
         PolicyName::EVERY.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// A list read path (`run --list-reads`): which of a policy and its
+/// [`read twin`](PolicyName::read_twin) a run measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListReads {
+    /// Every `get` takes the list's lock.
+    Locked,
+    /// `get` reads without the lock (free-threaded CPython; the default).
+    Optimistic,
+}
+
+impl ListReads {
+    pub const ALL: [ListReads; 2] = [ListReads::Locked, ListReads::Optimistic];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ListReads::Locked => "locked",
+            ListReads::Optimistic => "optimistic",
+        }
+    }
+
+    /// The policy that measures this read path in place of `p`: `p`'s read
+    /// twin where `p` reads optimistically and this path is `locked`, else
+    /// `p` itself.
+    pub fn apply(self, p: PolicyName) -> PolicyName {
+        match (self, p.read_twin()) {
+            (ListReads::Locked, Some(twin)) if p.optimistic_reads() => twin,
+            _ => p,
+        }
+    }
+}
+
+impl std::fmt::Display for ListReads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -125,6 +183,10 @@ macro_rules! with_policy {
             }
             $crate::policy::PolicyName::Biased => {
                 type $p = $crate::policy::Biased;
+                $body
+            }
+            $crate::policy::PolicyName::BiasedLockedReads => {
+                type $p = $crate::policy::BiasedLockedReads;
                 $body
             }
             $crate::policy::PolicyName::GilHeader32 => {
@@ -176,5 +238,14 @@ mod tests {
         assert_eq!(PolicyName::STEPS.first(), Some(&PolicyName::Gil));
         assert_eq!(PolicyName::STEPS.last(), Some(&PolicyName::Biased));
         assert_eq!(PolicyName::parse("nope"), None);
+        for p in PolicyName::EVERY {
+            if let Some(t) = p.read_twin() {
+                assert_eq!(t.read_twin(), Some(p));
+                assert_ne!(t.optimistic_reads(), p.optimistic_reads());
+            }
+            assert_eq!(ListReads::Optimistic.apply(p), p);
+            let locked = ListReads::Locked.apply(p);
+            assert!(!locked.optimistic_reads(), "{p}");
+        }
     }
 }

@@ -283,6 +283,10 @@ fn setup(d: &mut Doc, s: &Summary) {
     if let Some(l) = &st.locks {
         settings.push_str(&format!("; object locks park on the {} table", code(l)));
     }
+    if let Some(r) = &st.list_reads {
+        let paths: Vec<String> = r.iter().map(|p| code(p)).collect();
+        settings.push_str(&format!("; list reads {}", paths.join(" and ")));
+    }
     if st.quick {
         settings.push_str("; **quick mode** (short runs: expect more noise)");
     }

@@ -15,6 +15,10 @@
 //! 5. Reference-count contention on shared objects, and the immortal cure
 //!    (PEP 683): `shared-read` vs `shared-read-immortal` scaling.
 //! 8. CPython in the same run: `binary-trees` nodes/s over the python3 peer.
+//! 9. Free-threaded CPython's read path (`list_get_item_ref`): `biased`
+//!    (optimistic list reads) over `biased+locked-reads` on `list-mutation`
+//!    and `shared-read` at 1 and 2 threads, when `run --list-reads
+//!    locked,optimistic` ran both.
 //!
 //! (Items 6 and 7, allocators and instruction counts, come from the benches
 //! and callgrind: see the README.)
@@ -251,6 +255,41 @@ pub fn cpython_peer(s: &Summary) -> Vec<Finding> {
                         basis: versus(t, peer.ops_per_sec, format::si, "nodes/s"),
                         ratio: Some(r.value),
                         ..claim("CPython in the same run", "binary-trees", peer.threads)
+                    }
+                    .done(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The scenarios whose list reads the read-path comparison weighs.
+const READ_PATH: &[&str] = &["list-mutation", "shared-read"];
+
+/// 9. Optimistic against locked list reads, where the run has both.
+pub fn read_path(s: &Summary) -> Vec<Finding> {
+    let (opt, locked) = ("biased", "biased+locked-reads");
+    let mut out = Vec::new();
+    for sc in s
+        .scenarios
+        .iter()
+        .filter(|sc| READ_PATH.contains(&sc.name.as_str()))
+    {
+        for t in [1, 2] {
+            if let Some(r) = sc.tput_ratio((opt, t), (locked, t)) {
+                out.push(
+                    Finding {
+                        subject: format!("{} (optimistic reads) over {}", code(opt), code(locked)),
+                        measured: format::times(&r),
+                        basis: tputs(sc, (opt, t), (locked, t)),
+                        verdict: verdict(&r, sc.precision, FASTER),
+                        ratio: Some(r.value),
+                        ..claim(
+                            "Lock-free list reads (CPython 3.13t's list_get_item_ref)",
+                            &sc.name,
+                            t,
+                        )
                     }
                     .done(),
                 );

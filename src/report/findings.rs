@@ -38,6 +38,7 @@ pub const FINDERS: &[Finder] = &[
     field::convoy,
     field::shared_contention,
     field::cpython_peer,
+    field::read_path,
     super::counting::cost_of_counting,
 ];
 

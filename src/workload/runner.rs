@@ -68,6 +68,9 @@ pub struct RunSettings {
     pub pin: bool,
     /// The object locks' parking table (`--locks`).
     pub locks: crate::policy::objlock::LockBackend,
+    /// The list read paths run (`--list-reads`): recorded only, since each
+    /// path is its own policy type (the suite's policies already name it).
+    pub list_reads: Vec<crate::policy::ListReads>,
 }
 
 impl Default for RunSettings {
@@ -85,6 +88,7 @@ impl Default for RunSettings {
             floor_pair_ns: 0.0,
             pin: false,
             locks: Default::default(),
+            list_reads: vec![crate::policy::ListReads::Optimistic],
         }
     }
 }

@@ -335,6 +335,13 @@ pub fn run(suite: &Suite, observer: &mut dyn Observer) -> Results {
             budget_secs: plan.budget_secs,
             breakdown: suite.breakdown.clone(),
             locks: Some(settings.locks.name().into()),
+            list_reads: Some(
+                settings
+                    .list_reads
+                    .iter()
+                    .map(|r| r.name().into())
+                    .collect(),
+            ),
         },
         floors,
         steal_ratio,

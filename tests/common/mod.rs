@@ -2,7 +2,8 @@
 #![allow(dead_code, unused_macros)]
 
 /// Instantiates each generic `fn name<P: Policy>()` once per policy, in
-/// modules `gil`, `pool_locks` and `biased`.
+/// modules `gil`, `pool_locks`, `biased` and `biased_locked_reads` (`biased`
+/// with locked list reads: `run --list-reads locked`).
 #[macro_export]
 macro_rules! all_policies {
     ($($f:ident),* $(,)?) => {
@@ -14,6 +15,9 @@ macro_rules! all_policies {
         }
         mod biased {
             $( #[test] fn $f() { super::$f::<heaplab::Biased>() } )*
+        }
+        mod biased_locked_reads {
+            $( #[test] fn $f() { super::$f::<heaplab::policy::BiasedLockedReads>() } )*
         }
     };
 }
