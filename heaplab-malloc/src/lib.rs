@@ -22,6 +22,7 @@
 //!   large.rs      one mapping per large block (+ large_cache.rs)
 //!   heaps.rs      thread heaps, the thread key, the re-entry guard
 //!   design.rs     the three designs, start-up, fork handlers, statistics
+//!   vg.rs         memcheck's client requests (feature `valgrind`)
 //!   lib.rs        the exported C functions (this file)
 //! ```
 //!
@@ -49,6 +50,7 @@ mod source;
 mod sync;
 mod sys;
 mod table;
+mod vg;
 
 use core::ffi::c_void;
 use core::ptr;
@@ -68,11 +70,26 @@ fn guarded<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Tells memcheck (feature `valgrind`) that `p`, when not null, was just
+/// handed out: a malloc-like block of its usable size (see `vg.rs` for why
+/// not the size asked for), defined when `zeroed`.
+#[inline(always)]
+fn announce(p: *mut u8, zeroed: bool) {
+    if vg::ON && !p.is_null() {
+        // SAFETY: a live block of ours, just handed out.
+        if let Some(n) = unsafe { usable(p) } {
+            vg::malloc_like(p, n, zeroed);
+        }
+    }
+}
+
 /// A block of `size` bytes, zeroed when `zero`.
 #[inline(always)]
 fn alloc(size: usize, zero: bool) -> *mut u8 {
     let p = if size <= MAX_SMALL {
         let p = design::alloc_small(size_class(size));
+        // Before the zeroing: a reused block is no-access to memcheck.
+        announce(p, zero);
         if zero && !p.is_null() {
             // SAFETY: a fresh block of at least `size` bytes.
             unsafe { ptr::write_bytes(p, 0, size) };
@@ -80,7 +97,9 @@ fn alloc(size: usize, zero: bool) -> *mut u8 {
         p
     } else {
         let _ = design::design();
-        large::alloc(size, ALIGNMENT, zero)
+        let p = large::alloc(size, ALIGNMENT, zero);
+        announce(p, zero);
+        p
     };
     if p.is_null() {
         set_errno(libc::ENOMEM);
@@ -99,6 +118,7 @@ fn alloc_aligned(align: usize, size: usize) -> *mut u8 {
         let rounded = round_up(size.max(1), align);
         if rounded <= MAX_SMALL {
             let p = design::alloc_small(size_class(rounded));
+            announce(p, false);
             if p.is_null() {
                 set_errno(libc::ENOMEM);
             }
@@ -107,6 +127,7 @@ fn alloc_aligned(align: usize, size: usize) -> *mut u8 {
     }
     let _ = design::design();
     let p = large::alloc(size, align, false);
+    announce(p, false);
     if p.is_null() {
         set_errno(libc::ENOMEM);
     }
@@ -154,10 +175,14 @@ unsafe fn dealloc(p: *mut u8) {
         // is not a block start; then it is a live block (caller's contract).
         Owner::Small(pool) => unsafe {
             design::check(pool, p);
+            vg::free_like(p);
             design::free_small(pool, p)
         },
         // SAFETY: a live large block of ours (caller's contract).
-        Owner::Large => unsafe { large::free(p) },
+        Owner::Large => unsafe {
+            vg::free_like(p);
+            large::free(p)
+        },
         Owner::Foreign => {
             design::FOREIGN_FREES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         }
@@ -244,7 +269,9 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
         let q = if size > MAX_SMALL && size > old {
             // Growing a large block: leave room to grow again in place
             // (untouched pages cost address space only).
-            large::alloc(size.saturating_add(size / 2), ALIGNMENT, false)
+            let q = large::alloc(size.saturating_add(size / 2), ALIGNMENT, false);
+            announce(q, false);
+            q
         } else {
             alloc(size, false)
         };

@@ -21,6 +21,7 @@
 use crate::geometry::{class_block_size, POOL_HEADER, POOL_SIZE};
 use crate::sync::AtomicPtr;
 use crate::sys::fatal;
+use crate::vg;
 use core::ptr;
 
 /// A free block's first word: the next free block.
@@ -105,6 +106,9 @@ pub unsafe fn take_block(p: *mut Pool) -> *mut u8 {
     unsafe {
         let b = (*p).free;
         if !b.is_null() {
+            // The link word of a freed block is no-access to memcheck; the
+            // block becomes a malloc-like one when handed out (lib.rs).
+            vg::open_link(b.cast());
             (*p).free = (*b).next;
             (*p).used += 1;
             return b.cast();
@@ -140,7 +144,9 @@ pub unsafe fn put_block(p: *mut Pool, b: *mut u8) {
     // again, so its first word is free for the link.
     unsafe {
         let fb = b.cast::<FreeBlock>();
+        vg::open_link(b);
         (*fb).next = (*p).free;
+        vg::close_link(b);
         (*p).free = fb;
         if (*p).used == 0 {
             fatal(format_args!(

@@ -17,6 +17,7 @@
 
 use crate::pool::{FreeBlock, Pool};
 use crate::sync::{AtomicPtr, Ordering};
+use crate::vg;
 use core::ptr;
 
 /// Frees a block of a pool another heap owns, from any thread, without a
@@ -33,7 +34,11 @@ pub unsafe fn push(p: *mut Pool, b: *mut u8) {
         let stack = &(*p).remote_free;
         let mut old = stack.load(Ordering::Relaxed);
         loop {
+            // Closed again before the exchange publishes the block: after
+            // it, the owner may take the block and hand it out.
+            vg::open_link(b);
             (*fb).next = old;
+            vg::close_link(b);
             // Release: the owner's Acquire swap sees the link just written.
             match stack.compare_exchange_weak(old, fb, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => break,
@@ -78,7 +83,9 @@ pub unsafe fn take_all(inbox: &AtomicPtr<Pool>, mut free: impl FnMut(*mut Pool, 
             // Release exchange.
             let mut b = (*p).remote_free.swap(ptr::null_mut(), Ordering::Acquire);
             while !b.is_null() {
+                vg::open_link(b.cast());
                 let n = (*b).next;
+                vg::close_link(b.cast());
                 free(p, b.cast());
                 b = n;
             }

@@ -4,7 +4,8 @@
 //! heaplab-malloc is a cdylib that exports `malloc`, so this model does not
 //! link it: it compiles the shipped files themselves (`sync.rs`, which
 //! resolves to loom's atomics under `--cfg loom`, `geometry.rs`, `sys.rs`,
-//! `pool.rs`, `remote.rs`) into this test.
+//! `pool.rs`, `remote.rs`, and `vg.rs`, whose memcheck requests are empty
+//! here) into this test.
 //!
 //! `remote_frees_race_the_owners_drain`: blocks of pools A and B have been
 //! freed remotely (the first push of each pool puts it on the owner's inbox:
@@ -37,6 +38,10 @@ mod sync;
 #[allow(dead_code)]
 #[path = "../../heaplab-malloc/src/sys.rs"]
 mod sys;
+// lib.rs's block requests are not used here (only the link-word ones).
+#[allow(dead_code, unused_imports)]
+#[path = "../../heaplab-malloc/src/vg.rs"]
+mod vg;
 
 use geometry::POOL_SIZE;
 use loom::thread;
