@@ -21,7 +21,7 @@ use crate::heap::Heap;
 use crate::object::{for_each_child, gc_bits, gc_head, tuple_items, Kind, ListObj, ObjHeader};
 use crate::policy::Policy;
 #[cfg(not(loom))]
-use crate::sync::{AtomicIsize, Ordering};
+use crate::sync::Ordering;
 
 /// A candidate as rayon's workers share it: the phases that run over the
 /// candidate vector in parallel each touch only the candidates of their own
@@ -37,16 +37,6 @@ unsafe impl<P: Policy> Sync for Cand<P> {}
 // SAFETY: as above.
 #[cfg(not(loom))]
 unsafe impl<P: Policy> Send for Cand<P> {}
-
-/// Anything the marking workers share while the world is stopped (the
-/// pool scans).
-#[cfg(not(loom))]
-#[repr(transparent)]
-struct Shared<T>(T);
-
-// SAFETY: read by marking workers while the world is stopped.
-#[cfg(not(loom))]
-unsafe impl<T> Sync for Shared<T> {}
 
 /// The candidate vector as `Cand`s.
 #[cfg(not(loom))]
@@ -308,10 +298,6 @@ impl<P: Policy> Heap<P> {
                 // SAFETY: the world is stopped.
                 let scans = unsafe { scan_all(self.mem.arenas()) }
                     .unwrap_or_else(|e| panic!("heap corrupted: {e}"));
-                #[cfg(not(loom))]
-                if let Some(pool) = self.mark_pool() {
-                    return self.candidates_parallel(&pool, &scans);
-                }
                 for s in scans.iter().filter(|s| s.domain == Domain::Object) {
                     s.for_each_live(|b| visit(b as *mut ObjHeader<P>, &mut out));
                 }
@@ -336,76 +322,6 @@ impl<P: Policy> Heap<P> {
                 });
             }
         }
-        out
-    }
-
-    /// The pool walk shared out among the marking workers, in two passes
-    /// since the folded one cannot be: its decrement of a child races with
-    /// the worker whose pool holds the child entering it. First each worker
-    /// enters the blocks of its share of the pools (update_refs: every
-    /// write is to a block of its own pools); once all are joined every
-    /// candidate is CANDIDATE, and the workers subtract, each for its share
-    /// of the candidates, with atomic decrements (two parents of one child
-    /// may be walked at once).
-    #[cfg(not(loom))]
-    fn candidates_parallel(
-        &self,
-        pool: &rayon::ThreadPool,
-        scans: &[crate::alloc::walk::PoolScan],
-    ) -> Vec<*mut ObjHeader<P>> {
-        use rayon::prelude::*;
-        // SAFETY: `Shared` is a transparent wrapper.
-        let scans = unsafe {
-            std::slice::from_raw_parts(
-                scans.as_ptr() as *const Shared<crate::alloc::walk::PoolScan>,
-                scans.len(),
-            )
-        };
-        let parts: Vec<Vec<Cand<P>>> = pool.install(|| {
-            scans
-                .par_iter()
-                .filter(|s| s.0.domain == Domain::Object)
-                .fold(Vec::new, |mut v, s| {
-                    s.0.for_each_live(|b| {
-                        let o = b as *mut ObjHeader<P>;
-                        if enter(o, true) {
-                            v.push(Cand(o))
-                        }
-                    });
-                    v
-                })
-                .collect()
-        });
-        let mut out: Vec<*mut ObjHeader<P>> = parts.into_iter().flatten().map(|c| c.0).collect();
-        self.mem.large().for_each(|b, _, d| {
-            let o = b as *mut ObjHeader<P>;
-            if d == Domain::Object && enter(o, true) {
-                out.push(o)
-            }
-        });
-        let cands = shared(&out);
-        pool.install(|| {
-            cands.par_chunks(CAND_CHUNK).for_each(|ch| {
-                for c in ch {
-                    // SAFETY: world stopped; `c.0` is a live candidate.
-                    unsafe {
-                        for_each_child(c.0, |c| {
-                            if flags(c) & gc_bits::CANDIDATE != 0 {
-                                // SAFETY: `refs` is an aligned isize that
-                                // only atomic decrements touch until the
-                                // workers are joined.
-                                let r = AtomicIsize::from_ptr(std::ptr::addr_of_mut!(
-                                    (*gc_head(c)).refs
-                                ));
-                                // Relaxed: joining the workers orders the
-                                // decrements before anyone reads the counts.
-                                r.fetch_sub(1, Ordering::Relaxed);
-                            }
-                        })
-                    };
-                }
-            })
-        });
         out
     }
 
