@@ -23,24 +23,31 @@ use crate::policy::Policy;
 #[cfg(not(loom))]
 use crate::sync::Ordering;
 
+/// A candidate as rayon's workers share it: the phases that run over the
+/// candidate vector in parallel each touch only the candidates of their own
+/// chunk.
 #[cfg(not(loom))]
-struct SendPtr<P: Policy>(*mut ObjHeader<P>);
+#[repr(transparent)]
+struct Cand<P: Policy>(*mut ObjHeader<P>);
 
+// SAFETY: read and written by marking workers only while the world is
+// stopped, each candidate by the one worker whose chunk holds it.
 #[cfg(not(loom))]
-impl<P: Policy> Clone for SendPtr<P> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-#[cfg(not(loom))]
-impl<P: Policy> Copy for SendPtr<P> {}
-// SAFETY: only used by marking workers while the world is stopped, to read
-// headers and set mark bits atomically.
-#[cfg(not(loom))]
-unsafe impl<P: Policy> Send for SendPtr<P> {}
+unsafe impl<P: Policy> Sync for Cand<P> {}
 // SAFETY: as above.
 #[cfg(not(loom))]
-unsafe impl<P: Policy> Sync for SendPtr<P> {}
+unsafe impl<P: Policy> Send for Cand<P> {}
+
+/// The candidate vector as `Cand`s.
+#[cfg(not(loom))]
+fn shared<P: Policy>(cands: &[*mut ObjHeader<P>]) -> &[Cand<P>] {
+    // SAFETY: `Cand` is a transparent wrapper of the pointer.
+    unsafe { std::slice::from_raw_parts(cands.as_ptr() as *const Cand<P>, cands.len()) }
+}
+
+/// Candidates per chunk of the parallel passes over the candidate vector.
+#[cfg(not(loom))]
+const CAND_CHUNK: usize = 16 * 1024;
 
 #[inline(always)]
 fn flags<P: Policy>(o: *mut ObjHeader<P>) -> u8 {
@@ -162,28 +169,77 @@ fn mark_serial<P: Policy>(mut stack: Vec<*mut ObjHeader<P>>) {
     }
 }
 
+/// A run of child pointers to mark from: a slice of a container's item
+/// array (null entries, a tuple's unset items, are skipped). Marking works
+/// on runs rather than objects so that one wide container (the bench's
+/// outer list of 1M lists) can be shared out among the workers.
+#[cfg(not(loom))]
+struct Run<P: Policy>(*const *mut ObjHeader<P>, usize);
+
+// SAFETY: read by marking workers while the world is stopped.
+#[cfg(not(loom))]
+unsafe impl<P: Policy> Send for Run<P> {}
+
+/// Runs longer than this are halved, the second half handed to rayon for an
+/// idle worker to take: small enough that both workers get a share of a
+/// wide list, large enough that a task's cost (a few hundred ns) is noise
+/// against marking it.
+#[cfg(not(loom))]
+const RUN_SPLIT: usize = 4096;
+
+/// The items of container `o` as a run.
+///
+/// # Safety
+/// `o` is a live container; nobody writes it (the world is stopped).
+#[cfg(not(loom))]
+#[inline(always)]
+unsafe fn run_of<P: Policy>(o: *mut ObjHeader<P>) -> Run<P> {
+    // SAFETY: the caller's contract; a container's layout by its kind.
+    unsafe {
+        match (*o).kind {
+            Kind::Leaf => Run(std::ptr::null(), 0),
+            Kind::Tuple => Run(tuple_items(o), (*o).len as usize),
+            Kind::List => {
+                let l = o as *mut ListObj<P>;
+                Run((*l).items, (*l).len)
+            }
+        }
+    }
+}
+
 #[cfg(not(loom))]
 fn mark_parallel<P: Policy>(pool: &rayon::ThreadPool, roots: Vec<*mut ObjHeader<P>>) {
-    fn work<'s, P: Policy>(s: &rayon::Scope<'s>, mut stack: Vec<SendPtr<P>>) {
-        while let Some(SendPtr(o)) = stack.pop() {
-            // SAFETY: world stopped; `o` is a live candidate.
-            unsafe {
-                for_each_child(o, |c| {
-                    if claim(c) && has_children(c) {
-                        stack.push(SendPtr(c))
-                    }
-                })
-            };
-            if stack.len() > 4096 {
+    fn work<'s, P: Policy>(s: &rayon::Scope<'s>, mut stack: Vec<Run<P>>) {
+        while let Some(Run(items, mut len)) = stack.pop() {
+            // A long run: give its second half away, keep the first.
+            while len > RUN_SPLIT {
+                let half = len / 2;
+                // SAFETY: `half < len`: inside the run's array.
+                let rest = Run(unsafe { items.add(half) }, len - half);
+                s.spawn(move |s| work(s, vec![rest]));
+                len = half;
+            }
+            for i in 0..len {
+                // SAFETY: world stopped; `items[..len]` are the live items
+                // of a live candidate.
+                let c = unsafe { *items.add(i) };
+                if !c.is_null() && claim(c) && has_children(c) {
+                    // SAFETY: as above; `c` is a live container.
+                    stack.push(unsafe { run_of(c) });
+                }
+            }
+            if stack.len() > RUN_SPLIT {
                 let half = stack.split_off(stack.len() / 2);
                 s.spawn(move |s| work(s, half));
             }
         }
     }
-    let roots: Vec<SendPtr<P>> = roots.into_iter().map(SendPtr).collect();
+    // SAFETY: world stopped; the roots are live candidates.
+    let roots: Vec<Run<P>> = roots.into_iter().map(|o| unsafe { run_of(o) }).collect();
     pool.scope(|s| {
-        for chunk in roots.chunks(1024) {
-            let v = chunk.to_vec();
+        let mut roots = roots.into_iter().peekable();
+        while roots.peek().is_some() {
+            let v: Vec<Run<P>> = roots.by_ref().take(1024).collect();
             s.spawn(move |s| work(s, v));
         }
     });
@@ -306,26 +362,60 @@ impl<P: Policy> Heap<P> {
             };
         }
         // mark_reachable from the roots
-        // SAFETY: as above.
-        let roots: Vec<_> = cands
-            .iter()
-            .copied()
-            .filter(|&o| unsafe { (*gc_head(o)).refs > 0 } && claim_serial(o))
-            .collect();
-        match self.mark_pool() {
+        let pool = if held == 0 { self.mark_pool() } else { None };
+        let is_root =
+            // SAFETY: as above.
+            |o: *mut ObjHeader<P>| unsafe { (*gc_head(o)).refs > 0 } && claim_serial(o);
+        match pool {
             #[cfg(not(loom))]
-            Some(pool) if held == 0 => mark_parallel(&pool, roots),
-            _ => mark_serial(roots),
-        }
-        // One pass: collect the unmarked, clear the scratch bits.
-        let mut unreachable = Vec::new();
-        for &o in cands {
-            let f = flags(o);
-            if f & gc_bits::REACHABLE == 0 {
-                unreachable.push(o);
+            Some(pool) => {
+                use rayon::prelude::*;
+                let cands = shared(cands);
+                // Each chunk's candidates are claimed by the one worker
+                // that walks the chunk: plain claims suffice here.
+                let roots: Vec<Vec<Cand<P>>> = pool.install(|| {
+                    cands
+                        .par_chunks(CAND_CHUNK)
+                        .map(|ch| {
+                            ch.iter()
+                                .filter(|c| is_root(c.0))
+                                .map(|c| Cand(c.0))
+                                .collect()
+                        })
+                        .collect()
+                });
+                mark_parallel(&pool, roots.into_iter().flatten().map(|c| c.0).collect());
+                // One pass, shared out: collect the unmarked, clear the
+                // scratch bits.
+                let parts: Vec<Vec<Cand<P>>> = pool.install(|| {
+                    cands
+                        .par_chunks(CAND_CHUNK)
+                        .map(|ch| {
+                            sweep(ch.iter().map(|c| c.0))
+                                .into_iter()
+                                .map(Cand)
+                                .collect()
+                        })
+                        .collect()
+                });
+                return parts.into_iter().flatten().map(|c| c.0).collect();
             }
-            set_flags(o, f & !(gc_bits::CANDIDATE | gc_bits::REACHABLE));
+            _ => mark_serial(cands.iter().copied().filter(|&o| is_root(o)).collect()),
         }
-        unreachable
+        sweep(cands.iter().copied())
     }
+}
+
+/// The last pass over the candidates: returns the unmarked ones (the
+/// garbage) and clears the scratch bits of all.
+fn sweep<P: Policy>(cands: impl Iterator<Item = *mut ObjHeader<P>>) -> Vec<*mut ObjHeader<P>> {
+    let mut unreachable = Vec::new();
+    for o in cands {
+        let f = flags(o);
+        if f & gc_bits::REACHABLE == 0 {
+            unreachable.push(o);
+        }
+        set_flags(o, f & !(gc_bits::CANDIDATE | gc_bits::REACHABLE));
+    }
+    unreachable
 }
