@@ -67,6 +67,35 @@ pub struct CollectOutcome {
     pub time_to_safepoint_ns: u64,
 }
 
+/// Runs `collect` as the only collection of its kind at a time: `flag` is
+/// up while one runs. A thread that finds it up parks at its checkpoint
+/// instead (the running collection stops the world or holds the GIL) and
+/// returns an empty outcome: the other thread's collection did the work.
+/// Shared by the cycle collector and the tracing collector.
+pub(crate) fn one_at_a_time<P: Policy>(
+    flag: &crate::sync::AtomicBool,
+    m: &Mutator<'_, P>,
+    collect: impl FnOnce() -> CollectOutcome,
+) -> CollectOutcome {
+    if flag
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        m.checkpoint();
+        return CollectOutcome::default();
+    }
+    // Lowered on every way out, a panic in a finalizer included (Release:
+    // what this collection wrote before the next one's Acquire).
+    struct Done<'a>(&'a crate::sync::AtomicBool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::Release);
+        }
+    }
+    let _done = Done(flag);
+    collect()
+}
+
 impl<P: Policy> Heap<P> {
     /// Called at a checkpoint when the due flag is up.
     pub(crate) fn collect_if_due(&self, m: &Mutator<'_, P>) {
@@ -120,26 +149,10 @@ impl<P: Policy> Heap<P> {
         }
         let ts = m.ts();
         m.apply_pending();
-        if self
-            .gc
-            .collecting
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            // Another thread is collecting: park at our checkpoint and find
-            // the work done.
-            m.checkpoint();
-            return CollectOutcome::default();
-        }
-        struct Done<'a>(&'a crate::sync::AtomicBool);
-        impl Drop for Done<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Ordering::Release);
-            }
-        }
-        let _done = Done(&self.gc.collecting);
-        // SAFETY: `ts` is our attached state throughout.
-        unsafe { self.collect_locked(ts, m, gen) }
+        one_at_a_time(&self.gc.collecting, m, || {
+            // SAFETY: `ts` is our attached state throughout.
+            unsafe { self.collect_locked(ts, m, gen) }
+        })
     }
 
     /// One collection, with the `collecting` flag held.

@@ -23,7 +23,7 @@
 //! Sweeping inside the pause keeps the allocator's free lists consistent
 //! with the walk; it is what a non-concurrent mark-sweep pays.
 
-use super::super::gc::collect::CollectOutcome;
+use super::super::gc::collect::{one_at_a_time, CollectOutcome};
 use crate::alloc::walk::scan_all;
 use crate::alloc::Domain;
 use crate::heap::{Heap, Mutator, Ref, ThreadState};
@@ -66,26 +66,10 @@ impl<P: Policy> Heap<P> {
     /// collection ran instead.
     pub(crate) fn trace_collect(&self, m: &Mutator<'_, P>) -> CollectOutcome {
         let ts = m.ts();
-        if self
-            .trace
-            .collecting
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            // Another thread is collecting: park at our checkpoint and find
-            // the work done.
-            m.checkpoint();
-            return CollectOutcome::default();
-        }
-        struct Done<'a>(&'a crate::sync::AtomicBool);
-        impl Drop for Done<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Ordering::Release);
-            }
-        }
-        let _done = Done(&self.trace.collecting);
-        // SAFETY: `ts` is our attached state, owned by `m`.
-        unsafe { self.trace_locked(ts) }
+        one_at_a_time(&self.trace.collecting, m, || {
+            // SAFETY: `ts` is our attached state, owned by `m`.
+            unsafe { self.trace_locked(ts) }
+        })
     }
 
     /// Called at a checkpoint when the trigger's flag is up. The flag stays
