@@ -43,6 +43,7 @@ use crate::sync::{
 use std::ptr;
 
 mod try_ref;
+pub use try_ref::reinit_word;
 
 /// Most owner ids (see [`Geometry::MAX_OWNERS`]).
 pub const MAX_OWNERS: usize = Geometry::MAX_OWNERS;
@@ -449,22 +450,6 @@ unsafe impl Counts for BiasedCounts {
     }
 }
 
-/// Reinitialises, in place, the word of a block being reused for a new
-/// object owned by `local`'s thread, with a count of one. A try-incref may
-/// read the word meanwhile (`try_ref`): `shared` first, set to 0 (refused),
-/// then `local`, then `tid` (only the new owner, which is running this, would
-/// take the owner path), so every state in between is one a try-incref
-/// refuses. `local` and `tid` are Relaxed: the object is published later
-/// by a Release store of a pointer to it. `shared` is Release: a try-incref
-/// that later succeeds on this word reads from this store's release
-/// sequence, so the free and reuse of the block happen-before its re-check
-/// of the slot (see `try_ref`).
-pub fn reinit_word(rc: &BiasedRc, local: &BiasedLocal) {
-    rc.shared.store(pack_shared(0, DEFAULT), Ordering::Release);
-    rc.local.store(1, Ordering::Relaxed);
-    rc.tid.store(local.tid, Ordering::Relaxed);
-}
-
 /// The owner's local count reached zero (CPython's
 /// `_Py_MergeZeroLocalRefcount`).
 #[inline]
@@ -600,37 +585,4 @@ unsafe fn decref_shared(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_shared_word_packs_and_unpacks() {
-        for count in [-5, -1, 0, 1, 2, 1 << 40, -(1 << 40)] {
-            for state in [DEFAULT, QUEUED, MERGED] {
-                assert_eq!(unpack_shared(pack_shared(count, state)), (count, state));
-            }
-        }
-        // A non-owner's decrement of a merged word subtracts one reference
-        // and keeps the state (the count may go negative).
-        let w = pack_shared(0, MERGED) - ONE;
-        assert_eq!(unpack_shared(w), (-1, MERGED));
-        assert_eq!(pack_shared(1, DEFAULT), ONE);
-    }
-
-    #[test]
-    fn a_word_made_by_an_owner_reads_back() {
-        let local = BiasedLocal {
-            tid: 7,
-            owner: ptr::null(),
-            counters: RcCounters::default(),
-        };
-        let w = BiasedCounts::word_new(&local);
-        assert_eq!(w.parts(), (7, 1, 0, DEFAULT));
-        assert_eq!(BiasedCounts::total(&w), 1);
-        let m = explicit_merge(&w, -1);
-        assert_eq!(m, 0);
-        assert_eq!(w.parts(), (0, 0, 0, MERGED));
-        let i = BiasedCounts::word_immortal();
-        assert!(BiasedCounts::is_immortal(&i));
-    }
-}
+mod tests;

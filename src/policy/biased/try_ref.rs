@@ -191,3 +191,20 @@ mod tests {
         assert!(BiasedCounts::is_immortal(&imm));
     }
 }
+
+/// Reinitialises, in place, the word of a block being reused for a new
+/// object owned by `local`'s thread, with a count of one. A try-incref may
+/// read the word meanwhile (`try_ref`): `shared` first, set to 0 (refused),
+/// then `local`, then `tid` (only the new owner, which is running this, would
+/// take the owner path), so every state in between is one a try-incref
+/// refuses. `local` and `tid` are Relaxed: the object is published later
+/// by a Release store of a pointer to it. `shared` is Release: a try-incref
+/// that later succeeds on this word reads from this store's release
+/// sequence, so the free and reuse of the block happen-before its re-check
+/// of the slot (see `try_ref`).
+pub fn reinit_word(rc: &super::BiasedRc, local: &BiasedLocal) {
+    rc.shared
+        .store(super::pack_shared(0, super::DEFAULT), Ordering::Release);
+    rc.local.store(1, Ordering::Relaxed);
+    rc.tid.store(local.tid, Ordering::Relaxed);
+}
