@@ -192,6 +192,52 @@ fn memory_limit_gives_memory_error<P: Policy>() {
     assert_no_leaks(&h);
 }
 
+/// `alloc_tuple_array` makes the tuple `alloc_tuple` makes, and gives its
+/// items back when the allocation is refused (the counts stay exact: the
+/// verifier and the leak check would see a lost or extra reference).
+fn tuple_arrays_own_their_items<P: Policy>() {
+    let h = heaplab::Heap::<P>::new(heaplab::HeapConfig {
+        max_heap: Some(4 << 20),
+        ..Default::default()
+    })
+    .unwrap();
+    {
+        let m = h.attach();
+        let a = m.alloc_int(1).unwrap();
+        let t = m
+            .alloc_tuple_array([a.clone(), m.alloc_int(2).unwrap()])
+            .unwrap();
+        let u = m
+            .alloc_tuple(vec![a.clone(), m.alloc_int(2).unwrap()])
+            .unwrap();
+        assert_eq!(t.kind(), Kind::Tuple);
+        assert_eq!(m.len(&t), 2);
+        assert_eq!(m.len(&u), 2);
+        for (x, y) in [(&t, &u)] {
+            for i in 0..2 {
+                let (p, q) = (m.get(x, i).unwrap(), m.get(y, i).unwrap());
+                assert_eq!(m.int_value(&p).unwrap(), m.int_value(&q).unwrap());
+            }
+        }
+        assert!(m.get(&t, 0).unwrap().ptr_eq(&a));
+        assert_eq!(m.len(&m.alloc_tuple_array([]).unwrap()), 0);
+        h.verify().unwrap();
+        // Fill the heap with pairs until one is refused (kept in a Rust
+        // vector: the refusal is the tuple's own).
+        let mut keep = Vec::new();
+        let err = loop {
+            match m.alloc_tuple_array([a.clone(), t.clone()]) {
+                Ok(p) => keep.push(p),
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err.kind(), HeapErrorKind::Memory(_)), "{err}");
+        h.verify().unwrap();
+        drop((keep, t, u, a));
+    }
+    assert_no_leaks(&h);
+}
+
 fn verifier_catches_a_corrupted_free_list<P: Policy>() {
     let h = heap::<P>();
     let m = h.attach();
@@ -255,5 +301,6 @@ all_policies!(
     ref_dropped_on_a_thread_that_never_attached,
     memory_limit_gives_memory_error,
     verifier_catches_a_corrupted_free_list,
+    tuple_arrays_own_their_items,
     header_size_is_reported,
 );

@@ -11,7 +11,7 @@
 use super::thread::ThreadState;
 use super::Heap;
 use crate::alloc::{size_class, Domain, OutOfMemory, MAX_SMALL};
-use crate::object::{gc_bits, Kind, ObjHeader, LARGE};
+use crate::object::{gc_bits, tuple_items, Kind, ObjHeader, LARGE};
 use crate::policy::{Counts, Front, ObjAddr, ObjLock, Policy};
 use crate::HeapError;
 use std::ptr;
@@ -108,9 +108,31 @@ impl<P: Policy> Heap<P> {
             if kind.is_container() {
                 self.gc_untrack(ts, obj);
             }
-            // Release the children (CPython's tp_clear, shared with the
-            // collector's clear phase), then the block.
-            self.clear_references(ts, obj);
+            if kind == Kind::Tuple {
+                // CPython's `tupledealloc`: each item released in place,
+                // a dead one deallocated from here (no second dispatch
+                // through the cold path). The slots need no clearing: the
+                // tuple is untracked and nobody refers to it, so no walk
+                // or reader can see them.
+                let items = tuple_items(obj);
+                for i in 0..(*obj).len as usize {
+                    let c = *items.add(i);
+                    // Null after a collection's clear (`clear_references`).
+                    if !c.is_null()
+                        && <P::Counts as Counts>::decref(
+                            &self.counts,
+                            c as ObjAddr,
+                            &mut (*ts).counts,
+                        )
+                    {
+                        self.dealloc(ts, c);
+                    }
+                }
+            } else {
+                // Release the children (CPython's tp_clear, shared with the
+                // collector's clear phase).
+                self.clear_references(ts, obj);
+            }
             self.free_object(ts, obj);
         }
     }

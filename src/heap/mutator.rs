@@ -167,9 +167,10 @@ impl<'h, P: Policy> Mutator<'h, P> {
         Ok(i64::from_le_bytes(arr))
     }
 
-    /// A tuple that takes ownership of `items` (a `Vec`, an array such as
-    /// `[l, r]`, any iterator that knows its length): no temporary
-    /// collection is made for it.
+    /// A tuple that takes ownership of `items` (a `Vec`, any iterator that
+    /// knows its length): no temporary collection is made for it. For a
+    /// fixed number of items, [`Mutator::alloc_tuple_array`] is cheaper
+    /// (no iterator state, nothing left to drop).
     #[inline]
     pub fn alloc_tuple<I>(&self, items: I) -> Result<Ref<'h, P>, HeapError>
     where
@@ -182,10 +183,59 @@ impl<'h, P: Policy> Mutator<'h, P> {
         // not trusted beyond that: a shorter iterator makes a shorter tuple,
         // and items past the promised length are dropped.
         let n = items.len();
+        // SAFETY: attached; the block holds the prefix and `n` item slots,
+        // of which exactly `len` are written before the tuple is seen by
+        // anyone.
+        unsafe {
+            let obj = self.new_tuple(n)?;
+            let slots = tuple_items(obj);
+            let mut len = 0;
+            for r in items.by_ref().take(n) {
+                *slots.add(len) = r.into_raw();
+                len += 1;
+            }
+            (*obj).len = len as u32;
+            let tuple = self.track_tuple(obj);
+            drop(items);
+            Ok(tuple)
+        }
+    }
+
+    /// A tuple of exactly `N` items, taking ownership of them (CPython's
+    /// `PyTuple_Pack`; `alloc_tuple_array([l, r])`). Same object as
+    /// [`Mutator::alloc_tuple`] makes, without an iterator: the items move
+    /// straight from the array into the slots.
+    #[inline]
+    pub fn alloc_tuple_array<const N: usize>(
+        &self,
+        items: [Ref<'h, P>; N],
+    ) -> Result<Ref<'h, P>, HeapError> {
+        self.check_attached();
+        // SAFETY: attached; the block holds the prefix and `N` item slots,
+        // all written before the tuple is seen by anyone. On failure the
+        // items are still the array's and are dropped with it.
+        unsafe {
+            let obj = self.new_tuple(N)?;
+            let items = ManuallyDrop::new(items);
+            let slots = tuple_items(obj);
+            for i in 0..N {
+                // Each item is read out once; the array is never dropped.
+                *slots.add(i) = ptr::read(&items[i]).into_raw();
+            }
+            Ok(self.track_tuple(obj))
+        }
+    }
+
+    /// A new tuple block of `n` slots, header and GC head written, the
+    /// slots not (the caller fills them, then calls `track_tuple`).
+    ///
+    /// # Safety
+    /// Attached; the caller writes the slots (and `len`, if fewer) before
+    /// the tuple is seen by anyone.
+    #[inline(always)]
+    unsafe fn new_tuple(&self, n: usize) -> Result<*mut crate::object::ObjHeader<P>, HeapError> {
         let size = tuple_size::<P>(n);
-        // SAFETY: attached; the block is fresh and holds the prefix and `n`
-        // item slots, of which exactly `len` are written before the tuple is
-        // seen by anyone.
+        // SAFETY: the caller's contract; the block is fresh and `size` bytes.
         unsafe {
             let (block, class) = self.heap.alloc_object_block(self.ts, size)?;
             let obj = self
@@ -196,17 +246,20 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 prev: ptr::null_mut(),
                 refs: 0,
             });
-            let slots = tuple_items(obj);
-            let mut len = 0;
-            for r in items.by_ref().take(n) {
-                *slots.add(len) = r.into_raw();
-                len += 1;
-            }
-            (*obj).len = len as u32;
+            Ok(obj)
+        }
+    }
+
+    /// Tracks a filled tuple and hands out the reference to it.
+    ///
+    /// # Safety
+    /// `obj` came from `new_tuple` and its slots are written.
+    #[inline(always)]
+    unsafe fn track_tuple(&self, obj: *mut crate::object::ObjHeader<P>) -> Ref<'h, P> {
+        // SAFETY: the caller's contract.
+        unsafe {
             self.heap.gc_track(self.ts, obj);
-            let tuple = Ref::from_raw_in(self.heap, self.ts, obj);
-            drop(items);
-            Ok(tuple)
+            Ref::from_raw_in(self.heap, self.ts, obj)
         }
     }
 

@@ -87,7 +87,7 @@ impl<'h, P: Policy> Fixture<'h, P> {
                 for i in 0..256 {
                     let k = m.alloc_leaf(format!("key-{i}").as_bytes())?;
                     let v = m.alloc_leaf(&[i as u8; 48])?;
-                    m.append(&cache, m.alloc_tuple([k, v])?)?;
+                    m.append(&cache, m.alloc_tuple_array([k, v])?)?;
                 }
                 f.lists.push(cache);
             }
@@ -295,7 +295,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
         let mut batch = Vec::with_capacity(self.batch);
         for i in 0..self.batch {
             let leaf = self.leaf(m)?;
-            batch.push(m.alloc_tuple([leaf, m.alloc_int(i as i64)?])?);
+            batch.push(m.alloc_tuple_array([leaf, m.alloc_int(i as i64)?])?);
             m.checkpoint();
         }
         let n = batch.len() as u64;
@@ -373,18 +373,18 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
             } else {
                 self.leaf(m)?
             };
-            m.append(&d, m.alloc_tuple([k, v])?)?;
+            m.append(&d, m.alloc_tuple_array([k, v])?)?;
         }
         // Consult the shared cache; now and then update it.
         let cache = self.fixture.lists.last().expect("cache").clone();
         let n = m.len(&cache);
         let hit = m.get(&cache, self.rng.below(n))?;
         let value = m.get(&hit, 1)?;
-        m.append(&d, m.alloc_tuple([m.alloc_leaf(b"cached")?, value])?)?;
+        m.append(&d, m.alloc_tuple_array([m.alloc_leaf(b"cached")?, value])?)?;
         if self.rng.below(16) == 0 {
             let k = m.alloc_leaf(b"key-updated")?;
             let v = self.leaf(m)?;
-            match m.set(&cache, self.rng.below(n), m.alloc_tuple([k, v])?) {
+            match m.set(&cache, self.rng.below(n), m.alloc_tuple_array([k, v])?) {
                 Err(e) if !matches!(e.kind(), HeapErrorKind::Index { .. }) => return Err(e),
                 _ => {}
             }
@@ -402,7 +402,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
     /// scenario's bytecode work dial does the rest).
     fn cpu(&mut self, m: &Mutator<'h, P>) -> Result<Step, HeapError> {
         let a = m.alloc_int(self.rng.next_u64() as i64)?;
-        let t = m.alloc_tuple([a, self.leaf(m)?])?;
+        let t = m.alloc_tuple_array([a, self.leaf(m)?])?;
         self.keep(t);
         Ok(Step {
             ops: 1,

@@ -124,7 +124,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
                 for k in 1..self.cycle_len {
                     let next = if k % 2 == 1 {
                         let l = m.alloc_list()?;
-                        let t = m.alloc_tuple([l.clone(), self.leaf(m)?])?;
+                        let t = m.alloc_tuple_array([l.clone(), self.leaf(m)?])?;
                         m.append(&prev, t)?;
                         l
                     } else {

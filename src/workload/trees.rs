@@ -47,11 +47,11 @@ pub fn make_tree<'h, P: Policy>(m: &Mutator<'h, P>, depth: u64) -> Result<Ref<'h
     // safepoint within microseconds.
     m.checkpoint();
     if depth == 0 {
-        return m.alloc_tuple([]);
+        return m.alloc_tuple_array([]);
     }
     let l = make_tree(m, depth - 1)?;
     let r = make_tree(m, depth - 1)?;
-    m.alloc_tuple([l, r])
+    m.alloc_tuple_array([l, r])
 }
 
 /// The program's `check`: counts the nodes.
