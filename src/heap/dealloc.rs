@@ -3,10 +3,10 @@
 //! reaches zero.
 //!
 //! Deallocation runs on the thread that dropped the last reference. It is
-//! recursive through containers, bounded by CPython's "trashcan": past a
-//! nesting depth, objects are put on a per-thread list and freed iteratively
-//! once the outermost deallocation returns, so dropping a chain of a million
-//! objects uses a few frames of stack.
+//! iterative through containers (CPython's "trashcan" at depth 1): the
+//! outermost deallocation drains a per-thread stack of dead containers, so
+//! dropping a chain of a million objects uses one frame of stack, and a
+//! tree's containers cost a push and a pop each instead of a call.
 
 use super::thread::ThreadState;
 use super::Heap;
@@ -15,9 +15,6 @@ use crate::object::{gc_bits, tuple_items, Kind, ObjHeader, LARGE};
 use crate::policy::{Counts, Front, ObjAddr, ObjLock, Policy};
 use crate::HeapError;
 use std::ptr;
-
-/// How deep deallocation recurses before it defers (CPython uses 50).
-const TRASHCAN_DEPTH: u32 = 50;
 
 impl<P: Policy> Heap<P> {
     /// Drops one reference held by the attached thread `ts`.
@@ -72,48 +69,55 @@ impl<P: Policy> Heap<P> {
         }
     }
 
-    /// Deallocates a container: untrack it, release its children (through
-    /// the trashcan), free its block.
+    /// Deallocates a container: untrack it, release its children, free its
+    /// block. CPython's trashcan taken to its limit: the outermost
+    /// deallocation on a thread drains a per-thread stack of dead
+    /// containers, and a container that dies meanwhile (a tuple's item, a
+    /// list's, one a finalizer drops) is untracked and pushed onto the stack
+    /// instead of recursed into. Dropping a chain of a million containers
+    /// takes one frame, and each container of a tree a push and a pop
+    /// instead of a call. Containers are untracked before they wait on the
+    /// stack, so a collection that a finalizer runs meanwhile never sees
+    /// one.
     ///
     /// # Safety
     /// As `dealloc`.
     #[inline(never)]
     unsafe fn dealloc_container(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
-        // SAFETY: forwarded; `ts` is ours.
+        // SAFETY: forwarded; `ts` is ours; every object on the stack is a
+        // dead, untracked container that nobody refers to.
         unsafe {
-            if (*ts).trash_depth >= TRASHCAN_DEPTH {
+            self.gc_untrack(ts, obj);
+            if (*ts).trash_depth != 0 {
                 (*ts).trash.push(obj);
                 return;
             }
-            (*ts).trash_depth += 1;
-            self.dealloc_one(ts, obj);
-            (*ts).trash_depth -= 1;
-            if (*ts).trash_depth == 0 {
-                while let Some(o) = (*ts).trash.pop() {
-                    (*ts).trash_depth = 1;
-                    self.dealloc_one(ts, o);
-                    (*ts).trash_depth = 0;
+            (*ts).trash_depth = 1;
+            let mut o = obj;
+            loop {
+                self.release_container(ts, o);
+                match (*ts).trash.pop() {
+                    Some(next) => o = next,
+                    None => break,
                 }
             }
+            (*ts).trash_depth = 0;
         }
     }
 
+    /// Releases an untracked dead container's children and frees its block.
+    ///
     /// # Safety
-    /// As `dealloc`.
+    /// As `dealloc`; `obj` is a container, already untracked, and a
+    /// `dealloc_container` on this thread drains the stack.
     #[inline(always)]
-    unsafe fn dealloc_one(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
+    unsafe fn release_container(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
         // SAFETY: the object is dead and ours to free; see `dealloc`.
         unsafe {
-            let kind = (*obj).kind;
-            if kind.is_container() {
-                self.gc_untrack(ts, obj);
-            }
-            if kind == Kind::Tuple {
-                // CPython's `tupledealloc`: each item released in place,
-                // a dead one deallocated from here (no second dispatch
-                // through the cold path). The slots need no clearing: the
-                // tuple is untracked and nobody refers to it, so no walk
-                // or reader can see them.
+            if (*obj).kind == Kind::Tuple {
+                // CPython's `tupledealloc`: each item released in place. The
+                // slots need no clearing: the tuple is untracked and nobody
+                // refers to it, so no walk or reader can see them.
                 let items = tuple_items(obj);
                 for i in 0..(*obj).len as usize {
                     let c = *items.add(i);
@@ -125,7 +129,7 @@ impl<P: Policy> Heap<P> {
                             &mut (*ts).counts,
                         )
                     {
-                        self.dealloc(ts, c);
+                        self.dealloc_item(ts, c);
                     }
                 }
             } else {
@@ -134,6 +138,28 @@ impl<P: Policy> Heap<P> {
                 self.clear_references(ts, obj);
             }
             self.free_object(ts, obj);
+        }
+    }
+
+    /// `dealloc` of an item that died while its container is released: a
+    /// leaf is freed at once, a container goes onto the stack.
+    ///
+    /// # Safety
+    /// As `release_container`; nobody refers to `c`.
+    #[inline(always)]
+    unsafe fn dealloc_item(&self, ts: *mut ThreadState<P>, c: *mut ObjHeader<P>) {
+        // SAFETY: forwarded.
+        unsafe {
+            if (*c).gc_flags() & gc_bits::HAS_FINALIZER != 0 {
+                // Finalizer first (it may resurrect); a dead container then
+                // reaches the stack through `dealloc_container`.
+                self.dealloc_cold(ts, c);
+            } else if (*c).kind == Kind::Leaf {
+                self.free_object(ts, c);
+            } else {
+                self.gc_untrack(ts, c);
+                (*ts).trash.push(c);
+            }
         }
     }
 

@@ -66,6 +66,8 @@ pub struct ThreadState<P: Policy> {
     pub(crate) interp: InterpLocal<P>,
     pub(crate) counts: CountsLocal<P>,
     pub(crate) front: FrontLocal<P>,
+    /// 1 while a deallocation drains `trash` (dead, untracked containers
+    /// waiting to release their children), else 0.
     pub(crate) trash_depth: u32,
     pub(crate) trash: Vec<*mut ObjHeader<P>>,
     /// Objects this thread allocated and freed (plain counters: the heap's

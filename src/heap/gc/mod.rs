@@ -308,14 +308,13 @@ impl<P: Policy> crate::heap::Heap<P> {
         // with TRACKED set (`init_header`).
         unsafe {
             debug_assert!((*obj).gc_flags() & gc_bits::TRACKED != 0);
+            (*ts).gc_delta += 1;
+            // One test of the mode on the pool walk's path (the default).
             if self.gc.config.mode == GcMode::Generational {
                 // SAFETY: generational mode runs only under the GIL, held here.
                 self.gc.gens.with_mut(|g| gen_push(&mut *g, 0, obj));
-            }
-            (*ts).gc_delta += 1;
-            if (*ts).gc_delta >= self.gc.config.batch as isize
-                || self.gc.config.mode == GcMode::Generational
-            {
+                self.gc.publish(&mut (*ts).gc_delta, false);
+            } else if (*ts).gc_delta >= self.gc.config.batch as isize {
                 self.gc.publish(&mut (*ts).gc_delta, false);
             }
         }
