@@ -340,8 +340,8 @@ pub fn parse_nursery(text: &str) -> Result<usize, String> {
         _ => return Err(not_size()),
     };
     let n: usize = number.parse().map_err(|_| not_size())?;
-    let bytes = n.checked_mul(1 << shift).unwrap_or(usize::MAX);
-    if !(MIN_NURSERY..=MAX_NURSERY).contains(&bytes) || bytes % 16 != 0 {
+    let bytes = n.saturating_mul(1 << shift);
+    if !(MIN_NURSERY..=MAX_NURSERY).contains(&bytes) || !bytes.is_multiple_of(16) {
         return Err(format!(
             "{text:?} is out of range: a nursery is a multiple of 16 bytes from {MIN_NURSERY} (64K) to {MAX_NURSERY} (1G)"
         ));

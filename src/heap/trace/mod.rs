@@ -104,7 +104,7 @@ impl TraceConfig {
                 P::NAME
             )));
         }
-        if !(MIN_NURSERY..=MAX_NURSERY).contains(&size) || size % 16 != 0 {
+        if !(MIN_NURSERY..=MAX_NURSERY).contains(&size) || !size.is_multiple_of(16) {
             return Err(HeapError::config(format!(
                 "nursery is {size} bytes; it must be a multiple of 16 between {MIN_NURSERY} (64 KiB) and {MAX_NURSERY} (1 GiB)"
             )));

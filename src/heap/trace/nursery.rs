@@ -58,7 +58,7 @@ pub const NURSERY_CLASS: u8 = LARGE - 1;
 /// `class` of a young object already copied out (a forwarding header).
 pub const FORWARDED_CLASS: u8 = LARGE - 2;
 
-const _: () = assert!(MIN_NURSERY % ALIGN == 0 && MAX_NURSERY % ALIGN == 0);
+const _: () = assert!(MIN_NURSERY.is_multiple_of(ALIGN) && MAX_NURSERY.is_multiple_of(ALIGN));
 const _: () = assert!((NURSERY_CLASS as usize) > crate::alloc::NUM_CLASSES);
 const _: () = assert!((FORWARDED_CLASS as usize) > crate::alloc::NUM_CLASSES);
 
