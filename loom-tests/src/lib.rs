@@ -16,7 +16,7 @@
 //! | `qsbr` | a reader walking an item array while a writer retires and frees it; a reader detaching mid-sequence | `heap::qsbr::Qsbr` |
 //! | `list_reads` | a lock-free `get`'s try-incref racing the `set` that frees the item and reuses its block | `policy::BiasedCounts::try_incref`, `policy::biased::reinit_word` (the read's steps as `heap/list.rs` takes them) |
 //! | `handles` | handle-table roots emptied from any thread during a root scan, slot reuse; the tracing collector under stop-the-world | `policy::handles`, `heap::trace::collect` through `Heap<Tracing>` |
-//! | `nursery` | a minor collection moving roots (compare-and-swap) while a detached thread drops them | `policy::handles::Handles::move_roots`, `heap::trace::minor` through `Heap<GilTracing>` with a nursery |
+//! | `nursery` | a minor collection moving roots while a detached thread drops a `Ref` (queued) | `heap::trace::minor`, `heap::refs`, `heap::pending` through `Heap<GilTracing>` with a nursery |
 //!
 //! The models check the code that ships: heaplab takes every atomic, lock,
 //! condition variable, cell and thread-local from `heaplab::sync`, which

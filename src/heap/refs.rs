@@ -30,6 +30,13 @@
 //!   object come from roots (rewritten), from young objects (copied and
 //!   rewritten with them), or from old objects, which a write barrier put
 //!   in the remembered set (rewritten);
+//! - no slot is emptied while a minor collection moves roots: under a
+//!   nursery a `Ref` dropped on a thread that is not attached queues its
+//!   root (`Heap::defer_root`), and the next attached thread (a GIL holder,
+//!   so never during a minor collection) empties it, as counting policies
+//!   defer a decref. (`Handles::move_roots` swaps by compare-and-swap all
+//!   the same.) `Ref::into_raw` on such a thread empties its slot
+//!   directly, but a raw pointer is of no use before the thread attaches;
 //! - a minor collection runs only inside an allocation on a thread that
 //!   holds the GIL, so no other attached thread is between reading an
 //!   address and using it, and the allocating thread holds no raw address
@@ -195,7 +202,15 @@ impl<P: Policy> Drop for Ref<'_, P> {
     #[inline(always)]
     fn drop(&mut self) {
         if <P::Counts as Counts>::TRACED {
-            // No count to drop: the root goes, from whichever thread.
+            if self.heap.trace.nursery_on() && self.heap.attached_state().is_none() {
+                // A minor collection may be moving roots right now (another
+                // thread holds the GIL): the next attached thread empties
+                // the slot instead (see the module docs).
+                self.heap.defer_root(std::mem::take(&mut self.root));
+                return;
+            }
+            // No count to drop: the root goes (from whichever thread
+            // without a nursery).
             // SAFETY: our own root, dropped once.
             unsafe { <P::Counts as Counts>::drop_root(&self.root) };
             return;

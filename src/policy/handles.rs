@@ -184,8 +184,10 @@ impl Handles {
     /// never dropped, and a slot its owner's sweep never takes back).
     ///
     /// Must run as `for_each_root` does, every attached thread parked (a
-    /// moving collector: the nursery's minor collection). The loom model
-    /// `loom-tests/tests/nursery.rs` checks a drop racing the move.
+    /// moving collector: the nursery's minor collection). The heap queues
+    /// drops from threads that are not attached while it has a nursery
+    /// (`heap::refs`), so no slot is emptied during a move there; the swap
+    /// keeps the table sound whatever a caller does.
     pub fn move_roots(&self, f: &mut dyn FnMut(ObjAddr) -> ObjAddr) {
         for t in self.all.lock().iter() {
             for chunk in t.chunks.lock().iter() {

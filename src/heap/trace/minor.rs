@@ -57,14 +57,14 @@ impl<P: Policy> Heap<P> {
         size: usize,
     ) -> Option<*mut u8> {
         let n = &self.trace.nursery;
-        if size > MAX_YOUNG {
+        // Without a nursery: one load and one branch.
+        if !n.enabled() || size > MAX_YOUNG {
             return None;
         }
         match n.bump(young_span::<P>(size)) {
             Some(b) => Some(b),
             // SAFETY: forwarded.
-            None if n.enabled() => unsafe { self.young_block_slow(ts, size) },
-            None => None,
+            None => unsafe { self.young_block_slow(ts, size) },
         }
     }
 

@@ -51,8 +51,9 @@ pub const MAX_NURSERY: usize = 1 << 30;
 /// Young objects are at most this many bytes (the small-object limit: a
 /// survivor is copied into a pool block).
 pub const MAX_YOUNG: usize = crate::alloc::MAX_SMALL;
-/// Alignment of young objects (the size classes' step).
-const ALIGN: usize = 16;
+/// Alignment of young objects (the size classes' step). Under loom the
+/// header is larger (loom's atomics are), so the step is too.
+const ALIGN: usize = if cfg!(loom) { 64 } else { 16 };
 /// `class` of a young object.
 pub const NURSERY_CLASS: u8 = LARGE - 1;
 /// `class` of a young object already copied out (a forwarding header).
@@ -76,7 +77,7 @@ pub const fn fwd_offset<P: Policy>() -> usize {
 
 /// Whether policy `P`'s header leaves room for the forwarding word in the
 /// smallest young span (a header of at most 8 bytes: true of both tracing
-/// policies; [`TraceConfig::validate`](super::TraceConfig::validate)
+/// policies; under loom, at most 56; [`TraceConfig::validate`](super::TraceConfig::validate)
 /// refuses a nursery otherwise).
 pub const fn header_fits<P: Policy>() -> bool {
     fwd_offset::<P>() + 8 <= ALIGN
