@@ -171,6 +171,10 @@ pub struct Settings {
     /// existed (they ran `optimistic` only).
     #[serde(default)]
     pub list_reads: Option<Vec<String>>,
+    /// The nursery's size in bytes (`--nursery`, given to the policies
+    /// that have one: `gil-tracing`); absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nursery_bytes: Option<u64>,
 }
 
 /// A cost breakdown: the steps from the first policy (the baseline) to the

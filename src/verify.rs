@@ -110,6 +110,9 @@ impl<P: Policy> Heap<P> {
             }
             large_sizes.insert(b as usize, size);
         });
+        // Young objects (a nursery: `heap::trace::nursery`) are live too.
+        // SAFETY: the caller keeps the heap quiescent.
+        unsafe { self.for_each_young_object(|o| objects.push(o)) };
         let live: HashSet<usize> = objects.iter().map(|&o| o as usize).collect();
         // Keyed by address, holding the pointer itself (so that no pointer is
         // made back from an integer).
@@ -125,7 +128,11 @@ impl<P: Policy> Heap<P> {
                 return Err(format!("object {o:p}: bad kind byte {kind_byte}"));
             }
             rep.requested_bytes += size;
-            if class == LARGE {
+            if class == crate::heap::trace::nursery::NURSERY_CLASS
+                && self.trace.nursery.contains(o as *const u8)
+            {
+                // A young object: no pool serves it.
+            } else if class == LARGE {
                 if large_sizes.get(&(o as usize)) != Some(&size) {
                     return Err(format!(
                         "large object {o:p}: size {size} disagrees with its block"

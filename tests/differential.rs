@@ -65,6 +65,8 @@ fn digest<'h, P: Policy>(m: &Mutator<'h, P>, roots: &[Ref<'h, P>]) -> String {
         ids: &mut HashMap<usize, usize>,
         out: &mut String,
     ) {
+        // An address as a key: the walk allocates no object, so no nursery
+        // moves one meanwhile (`Mutator::is_same` is the identity for Refs).
         let addr = r.as_ptr() as usize;
         if let Some(id) = ids.get(&addr) {
             out.push_str(&format!("#{id}"));
@@ -74,7 +76,7 @@ fn digest<'h, P: Policy>(m: &Mutator<'h, P>, roots: &[Ref<'h, P>]) -> String {
         ids.insert(addr, id);
         match r.kind() {
             Kind::Leaf => {
-                let b = m.leaf_bytes(r).unwrap();
+                let b = m.leaf_vec(r).unwrap();
                 out.push_str(&format!(
                     "L{}:{:x}",
                     b.len(),

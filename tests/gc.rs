@@ -277,7 +277,7 @@ fn threads_make_cyclic_garbage_while_collections_run<P: Policy>() {
                     let v = m.int_value(&m.get(&b, 1).unwrap()).unwrap();
                     assert_eq!(v, t * 1_000_000 + k as i64 * 100);
                     let a = m.get(&b, 0).unwrap();
-                    assert!(m.get(&a, 0).unwrap().ptr_eq(&b));
+                    assert!(m.is_same(&m.get(&a, 0).unwrap(), &b));
                 }
             });
         }
@@ -459,7 +459,7 @@ fn parallel_marking_finds_what_serial_marking_finds<P: Policy>() {
             for k in (0..10_000).step_by(997) {
                 let x = m.get(&wide, k).unwrap();
                 let y = m.get(&x, 0).unwrap();
-                assert!(m.get(&y, 0).unwrap().ptr_eq(&x), "{workers} workers");
+                assert!(m.is_same(&m.get(&y, 0).unwrap(), &x), "{workers} workers");
             }
             // keep and wide die by their counts; their cycles are garbage.
             drop((wide, keep));

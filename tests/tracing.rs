@@ -54,7 +54,7 @@ fn list_operations_keep_their_meaning<P: Policy>() {
         m.collect();
         assert_eq!(live(&h), 1 + 99 + 1 + 1);
         assert_eq!(
-            m.leaf_bytes(&m.get(&l, 0).unwrap()).unwrap(),
+            m.leaf_vec(&m.get(&l, 0).unwrap()).unwrap(),
             0i64.to_le_bytes()
         );
     }
@@ -98,7 +98,7 @@ fn cycles_are_freed<P: Policy>() {
         assert_eq!(live(&h), 101);
         assert_eq!(m.collect().collected, 100);
         assert_eq!(live(&h), 1);
-        assert!(m.get(&kept, 0).unwrap().ptr_eq(&kept));
+        assert!(m.is_same(&m.get(&kept, 0).unwrap(), &kept));
     }
     assert_no_leaks(&h);
 }

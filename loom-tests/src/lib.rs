@@ -16,6 +16,7 @@
 //! | `qsbr` | a reader walking an item array while a writer retires and frees it; a reader detaching mid-sequence | `heap::qsbr::Qsbr` |
 //! | `list_reads` | a lock-free `get`'s try-incref racing the `set` that frees the item and reuses its block | `policy::BiasedCounts::try_incref`, `policy::biased::reinit_word` (the read's steps as `heap/list.rs` takes them) |
 //! | `handles` | handle-table roots emptied from any thread during a root scan, slot reuse; the tracing collector under stop-the-world | `policy::handles`, `heap::trace::collect` through `Heap<Tracing>` |
+//! | `nursery` | a minor collection moving roots while a detached thread drops a `Ref` (queued) | `heap::trace::minor`, `heap::refs`, `heap::pending` through `Heap<GilTracing>` with a nursery |
 //!
 //! The models check the code that ships: heaplab takes every atomic, lock,
 //! condition variable, cell and thread-local from `heaplab::sync`, which
@@ -152,6 +153,11 @@ impl<P: heaplab::Policy> SharedHeap<P> {
     pub fn new() -> Self {
         let mut config = heaplab::HeapConfig::default();
         config.gc.enabled = false;
+        Self::with_config(config)
+    }
+
+    /// A heap for a model with its own configuration (a nursery).
+    pub fn with_config(config: heaplab::HeapConfig) -> Self {
         let heap = heaplab::Heap::<P>::new(config).expect("model heap configuration");
         SharedHeap {
             heap: Box::into_raw(Box::new(heap)),

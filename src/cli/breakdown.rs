@@ -106,6 +106,7 @@ pub fn cost_breakdown(b: BreakdownOptions) -> CliResult {
         max_heap: None,
         no_gc: false,
         gc_growth: heaplab::heap::trace::TraceConfig::default().growth,
+        nursery: None,
         mark_workers: 1,
         locks: super::values::LocksArg(Default::default()),
         list_reads: vec![super::values::ListReadsArg(

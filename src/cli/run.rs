@@ -87,6 +87,12 @@ pub struct RunOptions {
     /// bytes it left (Go's GOGC=100 is 1); ignored by counting policies.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = values::parse_gc_growth)]
     pub gc_growth: f64,
+    /// A generational nursery of SIZE bytes (or with K, M, G: 64K to 1G)
+    /// for the policies that have one (gil-tracing): young objects are
+    /// bump-allocated there and survivors copied to the pools by minor
+    /// collections. Refused where no policy run supports it.
+    #[arg(long, value_name = "SIZE", value_parser = values::parse_nursery)]
+    pub nursery: Option<usize>,
     /// The parking table of the one-byte object locks (a slow path: only
     /// contended locks park); refused where no policy run has object locks.
     #[arg(long, default_value = "std")]
@@ -214,6 +220,22 @@ pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
             ));
         }
     }
+    if o.nursery.is_some()
+        && !policies.iter().any(
+            |p| heaplab::with_policy!(*p, P => heaplab::heap::trace::nursery::supported::<P>()),
+        )
+    {
+        return Err(format!(
+            "--nursery: none of {} has a nursery; it is built for gil-tracing only (counting \
+             policies free objects where they are, and the GIL-free tracing policy would need \
+             stop-the-world minor collections or per-thread nurseries)",
+            policies
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     if o.locks.0 != LockBackend::Std {
         let lockless: Vec<String> = policies
             .iter()
@@ -300,6 +322,7 @@ pub fn plan(o: &RunOptions) -> Result<(Suite, OutputDir), String> {
             mark_workers: o.mark_workers,
             gc_enabled: !o.no_gc,
             gc_growth: o.gc_growth,
+            nursery: o.nursery,
             inject_panic: o.inject_panic,
             floor_pair_ns: 0.0,
             pin: o.pin,

@@ -323,6 +323,32 @@ pub fn parse_gc_growth(text: &str) -> Result<f64, String> {
     Ok(g)
 }
 
+/// Parses `--nursery`: bytes, or a number with K, M or G (binary units),
+/// a multiple of 16 in the nursery's range (64K to 1G).
+pub fn parse_nursery(text: &str) -> Result<usize, String> {
+    use heaplab::heap::trace::nursery::{MAX_NURSERY, MIN_NURSERY};
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let not_size =
+        || format!("{text:?} is not a size: give bytes or a number with K, M or G (e.g. 4M)");
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(not_size()),
+    };
+    let n: usize = number.parse().map_err(|_| not_size())?;
+    let bytes = n.saturating_mul(1 << shift);
+    if !(MIN_NURSERY..=MAX_NURSERY).contains(&bytes) || !bytes.is_multiple_of(16) {
+        return Err(format!(
+            "{text:?} is out of range: a nursery is a multiple of 16 bytes from {MIN_NURSERY} (64K) to {MAX_NURSERY} (1G)"
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Parses `--warmup`: seconds in `0..=MAX_WARMUP_SECS`.
 pub fn parse_warmup(text: &str) -> Result<f64, String> {
     let w: f64 = text

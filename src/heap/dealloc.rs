@@ -236,6 +236,10 @@ impl<P: Policy> Heap<P> {
         unsafe {
             (*ts).allocations += 1;
             if <P::Counts as Counts>::TRACED {
+                // The nursery first (none: one compare), see `trace::minor`.
+                if let Some(b) = self.young_block(ts, size) {
+                    return Ok((b, crate::heap::trace::nursery::NURSERY_CLASS));
+                }
                 self.trace_allocated(ts, size);
             }
             if size <= MAX_SMALL {

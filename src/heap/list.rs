@@ -57,8 +57,10 @@ impl<'h, P: Policy> Mutator<'h, P> {
         f: impl FnOnce(*mut ListObj<P>) -> R,
     ) -> Result<R, HeapError> {
         self.check_attached();
-        if list.kind() != Kind::List {
-            return Err(HeapError::wrong_type(op, "list", list.kind().name()));
+        // SAFETY: attached (`check_attached`).
+        let kind = unsafe { list.kind_attached() };
+        if kind != Kind::List {
+            return Err(HeapError::wrong_type(op, "list", kind.name()));
         }
         let obj = list.as_ptr();
         // SAFETY: we hold a reference, so the header is live.
@@ -79,8 +81,8 @@ impl<'h, P: Policy> Mutator<'h, P> {
 
     /// `list.append(item)`.
     pub fn append(&self, list: &Ref<'h, P>, item: Ref<'h, P>) -> Result<(), HeapError> {
-        let raw = item.as_ptr();
         let res = self.with_list(list, "append", |l| {
+            let raw = item.as_ptr();
             // SAFETY: we hold the list's lock (or the GIL).
             unsafe {
                 if (*l).len == (*l).cap {
@@ -90,6 +92,10 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 // and the slot before the length that covers it.
                 racy_store_ptr((*l).items.add((*l).len), raw, Ordering::Release);
                 racy_store(len_word(l), (*l).len + 1, Ordering::Release);
+                if <P::Counts as Counts>::TRACED {
+                    // An old list receiving a young item (`trace::minor`).
+                    self.heap.write_barrier(l as *mut ObjHeader<P>, raw);
+                }
             }
             Ok(())
         })?;
@@ -148,7 +154,8 @@ impl<'h, P: Policy> Mutator<'h, P> {
     /// `PyTuple_GET_ITEM` + `Py_INCREF`); lists go out of line.
     #[inline]
     pub fn get(&self, obj: &Ref<'h, P>, i: usize) -> Result<Ref<'h, P>, HeapError> {
-        if obj.kind() != Kind::Tuple {
+        // SAFETY: a mutator's thread is attached.
+        if unsafe { obj.kind_attached() } != Kind::Tuple {
             return self.get_not_tuple(obj, i);
         }
         self.check_attached();
@@ -170,7 +177,8 @@ impl<'h, P: Policy> Mutator<'h, P> {
     /// `get` on a list (or, refused, a leaf).
     #[inline(never)]
     fn get_not_tuple(&self, obj: &Ref<'h, P>, i: usize) -> Result<Ref<'h, P>, HeapError> {
-        match obj.kind() {
+        // SAFETY: a mutator's thread is attached.
+        match unsafe { obj.kind_attached() } {
             Kind::List => {
                 if P::OPTIMISTIC_READS {
                     if let Some(r) = self.get_optimistic(obj, i) {
@@ -251,8 +259,8 @@ impl<'h, P: Policy> Mutator<'h, P> {
 
     /// `list[i] = item`; the displaced item is released after the unlock.
     pub fn set(&self, list: &Ref<'h, P>, i: usize, item: Ref<'h, P>) -> Result<(), HeapError> {
-        let raw = item.as_ptr();
         let old = self.with_list(list, "set", |l| {
+            let raw = item.as_ptr();
             // SAFETY: we hold the list's lock.
             unsafe {
                 let len = (*l).len;
@@ -263,6 +271,10 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 let old = *slot;
                 // Release: the new item's header before a reader sees it.
                 racy_store_ptr(slot, raw, Ordering::Release);
+                if <P::Counts as Counts>::TRACED {
+                    // An old list receiving a young item (`trace::minor`).
+                    self.heap.write_barrier(l as *mut ObjHeader<P>, raw);
+                }
                 Ok(old)
             }
         })??;
@@ -294,7 +306,8 @@ impl<'h, P: Policy> Mutator<'h, P> {
     /// `len(obj)`: payload bytes of a leaf, items of a tuple or list.
     #[inline]
     pub fn len(&self, obj: &Ref<'h, P>) -> usize {
-        match obj.kind() {
+        // SAFETY: a mutator's thread is attached.
+        match unsafe { obj.kind_attached() } {
             // SAFETY: immutable after creation.
             Kind::Leaf | Kind::Tuple => unsafe { (*obj.as_ptr()).len as usize },
             // SAFETY: under the list's lock.

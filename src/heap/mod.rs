@@ -13,6 +13,7 @@
 //! | `mutator.rs` | [`Mutator`]: allocation, checkpoints, `allow_threads` |
 //! | `list.rs` | `get`, `set`, `append`, `pop`, `len` under the object lock |
 //! | `refs.rs` | [`Ref`]: `Clone` increfs, `Drop` decrefs |
+//! | `leaf.rs` | a leaf's bytes and object identity, sound when objects move |
 //! | `dealloc.rs` | blocks for objects, headers, deallocation and the trashcan |
 //! | `pending.rs` | decrefs deferred from detached threads |
 //! | `gc/` | the cycle collector: triggers, tracking, the named phases |
@@ -26,6 +27,7 @@ pub mod config;
 mod dealloc;
 pub mod error;
 pub mod gc;
+mod leaf;
 mod list;
 pub mod mutator;
 mod pending;

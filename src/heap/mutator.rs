@@ -142,25 +142,10 @@ impl<'h, P: Policy> Mutator<'h, P> {
         self.alloc_leaf(&v.to_le_bytes())
     }
 
-    /// A leaf's payload.
-    pub fn leaf_bytes<'r>(&self, r: &'r Ref<'h, P>) -> Result<&'r [u8], HeapError> {
-        if r.kind() != Kind::Leaf {
-            return Err(HeapError::wrong_type("leaf_bytes", "leaf", r.kind().name()));
-        }
-        // SAFETY: a live leaf's payload is immutable after creation and lives
-        // as long as the reference.
-        unsafe {
-            let obj = r.as_ptr();
-            Ok(std::slice::from_raw_parts(
-                (obj as *const u8).add(header_bytes::<P>()),
-                (*obj).len as usize,
-            ))
-        }
-    }
-
     /// The value of an int leaf.
     pub fn int_value(&self, r: &Ref<'h, P>) -> Result<i64, HeapError> {
-        let b = self.leaf_bytes(r)?;
+        // SAFETY: nothing allocates while the slice lives.
+        let b = unsafe { self.leaf_slice(r, "int_value")? };
         let arr: [u8; 8] = b
             .try_into()
             .map_err(|_| HeapError::wrong_type("int_value", "int (8-byte leaf)", "leaf"))?;
@@ -188,13 +173,21 @@ impl<'h, P: Policy> Mutator<'h, P> {
         // anyone.
         unsafe {
             let obj = self.new_tuple(n)?;
+            // Under a nursery, no minor collection while the iterator runs
+            // (it may allocate): the tuple is not yet rooted.
+            let pin = (<P::Counts as Counts>::TRACED && self.heap.trace.nursery_on())
+                .then(|| self.heap.trace.nursery.pin());
             let slots = tuple_items(obj);
             let mut len = 0;
             for r in items.by_ref().take(n) {
                 *slots.add(len) = r.into_raw();
                 len += 1;
             }
+            if pin.is_some() {
+                self.heap.young_tuple_done(self.ts, obj, n, len);
+            }
             (*obj).len = len as u32;
+            drop(pin);
             let tuple = self.track_tuple(obj);
             drop(items);
             Ok(tuple)
@@ -221,6 +214,11 @@ impl<'h, P: Policy> Mutator<'h, P> {
             for i in 0..N {
                 // Each item is read out once; the array is never dropped.
                 *slots.add(i) = ptr::read(&items[i]).into_raw();
+            }
+            // Under a nursery the block may be old (the nursery full or
+            // pinned) while its items are young: the write barrier sees them.
+            if <P::Counts as Counts>::TRACED && self.heap.trace.nursery_on() {
+                self.heap.young_tuple_done(self.ts, obj, N, N);
             }
             Ok(self.track_tuple(obj))
         }

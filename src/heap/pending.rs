@@ -7,7 +7,7 @@
 use super::thread::ThreadState;
 use super::Heap;
 use crate::object::ObjHeader;
-use crate::policy::Policy;
+use crate::policy::{Counts, Policy};
 use crate::sync::{AtomicBool, Mutex, Ordering};
 
 /// A reference given up by a thread that could not apply its decref.
@@ -20,6 +20,10 @@ unsafe impl<P: Policy> Send for Deferred<P> {}
 /// The queue of deferred decrefs of one heap.
 pub(crate) struct PendingDecrefs<P: Policy> {
     queue: Mutex<Vec<Deferred<P>>>,
+    /// Roots dropped where a minor collection may be moving roots (a
+    /// tracing heap with a nursery, a thread not attached): emptied by the
+    /// next attached thread instead (see `heap::refs`).
+    roots: Mutex<Vec<<P::Counts as Counts>::Root>>,
     /// A hint read at every checkpoint: set after a push (Release), cleared
     /// under the lock by whoever takes the queue.
     flag: AtomicBool,
@@ -29,6 +33,7 @@ impl<P: Policy> PendingDecrefs<P> {
     pub(crate) fn new() -> Self {
         PendingDecrefs {
             queue: Mutex::new(Vec::new()),
+            roots: Mutex::new(Vec::new()),
             flag: AtomicBool::new(false),
         }
     }
@@ -46,18 +51,26 @@ impl<P: Policy> PendingDecrefs<P> {
         self.flag.load(Ordering::Relaxed)
     }
 
-    fn take(&self) -> Vec<Deferred<P>> {
+    fn push_root(&self, root: <P::Counts as Counts>::Root) {
+        self.roots.lock().push(root);
+        // Release: as in `push`.
+        self.flag.store(true, Ordering::Release);
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn take(&self) -> (Vec<Deferred<P>>, Vec<<P::Counts as Counts>::Root>) {
         // Acquire: see `push`.
         if !self.flag.load(Ordering::Acquire) {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let mut q = self.queue.lock();
+        let mut r = self.roots.lock();
         self.flag.store(false, Ordering::Relaxed);
-        std::mem::take(&mut *q)
+        (std::mem::take(&mut *q), std::mem::take(&mut *r))
     }
 
     fn len(&self) -> usize {
-        self.queue.lock().len()
+        self.queue.lock().len() + self.roots.lock().len()
     }
 }
 
@@ -85,9 +98,21 @@ impl<P: Policy> Heap<P> {
     /// # Safety
     /// `ts` is the calling thread's attached state.
     pub(crate) unsafe fn apply_pending(&self, ts: *mut ThreadState<P>) {
-        for Deferred(o) in self.pending.take() {
+        let (decrefs, roots) = self.pending.take();
+        for Deferred(o) in decrefs {
             // SAFETY: each entry is a reference given up by its owner.
             unsafe { self.decref(ts, o) };
         }
+        for r in roots {
+            // SAFETY: a root given up by its `Ref`, emptied once, here.
+            unsafe { <P::Counts as Counts>::drop_root(&r) };
+        }
+    }
+
+    /// A root dropped by a thread that is not attached, under a nursery:
+    /// emptied by the next attached thread (see `heap::refs`).
+    #[cold]
+    pub(crate) fn defer_root(&self, root: <P::Counts as Counts>::Root) {
+        self.pending.push_root(root);
     }
 }

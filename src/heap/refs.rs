@@ -15,6 +15,41 @@
 //! raw pointer (on any thread). A raw pointer is therefore not a root there:
 //! `into_raw` must be followed by a store into a reachable object (or by
 //! `from_raw`) before the thread's next checkpoint.
+//!
+//! ## Objects that move (`--nursery`)
+//!
+//! Under a tracing policy with a nursery (`heap::trace::nursery`) a young
+//! object is copied out of the nursery by a minor collection, so an address
+//! is not an identity. A `Ref` therefore names its object through its root:
+//! [`Ref::as_ptr`] reads the handle-table slot, which the minor collection
+//! rewrites (`Handles::move_roots`, a compare-and-swap that leaves a slot
+//! emptied meanwhile empty); the `obj` field is only the address at
+//! creation there. Why a move can never leave a dangling reference:
+//! - every reference the collector does not rewrite is one it cannot reach
+//!   only if it is not a reference: the heap's own pointers into a young
+//!   object come from roots (rewritten), from young objects (copied and
+//!   rewritten with them), or from old objects, which a write barrier put
+//!   in the remembered set (rewritten);
+//! - no slot is emptied while a minor collection moves roots: under a
+//!   nursery a `Ref` dropped on a thread that is not attached queues its
+//!   root (`Heap::defer_root`), and the next attached thread (a GIL holder,
+//!   so never during a minor collection) empties it, as counting policies
+//!   defer a decref. (`Handles::move_roots` swaps by compare-and-swap all
+//!   the same.) `Ref::into_raw` on such a thread empties its slot
+//!   directly, but a raw pointer is of no use before the thread attaches;
+//! - a minor collection runs only inside an allocation on a thread that
+//!   holds the GIL, so no other attached thread is between reading an
+//!   address and using it, and the allocating thread holds no raw address
+//!   across its own allocation (the mutator's paths read addresses after
+//!   allocating, or pin the nursery: see `alloc_tuple`);
+//! - nothing safe lends a borrow of an object's memory across an
+//!   allocation: a leaf's bytes come as a copy (`Mutator::leaf_vec`) or to
+//!   a closure during which the nursery is pinned (`Mutator::with_leaf_bytes`:
+//!   no minor collection runs while it is);
+//! - identity is asked of the mutator (`Mutator::is_same`), which compares
+//!   the two current addresses while attached, so no move falls between
+//!   the two reads; `Ref::kind` on a thread that is not attached reads
+//!   nothing of a movable object (see `kind`).
 
 use super::{Heap, ThreadState};
 use crate::object::{Kind, ObjHeader};
@@ -24,6 +59,8 @@ use std::ptr::NonNull;
 
 /// An owned strong reference to an object of heap `'h`.
 pub struct Ref<'h, P: Policy> {
+    /// The object (under a tracing policy: its address when the `Ref` was
+    /// made; the root's slot says where it is now, see the module docs).
     pub(crate) obj: NonNull<ObjHeader<P>>,
     pub(crate) heap: &'h Heap<P>,
     /// The root this reference owns (zero-sized under a counting policy).
@@ -94,34 +131,54 @@ impl<'h, P: Policy> Ref<'h, P> {
     /// reachable object before the thread's next checkpoint.
     #[inline(always)]
     pub fn into_raw(self) -> *mut ObjHeader<P> {
-        let p = self.obj.as_ptr();
+        let p = self.as_ptr();
         // SAFETY: our own root, given up once (forgotten below).
         unsafe { <P::Counts as Counts>::drop_root(&self.root) };
         std::mem::forget(self);
         p
     }
 
+    /// The object's address now. Under a tracing policy with a nursery a
+    /// young object moves at a minor collection (the next allocation of an
+    /// attached thread, see the module docs), so this is not an identity:
+    /// use [`Mutator::is_same`](super::Mutator::is_same).
     #[inline(always)]
     pub fn as_ptr(&self) -> *mut ObjHeader<P> {
+        if <P::Counts as Counts>::TRACED {
+            return <P::Counts as Counts>::root_obj(&self.root) as *mut ObjHeader<P>;
+        }
         self.obj.as_ptr()
     }
 
-    /// The object's kind.
+    /// The object's kind. Under a tracing policy with a nursery the calling
+    /// thread must be attached to the heap (a young object may be moved by
+    /// another thread's minor collection otherwise, and its old place
+    /// reused): it panics where it is not.
     #[inline]
     pub fn kind(&self) -> Kind {
+        if <P::Counts as Counts>::TRACED && self.heap.trace.nursery_on() {
+            self.heap.assert_attached_for_kind();
+        }
+        // SAFETY: attached (or the object never moves): we hold a root, so
+        // the header is live where `as_ptr` says; `kind` never changes.
+        unsafe { self.kind_attached() }
+    }
+
+    /// The kind, read by the mutator's own paths (attached).
+    ///
+    /// # Safety
+    /// Under a tracing policy with a nursery, the calling thread is attached
+    /// to this heap.
+    #[inline(always)]
+    pub(crate) unsafe fn kind_attached(&self) -> Kind {
         // SAFETY: we hold a reference, so the header is live; `kind` never
-        // changes after creation.
-        unsafe { (*self.obj.as_ptr()).kind }
+        // changes after creation; the caller keeps the object in place.
+        unsafe { (*self.as_ptr()).kind }
     }
 
     /// The heap this reference belongs to.
     pub fn heap(&self) -> &'h Heap<P> {
         self.heap
-    }
-
-    /// Whether two references name the same object.
-    pub fn ptr_eq(&self, other: &Ref<'_, P>) -> bool {
-        self.obj == other.obj
     }
 }
 
@@ -130,7 +187,7 @@ impl<P: Policy> Clone for Ref<'_, P> {
     fn clone(&self) -> Self {
         if <P::Counts as Counts>::TRACED {
             // SAFETY: `self` roots the object; the new reference roots it too.
-            return unsafe { Ref::from_raw(self.heap, self.obj.as_ptr()) };
+            return unsafe { Ref::from_raw(self.heap, self.as_ptr()) };
         }
         self.heap.incref_current(self.obj.as_ptr());
         Ref {
@@ -145,7 +202,15 @@ impl<P: Policy> Drop for Ref<'_, P> {
     #[inline(always)]
     fn drop(&mut self) {
         if <P::Counts as Counts>::TRACED {
-            // No count to drop: the root goes, from whichever thread.
+            if self.heap.trace.nursery_on() && self.heap.attached_state().is_none() {
+                // A minor collection may be moving roots right now (another
+                // thread holds the GIL): the next attached thread empties
+                // the slot instead (see the module docs).
+                self.heap.defer_root(std::mem::take(&mut self.root));
+                return;
+            }
+            // No count to drop: the root goes (from whichever thread
+            // without a nursery).
             // SAFETY: our own root, dropped once.
             unsafe { <P::Counts as Counts>::drop_root(&self.root) };
             return;
@@ -156,13 +221,8 @@ impl<P: Policy> Drop for Ref<'_, P> {
 
 impl<P: Policy> fmt::Debug for Ref<'_, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Ref<{}>({} @ {:p})",
-            P::NAME,
-            self.kind().name(),
-            self.obj.as_ptr()
-        )
+        // No kind here: `Debug` may run on a thread that is not attached.
+        write!(f, "Ref<{}>(@ {:p})", P::NAME, self.as_ptr())
     }
 }
 
@@ -180,6 +240,18 @@ impl<P: Policy> Heap<P> {
             // SAFETY: attached, and the caller holds a reference.
             Some(ts) => unsafe { <P::Counts as Counts>::incref(obj as ObjAddr, &mut (*ts).counts) },
             None => not_attached(P::NAME),
+        }
+    }
+
+    /// `Ref::kind` under a nursery: the thread must be attached.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn assert_attached_for_kind(&self) {
+        if self.attached_state().is_none() {
+            panic!(
+                "Ref::kind on a thread that is not attached to this {} heap with a nursery (young objects move)",
+                P::NAME
+            );
         }
     }
 

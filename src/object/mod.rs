@@ -71,6 +71,9 @@ pub mod gc_bits {
     pub const IMMORTAL: u8 = 32;
     /// Collector scratch: garbage found by this collection.
     pub const UNREACHABLE: u8 = 64;
+    /// In the nursery's remembered set (an old container that received a
+    /// young item: `heap::trace::nursery`; tracing policies only).
+    pub const REMEMBERED: u8 = 128;
 }
 
 /// The count word type of policy `P`.

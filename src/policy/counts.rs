@@ -158,6 +158,17 @@ pub unsafe trait Counts: 'static + Sized {
     unsafe fn drop_root(_root: &Self::Root) {}
     /// Calls `f` with every root (`TRACED` only), world stopped.
     fn for_each_root(_shared: &Self::Shared, _f: &mut dyn FnMut(ObjAddr)) {}
+    /// The object `root` names now (`TRACED` only: a moving collector may
+    /// have replaced it since the root was made; counting policies own no
+    /// root and never call this).
+    #[inline(always)]
+    fn root_obj(_root: &Self::Root) -> ObjAddr {
+        std::ptr::null_mut()
+    }
+    /// Moves roots (`TRACED` only), world stopped: each root `a` becomes
+    /// `f(a)`, unless it was emptied meanwhile by a thread that is not
+    /// attached (an emptied root stays empty; see `policy::handles`).
+    fn move_roots(_shared: &Self::Shared, _f: &mut dyn FnMut(ObjAddr) -> ObjAddr) {}
 }
 
 /// The count word of the object at `obj`.

@@ -177,6 +177,42 @@ impl Handles {
         }
     }
 
+    /// Moves roots: each live slot holding `a` is set to `f(a)` (when that
+    /// differs) by a compare-and-swap, so that a slot emptied meanwhile by
+    /// a thread that is not attached stays empty: a plain store would
+    /// refill it with an address no `Ref` owns any more (a root that is
+    /// never dropped, and a slot its owner's sweep never takes back).
+    ///
+    /// Must run as `for_each_root` does, every attached thread parked (a
+    /// moving collector: the nursery's minor collection). The heap queues
+    /// drops from threads that are not attached while it has a nursery
+    /// (`heap::refs`), so no slot is emptied during a move there; the swap
+    /// keeps the table sound whatever a caller does.
+    pub fn move_roots(&self, f: &mut dyn FnMut(ObjAddr) -> ObjAddr) {
+        for t in self.all.lock().iter() {
+            for chunk in t.chunks.lock().iter() {
+                for s in chunk.iter() {
+                    // Acquire: as in `for_each_root`.
+                    let v = s.0.load(Ordering::Acquire);
+                    if v <= LISTED {
+                        continue;
+                    }
+                    let new = f(v as ObjAddr) as usize;
+                    if new != v {
+                        // Release on success: the moved object's contents
+                        // before a reader of the slot (`Handle::obj`) sees
+                        // the new address. Acquire on failure: the slot
+                        // was emptied; the dropping thread's uses of the
+                        // object happen-before the collector reuses the
+                        // memory it moved out of.
+                        let _ =
+                            s.0.compare_exchange(v, new, Ordering::AcqRel, Ordering::Acquire);
+                    }
+                }
+            }
+        }
+    }
+
     /// Live slots in all tables (for tests and statistics; world stopped or
     /// quiescent for an exact figure).
     pub fn roots(&self) -> usize {
@@ -242,6 +278,21 @@ impl HandleLocal {
 }
 
 impl Handle {
+    /// The address the slot holds now: the object this root names, where a
+    /// moving collector may have put it since (`move_roots`). Meaningful
+    /// while the root is live (not yet dropped).
+    #[inline(always)]
+    pub fn obj(&self) -> ObjAddr {
+        if self.0.is_null() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: a non-null handle points at a slot of a live table (the
+        // heap outlives every `Ref`, which owns this handle).
+        // Acquire: pairs with `move_roots`' release, so an object moved
+        // before we read its new address is seen with its contents.
+        unsafe { (*self.0).0.load(Ordering::Acquire) as ObjAddr }
+    }
+
     /// Empties the slot: the root is gone. Any thread, attached or not.
     ///
     /// # Safety

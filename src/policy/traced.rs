@@ -99,4 +99,13 @@ unsafe impl Counts for TracedCounts {
     fn for_each_root(shared: &Handles, f: &mut dyn FnMut(ObjAddr)) {
         shared.for_each_root(f)
     }
+
+    #[inline(always)]
+    fn root_obj(root: &Handle) -> ObjAddr {
+        root.obj()
+    }
+
+    fn move_roots(shared: &Handles, f: &mut dyn FnMut(ObjAddr) -> ObjAddr) {
+        shared.move_roots(f)
+    }
 }

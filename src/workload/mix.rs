@@ -35,7 +35,7 @@ impl<'f, 'h, P: Policy> Worker<'f, 'h, P> {
             "append" => {
                 if let Some(l) = self.pick_list() {
                     let item = match self.pick_held() {
-                        Some(r) if !r.ptr_eq(&l) => r,
+                        Some(r) if !m.is_same(&r, &l) => r,
                         _ => self.leaf(m)?,
                     };
                     m.append(&l, item)?;

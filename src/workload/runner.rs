@@ -56,6 +56,9 @@ pub struct RunSettings {
     /// The tracing collector's growth factor (`--gc-growth`; count-free
     /// policies only).
     pub gc_growth: f64,
+    /// A nursery of this many bytes (`--nursery`) for each policy that
+    /// supports one (`gil-tracing`); the others run without.
+    pub nursery: Option<usize>,
     /// Fault injection: the worker with this index panics after this many
     /// measured steps (between two heap operations).
     pub inject_panic: Option<(usize, u64)>,
@@ -84,6 +87,7 @@ impl Default for RunSettings {
             mark_workers: 1,
             gc_enabled: true,
             gc_growth: crate::heap::trace::TraceConfig::default().growth,
+            nursery: None,
             inject_panic: None,
             floor_pair_ns: 0.0,
             pin: false,
@@ -186,6 +190,9 @@ fn run_typed<P: Policy>(cfg: &Config<'_>, settings: &RunSettings, spinner: Spinn
     hc.gc.mark_workers = settings.mark_workers;
     hc.gc.enabled = settings.gc_enabled;
     hc.trace.growth = settings.gc_growth;
+    if crate::heap::trace::nursery::supported::<P>() {
+        hc.trace.nursery = settings.nursery;
+    }
     let heap = match Heap::<P>::new(hc) {
         Ok(h) => h,
         Err(e) => return failed(cfg, settings.gc_mode, header_bytes::<P>(), e.to_string()),

@@ -323,6 +323,7 @@ pub fn run(suite: &Suite, observer: &mut dyn Observer) -> Results {
             repeats: plan.base,
             duration_secs: settings.duration.unwrap_or(0.0),
             gc_mode: gc_mode_setting(&suite.policies, &settings),
+            nursery_bytes: settings.nursery.map(|n| n as u64),
             switch_interval_us: settings.switch_interval.as_micros() as u64,
             quick: suite.quick,
             max_heap_bytes: suite.max_heap_bytes,
@@ -395,6 +396,9 @@ fn gc_mode_setting(policies: &[crate::policy::PolicyName], settings: &RunSetting
             s.push_str("; the tracing policies reclaim nothing until the final collection");
         } else if settings.gc_growth != crate::heap::trace::TraceConfig::default().growth {
             s.push_str(&format!("; tracing growth {}", settings.gc_growth));
+        }
+        if let Some(n) = settings.nursery {
+            s.push_str(&format!("; nursery {} KiB (gil-tracing)", n >> 10));
         }
     }
     s

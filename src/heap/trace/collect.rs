@@ -5,6 +5,9 @@
 //!    *After*: no attached thread runs heap code, so no handle-table slot is
 //!    being filled (threads that are not attached may still empty slots:
 //!    see `policy::handles`).
+//!    **1b.** With a nursery (`--nursery`): a minor collection first
+//!    ([`super::minor`]), so every object is old; where the memory limit
+//!    leaves no room to promote, young objects stay and are roots instead.
 //! 2. **walk**: every live block of the object pools and the large-object
 //!    list is an object; its mark bit (the cycle collector's scratch bit
 //!    `REACHABLE`, free here) is cleared.
@@ -66,6 +69,11 @@ impl<P: Policy> Heap<P> {
     /// collection ran instead.
     pub(crate) fn trace_collect(&self, m: &Mutator<'_, P>) -> CollectOutcome {
         let ts = m.ts();
+        if self.trace.nursery.pinned() {
+            // A leaf's bytes are lent, or a tuple is being filled: no
+            // object may move, so no collection now.
+            return CollectOutcome::default();
+        }
         one_at_a_time(&self.trace.collecting, m, || {
             // SAFETY: `ts` is our attached state, owned by `m`.
             unsafe { self.trace_locked(ts) }
@@ -109,6 +117,8 @@ impl<P: Policy> Heap<P> {
                 keep(b as *mut ObjHeader<P>)
             }
         });
+        // SAFETY: world stopped, no pin: no allocation half made.
+        unsafe { self.for_each_young_object(&mut keep) };
         out
     }
 
@@ -126,6 +136,12 @@ impl<P: Policy> Heap<P> {
             }
         };
         let pause_start = Instant::now();
+        // 1b. empty the nursery where the memory limit allows it; young
+        // objects left in place are marked with the rest, never swept here.
+        if self.trace.nursery_on() && self.promotion_fits() {
+            // SAFETY: world stopped by us; no pin (checked by the caller).
+            unsafe { self.minor_collect(ts) };
+        }
         // 2. walk
         // SAFETY: world stopped.
         let objects = unsafe { self.all_objects() };
@@ -134,7 +150,12 @@ impl<P: Policy> Heap<P> {
         for &o in &objects {
             // SAFETY: world stopped; live objects.
             unsafe {
-                if (*o).gc_flags() & gc_bits::IMMORTAL != 0 {
+                // Young objects left in place (no room to promote them) are
+                // roots until the next minor collection, dead or not: what
+                // they refer to must stay valid for it and the verifier.
+                if (*o).gc_flags() & gc_bits::IMMORTAL != 0
+                    || self.trace.nursery.contains(o as *const u8)
+                {
                     mark(o, &mut stack);
                 }
             }

@@ -24,6 +24,8 @@
 //! policy names it only by the `TRACED` constant.
 
 pub mod collect;
+pub mod minor;
+pub mod nursery;
 
 use super::thread::ThreadState;
 use super::Heap;
@@ -44,6 +46,9 @@ pub struct TraceConfig {
     pub growth: f64,
     /// The least allocation between two automatic collections.
     pub min_bytes: usize,
+    /// A nursery of this many bytes for young objects (`--nursery`;
+    /// `gil-tracing` only): see [`nursery`].
+    pub nursery: Option<usize>,
 }
 
 impl Default for TraceConfig {
@@ -51,6 +56,7 @@ impl Default for TraceConfig {
         TraceConfig {
             growth: 1.0,
             min_bytes: 4 << 20,
+            nursery: None,
         }
     }
 }
@@ -70,6 +76,39 @@ impl TraceConfig {
                 P::NAME
             )));
         }
+        if let Some(size) = self.nursery {
+            Self::validate_nursery::<P>(size)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses a nursery that policy `P` cannot have, or of a size out of
+    /// range.
+    fn validate_nursery<P: Policy>(size: usize) -> Result<(), HeapError> {
+        use nursery::{header_fits, MAX_NURSERY, MIN_NURSERY};
+        if !<P::Counts as Counts>::TRACED {
+            return Err(HeapError::config(format!(
+                "--nursery is for the tracing policies (gil-tracing); policy '{}' counts references, frees objects where they are and never moves them",
+                P::NAME
+            )));
+        }
+        if P::FREE_THREADED {
+            return Err(HeapError::config(format!(
+                "--nursery is built for gil-tracing only: policy '{}' has no GIL, and a nursery there needs stop-the-world minor collections or per-thread nurseries with promotion when an object escapes its thread, which the lab does not have yet",
+                P::NAME
+            )));
+        }
+        if !header_fits::<P>() {
+            return Err(HeapError::config(format!(
+                "--nursery: policy '{}' has an object header over 8 bytes, which leaves no room for a forwarding word in the smallest young object",
+                P::NAME
+            )));
+        }
+        if !(MIN_NURSERY..=MAX_NURSERY).contains(&size) || !size.is_multiple_of(16) {
+            return Err(HeapError::config(format!(
+                "nursery is {size} bytes; it must be a multiple of 16 between {MIN_NURSERY} (64 KiB) and {MAX_NURSERY} (1 GiB)"
+            )));
+        }
         Ok(())
     }
 }
@@ -84,6 +123,8 @@ pub struct TraceState {
     due: AtomicBool,
     /// One collection at a time.
     pub(crate) collecting: AtomicBool,
+    /// The nursery (empty without `--nursery`).
+    pub(crate) nursery: nursery::Nursery,
 }
 
 impl TraceState {
@@ -94,7 +135,19 @@ impl TraceState {
             live: AtomicUsize::new(0),
             due: AtomicBool::new(false),
             collecting: AtomicBool::new(false),
+            nursery: nursery::Nursery::new(config.nursery.unwrap_or(0)),
         }
+    }
+
+    /// Whether the heap has a nursery (objects may move).
+    #[inline(always)]
+    pub fn nursery_on(&self) -> bool {
+        self.nursery.enabled()
+    }
+
+    /// The nursery's figures (zeros without one).
+    pub fn nursery_stats(&self) -> nursery::NurseryStats {
+        self.nursery.stats()
     }
 
     /// The due flag, read at every checkpoint (tracing policies only).
