@@ -42,14 +42,38 @@ impl PoolScan {
         (self.pool as *mut u8).wrapping_add(FIRST_BLOCK + i * self.block_size)
     }
 
-    /// Calls `f` for every live block.
+    /// Calls `f` for every live block, asking the cache for the block
+    /// `PREFETCH_AHEAD` on as it goes (the hardware's own stream prefetch
+    /// stops at each 4 KiB page, a pool's 64-byte blocks cross one every 64).
     pub fn for_each_live(&self, mut f: impl FnMut(*mut u8)) {
         for i in 0..self.bumped {
+            if i + PREFETCH_AHEAD < self.bumped {
+                prefetch(self.block(i + PREFETCH_AHEAD));
+            }
             if !self.is_free(i) {
                 f(self.block(i));
             }
         }
     }
+}
+
+/// How far ahead the walks prefetch, in blocks or item pointers: about
+/// one main-memory latency's worth of a walk's per-block work.
+pub const PREFETCH_AHEAD: usize = 16;
+
+/// Asks the cache for the line at `p` ahead of its use: a hint, with no
+/// effect on what the program computes (a no-op off x86-64).
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch does not access memory in the program's sense: it
+    // cannot fault and has no effect but on the cache, for any address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Scans one carved pool; `None` for a pool not in use.
