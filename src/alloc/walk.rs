@@ -10,8 +10,9 @@
 
 use super::arena::ArenaSource;
 use super::pool_header::{FreeBlock, PoolHeader, FIRST_BLOCK, POOL_UNUSED};
-use super::{Domain, POOL_SIZE};
+use super::{Domain, ARENA_SIZE, POOL_SIZE};
 use crate::sync::Ordering;
+use std::cell::Cell;
 
 /// What a scan found in one pool.
 pub struct PoolScan {
@@ -23,6 +24,9 @@ pub struct PoolScan {
     pub bumped: usize,
     /// Bit i set: block i is free (local or remote list).
     free: Vec<u64>,
+    /// Bit i set: block i was marked done by the walk's user (`mark_done`),
+    /// and `for_each_live_undone` passes it by without reading it.
+    done: Vec<Cell<u64>>,
     pub free_local: usize,
     pub free_remote: usize,
 }
@@ -42,18 +46,96 @@ impl PoolScan {
         (self.pool as *mut u8).wrapping_add(FIRST_BLOCK + i * self.block_size)
     }
 
-    /// Calls `f` for every live block, asking the cache for the block
-    /// `PREFETCH_AHEAD` on as it goes (the hardware's own stream prefetch
-    /// stops at each 4 KiB page, a pool's 64-byte blocks cross one every 64).
+    /// Calls `f` for every live block.
     pub fn for_each_live(&self, mut f: impl FnMut(*mut u8)) {
         for i in 0..self.bumped {
-            if i + PREFETCH_AHEAD < self.bumped {
-                prefetch(self.block(i + PREFETCH_AHEAD));
-            }
             if !self.is_free(i) {
                 f(self.block(i));
             }
         }
+    }
+
+    /// Marks block `b` of this pool done: `for_each_live_undone` will not
+    /// visit it. A pointer that is not a block of the pool marks nothing.
+    pub fn mark_done(&self, b: *const u8) {
+        let off = (b as usize).wrapping_sub(self.pool as usize + FIRST_BLOCK);
+        let i = off / self.block_size;
+        if i < self.bumped && off.is_multiple_of(self.block_size) {
+            let w = &self.done[i / 64];
+            w.set(w.get() | 1 << (i % 64));
+        }
+    }
+
+    /// Calls `f` for every live block not marked done (also those marked
+    /// by `f` itself, ahead of the walk), asking the cache for the block
+    /// `PREFETCH_AHEAD` on as it goes (the hardware's own stream prefetch
+    /// stops at each 4 KiB page; a pool's 64-byte blocks cross one every 64).
+    pub fn for_each_live_undone(&self, mut f: impl FnMut(*mut u8)) {
+        let skip = |i: usize| self.is_free(i) || self.done[i / 64].get() & (1 << (i % 64)) != 0;
+        for i in 0..self.bumped {
+            let ahead = i + PREFETCH_AHEAD;
+            if ahead < self.bumped && !skip(ahead) {
+                prefetch(self.block(ahead));
+            }
+            if !skip(i) {
+                f(self.block(i));
+            }
+        }
+    }
+}
+
+/// Finds the scan of the pool that holds an address, by the arena's
+/// address (arenas are `ARENA_SIZE`-aligned, pools `POOL_SIZE`-aligned in
+/// them), remembering the last arena found: a walk's children tend to lie
+/// in the arena of the one before.
+pub struct ScanIndex {
+    /// Sorted arena bases and, for each, the index of its first slot.
+    arenas: Vec<usize>,
+    /// Per arena, `ARENA_SIZE / POOL_SIZE` slots: the scan's index, or
+    /// `u32::MAX` for a pool without one.
+    slots: Vec<u32>,
+    last: Cell<(usize, usize)>,
+}
+
+const POOLS_PER_ARENA: usize = ARENA_SIZE / POOL_SIZE;
+
+impl ScanIndex {
+    pub fn new(scans: &[PoolScan]) -> ScanIndex {
+        let mut arenas: Vec<usize> = scans
+            .iter()
+            .map(|s| s.pool as usize & !(ARENA_SIZE - 1))
+            .collect();
+        arenas.sort_unstable();
+        arenas.dedup();
+        let mut slots = vec![u32::MAX; arenas.len() * POOLS_PER_ARENA];
+        for (k, s) in scans.iter().enumerate() {
+            let p = s.pool as usize;
+            if let Ok(a) = arenas.binary_search(&(p & !(ARENA_SIZE - 1))) {
+                slots[a * POOLS_PER_ARENA + (p % ARENA_SIZE) / POOL_SIZE] = k as u32;
+            }
+        }
+        ScanIndex {
+            arenas,
+            slots,
+            last: Cell::new((usize::MAX, 0)),
+        }
+    }
+
+    /// The index in `scans` (as given to `new`) of the pool holding
+    /// `addr`, if it has a scan.
+    #[inline]
+    pub fn find(&self, addr: usize) -> Option<usize> {
+        let base = addr & !(ARENA_SIZE - 1);
+        let (lb, la) = self.last.get();
+        let a = if lb == base {
+            la
+        } else {
+            let a = self.arenas.binary_search(&base).ok()?;
+            self.last.set((base, a));
+            a
+        };
+        let k = self.slots[a * POOLS_PER_ARENA + (addr % ARENA_SIZE) / POOL_SIZE];
+        (k != u32::MAX).then_some(k as usize)
     }
 }
 
@@ -119,6 +201,7 @@ pub unsafe fn scan_pool(pool: *mut PoolHeader) -> Result<Option<PoolScan>, Strin
         block_size: bs,
         bumped,
         free: vec![0; bumped.div_ceil(64)],
+        done: (0..bumped.div_ceil(64)).map(|_| Cell::new(0)).collect(),
         free_local: 0,
         free_remote: 0,
     };
