@@ -7,6 +7,11 @@
 //! verifier and the collector's pool walk (free-threaded CPython's way of
 //! finding containers) both stand on this. Only valid while no thread
 //! allocates or frees (the world is stopped, or the heap is quiescent).
+//!
+//! For the collector's walk a scan also carries a `done` bit per block
+//! that its user sets for blocks it finished ahead of the walk (found
+//! through [`ScanIndex`], by address), so the walk passes them by without
+//! reading them; and the walk prefetches ahead of itself.
 
 use super::arena::ArenaSource;
 use super::pool_header::{FreeBlock, PoolHeader, FIRST_BLOCK, POOL_UNUSED};
