@@ -77,12 +77,26 @@ impl PoolScan {
     /// stops at each 4 KiB page; a pool's 64-byte blocks cross one every 64).
     pub fn for_each_live_undone(&self, mut f: impl FnMut(*mut u8)) {
         let skip = |i: usize| self.is_free(i) || self.done[i / 64].get() & (1 << (i % 64)) != 0;
-        for i in 0..self.bumped {
-            let ahead = i + PREFETCH_AHEAD;
-            if ahead < self.bumped && !skip(ahead) {
-                prefetch(self.block(ahead));
-            }
-            if !skip(i) {
+        for w in 0..self.free.len() {
+            // Blocks of this word below the bump mark, not yet visited.
+            let mut left = if (w + 1) * 64 <= self.bumped {
+                u64::MAX
+            } else {
+                (1u64 << (self.bumped % 64)) - 1
+            };
+            loop {
+                // Re-read: `f` may have marked blocks of this word done.
+                let todo = left & !self.free[w] & !self.done[w].get();
+                if todo == 0 {
+                    break;
+                }
+                let b = todo.trailing_zeros() as usize;
+                left &= !(1 << b);
+                let i = w * 64 + b;
+                let ahead = i + PREFETCH_AHEAD;
+                if ahead < self.bumped && !skip(ahead) {
+                    prefetch(self.block(ahead));
+                }
                 f(self.block(i));
             }
         }
