@@ -15,7 +15,7 @@
 
 use super::arena::ArenaSource;
 use super::pool_header::{FreeBlock, PoolHeader, FIRST_BLOCK, POOL_UNUSED};
-use super::{Domain, ARENA_SIZE, POOL_SIZE};
+use super::{Domain, ARENA_SIZE, POOLS_PER_ARENA, POOL_SIZE};
 use crate::sync::Ordering;
 use std::cell::Cell;
 
@@ -115,8 +115,6 @@ pub struct ScanIndex {
     slots: Vec<u32>,
     last: Cell<(usize, usize)>,
 }
-
-const POOLS_PER_ARENA: usize = ARENA_SIZE / POOL_SIZE;
 
 impl ScanIndex {
     pub fn new(scans: &[PoolScan]) -> ScanIndex {
@@ -283,4 +281,70 @@ pub unsafe fn scan_all(arenas: &ArenaSource) -> Result<Vec<PoolScan>, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scan of a pretend pool at `addr` (never read: these functions only
+    /// compute addresses from it).
+    fn scan(addr: usize, bumped: usize, free: &[usize]) -> PoolScan {
+        let mut s = PoolScan {
+            pool: addr as *mut PoolHeader,
+            domain: Domain::Object,
+            class: 3,
+            block_size: 64,
+            bumped,
+            free: vec![0; bumped.div_ceil(64)],
+            done: (0..bumped.div_ceil(64)).map(|_| Cell::new(0)).collect(),
+            free_local: free.len(),
+            free_remote: 0,
+        };
+        for &i in free {
+            s.free[i / 64] |= 1 << (i % 64);
+        }
+        s
+    }
+
+    #[test]
+    fn the_walk_passes_by_free_and_done_blocks_even_those_done_on_the_way() {
+        let s = scan(3 * ARENA_SIZE + 5 * POOL_SIZE, 150, &[3, 64, 149]);
+        s.mark_done(s.block(5));
+        s.mark_done(s.block(10).wrapping_add(8)); // not a block: nothing
+        s.mark_done(s.block(200)); // past the bump mark: nothing
+        let mut seen = Vec::new();
+        s.for_each_live_undone(|b| {
+            let i = (b as usize - s.block(0) as usize) / 64;
+            seen.push(i);
+            if i == 6 {
+                s.mark_done(s.block(7)); // ahead of the walk
+                s.mark_done(s.block(100)); // in the next word
+            }
+        });
+        let want: Vec<usize> = (0..150)
+            .filter(|i| ![3, 5, 7, 64, 100, 149].contains(i))
+            .collect();
+        assert_eq!(seen, want);
+        let mut all = 0;
+        s.for_each_live(|_| all += 1);
+        assert_eq!(all, 147, "for_each_live ignores the done bits");
+    }
+
+    #[test]
+    fn scan_index_finds_a_pool_by_any_address_inside_it() {
+        let scans = vec![
+            scan(7 * ARENA_SIZE + 2 * POOL_SIZE, 10, &[]),
+            scan(3 * ARENA_SIZE + 5 * POOL_SIZE, 10, &[]),
+            scan(7 * ARENA_SIZE + 63 * POOL_SIZE, 10, &[]),
+        ];
+        let ix = ScanIndex::new(&scans);
+        for (k, s) in scans.iter().enumerate() {
+            assert_eq!(ix.find(s.block(4) as usize), Some(k));
+            assert_eq!(ix.find(s.pool as usize + POOL_SIZE - 1), Some(k));
+        }
+        assert_eq!(ix.find(7 * ARENA_SIZE + 3 * POOL_SIZE), None, "no scan");
+        assert_eq!(ix.find(9 * ARENA_SIZE), None, "not an arena of the walk");
+        assert_eq!(ix.find(3 * ARENA_SIZE + 5 * POOL_SIZE + 64), Some(1));
+    }
 }
