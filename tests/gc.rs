@@ -422,7 +422,8 @@ fn what_a_finalizer_disconnects_is_freed_by_its_count<P: Policy>() {
 
 /// Marking with two workers (atomic claims, work split past 4,096 entries)
 /// finds what one finds: live structure wide and deep survives intact,
-/// every cycle dropped is collected.
+/// every cycle dropped is collected, whether the pool walk meets parents
+/// before their children or after (the possible roots it keeps).
 fn parallel_marking_finds_what_serial_marking_finds<P: Policy>() {
     for workers in [1, 2] {
         let mut c = HeapConfig::default();
@@ -464,6 +465,39 @@ fn parallel_marking_finds_what_serial_marking_finds<P: Policy>() {
             // keep and wide die by their counts; their cycles are garbage.
             drop((wide, keep));
             assert_eq!(m.collect().collected, 2000 + 20_000, "{workers} workers");
+            // Children allocated before their parent (the pool walk meets
+            // each before the reference that makes it no root), half of
+            // them live through the parent, half in cycles of their own.
+            let kids: Vec<_> = (0..10_000).map(|_| m.alloc_list().unwrap()).collect();
+            let parent = m.alloc_list().unwrap();
+            for (i, k) in kids.into_iter().enumerate() {
+                if i % 2 == 0 {
+                    m.append(&parent, k).unwrap();
+                } else {
+                    m.append(&k, k.clone()).unwrap();
+                }
+            }
+            let out = m.collect();
+            assert_eq!(out.collected, 5000, "{workers} workers");
+            assert!(out.examined >= 10_001, "{workers} workers");
+            assert_eq!(m.collect().collected, 0, "{workers} workers");
+            assert_eq!(m.len(&parent), 5000, "{workers} workers");
+            drop(parent);
+            assert_eq!(m.collect().collected, 0, "{workers} workers");
+            // A parent walked before its 10,000 childless children (the
+            // walk passes them by once the parent has entered them), live
+            // and then garbage in a cycle through itself.
+            let parent = m.alloc_list().unwrap();
+            for _ in 0..10_000 {
+                m.append(&parent, m.alloc_list().unwrap()).unwrap();
+            }
+            m.append(&parent, parent.clone()).unwrap();
+            let out = m.collect();
+            assert_eq!(out.collected, 0, "{workers} workers");
+            assert!(out.examined >= 10_001, "{workers} workers");
+            drop(parent);
+            assert_eq!(m.collect().collected, 10_001, "{workers} workers");
+            assert_eq!(m.collect().collected, 0, "{workers} workers");
         }
         assert_no_leaks(&h);
     }

@@ -184,10 +184,11 @@ impl<P: Policy> Heap<P> {
         unsafe { self.prepare_collection(ts, &mut |o| dead.push(o)) };
         // 2.-5.
         // SAFETY: world stopped.
-        let cands = unsafe { self.candidates(gen) };
+        let found = unsafe { self.candidates(gen) };
+        let cands = found.all;
         out.examined = cands.len();
-        // SAFETY: world stopped.
-        let garbage = unsafe { self.find_unreachable(&cands, 0) };
+        // SAFETY: world stopped; `found` is what `candidates` returned.
+        let garbage = unsafe { self.find_unreachable(&cands, found.maybe_roots.as_deref(), 0) };
         // 6. hold the garbage; move survivors up
         for &g in &garbage {
             // SAFETY: live candidates; we are attached.
@@ -236,7 +237,7 @@ impl<P: Policy> Heap<P> {
             let _ = tts2;
             let again = Instant::now();
             // SAFETY: world stopped; we hold one reference to each.
-            let still = unsafe { self.find_unreachable(&garbage, 1) };
+            let still = unsafe { self.find_unreachable(&garbage, None, 1) };
             let still_set: std::collections::HashSet<usize> =
                 still.iter().map(|&o| o as usize).collect();
             // SAFETY: as above; `still` is what `find_unreachable` returned.

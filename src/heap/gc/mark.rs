@@ -8,14 +8,15 @@
 //! - [`Heap::find_unreachable`]: subtract the references from inside the set
 //!   (unless the walk did), then mark everything reachable from what is left
 //!   above zero (serially with plain bits, or in parallel with rayon and
-//!   atomic bits); the unmarked candidates are the garbage.
+//!   atomic bits); the unmarked candidates are the garbage. Marking an
+//!   object clears its CANDIDATE bit, so what keeps it is the garbage, and
+//!   a collection that reaches every candidate needs no last pass.
 //!
 //! *Before*: the world is stopped and every count exact (merges applied).
-//! *After*: candidates carry CANDIDATE, the reachable ones REACHABLE;
-//! the garbage is returned and the scratch bits of the others are cleared.
+//! *After*: the garbage is returned; no candidate keeps a scratch bit.
 
 use super::GcMode;
-use crate::alloc::walk::scan_all;
+use crate::alloc::walk::{prefetch, scan_all, PoolScan, ScanIndex, PREFETCH_AHEAD};
 use crate::alloc::Domain;
 use crate::heap::Heap;
 use crate::object::{for_each_child, gc_bits, gc_head, tuple_items, Kind, ListObj, ObjHeader};
@@ -107,14 +108,16 @@ fn enter<P: Policy>(o: *mut ObjHeader<P>, pool_walk: bool) -> bool {
             set_flags(o, f & !gc_bits::TRACKED);
             return false;
         }
-        set_flags(o, (f | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
+        set_flags(o, f | gc_bits::CANDIDATE);
         (*gc_head(o)).refs = total;
         true
     }
 }
 
-/// Atomically marks `o` reachable; true if this call marked it (parallel
-/// marking).
+/// Atomically marks candidate `o` reachable; true if this call marked it
+/// (parallel marking). Reaching a candidate clears its CANDIDATE bit: what
+/// keeps the bit after marking is the garbage, and a reached object's
+/// scratch bits need no pass of their own to be cleared.
 #[cfg(not(loom))]
 #[inline(always)]
 fn claim<P: Policy>(o: *mut ObjHeader<P>) -> bool {
@@ -123,20 +126,21 @@ fn claim<P: Policy>(o: *mut ObjHeader<P>) -> bool {
     // Relaxed: the markers run with the world stopped and are joined before
     // anyone reads the bits; the RMW alone decides who claims an object.
     let cur = f.load(Ordering::Relaxed);
-    if cur & gc_bits::CANDIDATE == 0 || cur & gc_bits::REACHABLE != 0 {
+    if cur & gc_bits::CANDIDATE == 0 {
         return false;
     }
-    f.fetch_or(gc_bits::REACHABLE, Ordering::Relaxed) & gc_bits::REACHABLE == 0
+    f.fetch_and(!gc_bits::CANDIDATE, Ordering::Relaxed) & gc_bits::CANDIDATE != 0
 }
 
-/// Marks `o` reachable with a plain load and store (one marking thread).
+/// Marks candidate `o` reachable (clears CANDIDATE, as `claim`) with a
+/// plain load and store (one marking thread).
 #[inline(always)]
 fn claim_serial<P: Policy>(o: *mut ObjHeader<P>) -> bool {
     let cur = flags(o);
-    if cur & gc_bits::CANDIDATE == 0 || cur & gc_bits::REACHABLE != 0 {
+    if cur & gc_bits::CANDIDATE == 0 {
         return false;
     }
-    set_flags(o, cur | gc_bits::REACHABLE);
+    set_flags(o, cur & !gc_bits::CANDIDATE);
     true
 }
 
@@ -156,17 +160,62 @@ fn has_children<P: Policy>(o: *mut ObjHeader<P>) -> bool {
     }
 }
 
-fn mark_serial<P: Policy>(mut stack: Vec<*mut ObjHeader<P>>) {
+/// Marks everything reachable from `stack` (claimed roots); returns how
+/// many objects it claimed.
+/// `for_each_child`, prefetching each child `PREFETCH_AHEAD` items before
+/// it is visited (a wide list's children are each a line the visit must
+/// wait for otherwise).
+///
+/// # Safety
+/// `o` is a live object; nobody writes it (the world is stopped).
+#[inline(always)]
+unsafe fn for_each_child_ahead<P: Policy>(
+    o: *mut ObjHeader<P>,
+    mut f: impl FnMut(*mut ObjHeader<P>),
+) {
+    // SAFETY: the caller's contract; a container's layout by its kind.
+    let (items, len) = unsafe {
+        match (*o).kind {
+            Kind::Leaf => return,
+            Kind::Tuple => (
+                tuple_items(o) as *const *mut ObjHeader<P>,
+                (*o).len as usize,
+            ),
+            Kind::List => {
+                let l = o as *mut ListObj<P>;
+                ((*l).items as *const *mut ObjHeader<P>, (*l).len)
+            }
+        }
+    };
+    for i in 0..len {
+        if i + PREFETCH_AHEAD < len {
+            // SAFETY: inside the item array.
+            prefetch(unsafe { *items.add(i + PREFETCH_AHEAD) });
+        }
+        // SAFETY: as above.
+        let c = unsafe { *items.add(i) };
+        if !c.is_null() {
+            f(c)
+        }
+    }
+}
+
+fn mark_serial<P: Policy>(mut stack: Vec<*mut ObjHeader<P>>) -> usize {
+    let mut claimed = 0;
     while let Some(o) = stack.pop() {
         // SAFETY: world stopped; `o` is a live candidate.
         unsafe {
-            for_each_child(o, |c| {
-                if claim_serial(c) && has_children(c) {
-                    stack.push(c)
+            for_each_child_ahead(o, |c| {
+                if claim_serial(c) {
+                    claimed += 1;
+                    if has_children(c) {
+                        stack.push(c)
+                    }
                 }
             })
         };
     }
+    claimed
 }
 
 /// A run of child pointers to mark from: a slice of a container's item
@@ -207,42 +256,58 @@ unsafe fn run_of<P: Policy>(o: *mut ObjHeader<P>) -> Run<P> {
     }
 }
 
+/// Marks everything reachable from `roots` (claimed) with the workers of
+/// `pool`; returns how many objects they claimed.
 #[cfg(not(loom))]
-fn mark_parallel<P: Policy>(pool: &rayon::ThreadPool, roots: Vec<*mut ObjHeader<P>>) {
-    fn work<'s, P: Policy>(s: &rayon::Scope<'s>, mut stack: Vec<Run<P>>) {
+fn mark_parallel<P: Policy>(pool: &rayon::ThreadPool, roots: Vec<*mut ObjHeader<P>>) -> usize {
+    use crate::sync::AtomicUsize;
+    fn work<'s, P: Policy>(s: &rayon::Scope<'s>, mut stack: Vec<Run<P>>, total: &'s AtomicUsize) {
+        let mut claimed = 0;
         while let Some(Run(items, mut len)) = stack.pop() {
             // A long run: give its second half away, keep the first.
             while len > RUN_SPLIT {
                 let half = len / 2;
                 // SAFETY: `half < len`: inside the run's array.
                 let rest = Run(unsafe { items.add(half) }, len - half);
-                s.spawn(move |s| work(s, vec![rest]));
+                s.spawn(move |s| work(s, vec![rest], total));
                 len = half;
             }
             for i in 0..len {
+                if i + PREFETCH_AHEAD < len {
+                    // SAFETY: inside the run.
+                    prefetch(unsafe { *items.add(i + PREFETCH_AHEAD) });
+                }
                 // SAFETY: world stopped; `items[..len]` are the live items
                 // of a live candidate.
                 let c = unsafe { *items.add(i) };
-                if !c.is_null() && claim(c) && has_children(c) {
-                    // SAFETY: as above; `c` is a live container.
-                    stack.push(unsafe { run_of(c) });
+                if !c.is_null() && claim(c) {
+                    claimed += 1;
+                    if has_children(c) {
+                        // SAFETY: as above; `c` is a live container.
+                        stack.push(unsafe { run_of(c) });
+                    }
                 }
             }
             if stack.len() > RUN_SPLIT {
                 let half = stack.split_off(stack.len() / 2);
-                s.spawn(move |s| work(s, half));
+                s.spawn(move |s| work(s, half, total));
             }
         }
+        // One add per task; the scope's join orders it before the load.
+        total.fetch_add(claimed, Ordering::Relaxed);
     }
+    let total = AtomicUsize::new(0);
     // SAFETY: world stopped; the roots are live candidates.
     let roots: Vec<Run<P>> = roots.into_iter().map(|o| unsafe { run_of(o) }).collect();
     pool.scope(|s| {
+        let total = &total;
         let mut roots = roots.into_iter().peekable();
         while roots.peek().is_some() {
             let v: Vec<Run<P>> = roots.by_ref().take(1024).collect();
-            s.spawn(move |s| work(s, v));
+            s.spawn(move |s| work(s, v, total));
         }
     });
+    total.load(Ordering::Relaxed)
 }
 
 impl<P: Policy> Heap<P> {
@@ -271,8 +336,11 @@ impl<P: Policy> Heap<P> {
     ///
     /// # Safety
     /// The world is stopped and counts are exact (merges applied).
-    pub(super) unsafe fn candidates(&self, gen: usize) -> Vec<*mut ObjHeader<P>> {
-        let mut out = Vec::new();
+    pub(super) unsafe fn candidates(&self, gen: usize) -> Candidates<P> {
+        let mut out = Candidates {
+            all: Vec::new(),
+            maybe_roots: None,
+        };
         match self.gc.config.mode {
             GcMode::PoolWalk => {
                 // update_refs and subtract_refs folded into the walk, one
@@ -280,32 +348,58 @@ impl<P: Policy> Heap<P> {
                 // set where it is first met, as a block of the walk or as a
                 // child of one (CANDIDATE then says it is set), and each
                 // child that is a candidate loses one as its parent is
-                // walked.
-                let visit = |o: *mut ObjHeader<P>, out: &mut Vec<*mut ObjHeader<P>>| {
+                // walked. gc_refs only falls after it is set, so a candidate
+                // at zero once the walk has passed it (its own children
+                // subtracted) is no root: only the others are kept as
+                // possible roots, and the root filter looks at those alone.
+                let mut maybe = Vec::new();
+                // SAFETY: the world is stopped.
+                let scans: Vec<PoolScan> = unsafe { scan_all(self.mem.arenas()) }
+                    .unwrap_or_else(|e| panic!("heap corrupted: {e}"))
+                    .into_iter()
+                    .filter(|s| s.domain == Domain::Object)
+                    .collect();
+                let index = ScanIndex::new(&scans);
+                let all = &mut out.all;
+                let mut visit = |o: *mut ObjHeader<P>| {
                     if flags(o) & gc_bits::CANDIDATE == 0 && !enter(o, true) {
                         return;
                     }
-                    out.push(o);
+                    all.push(o);
                     // SAFETY: world stopped; `o` is a live candidate.
                     unsafe {
-                        for_each_child(o, |c| {
-                            if flags(c) & gc_bits::CANDIDATE != 0 || enter(c, true) {
+                        for_each_child_ahead(o, |c| {
+                            if flags(c) & gc_bits::CANDIDATE != 0 {
                                 (*gc_head(c)).refs -= 1;
+                            } else if enter(c, true) {
+                                // First met here, before the walk reaches
+                                // it: if it is already no root and has no
+                                // children, the walk has nothing left to do
+                                // with it, and passes it by unread.
+                                let g = gc_head(c);
+                                (*g).refs -= 1;
+                                if (*g).refs == 0 && !has_children(c) {
+                                    if let Some(k) = index.find(c as usize) {
+                                        scans[k].mark_done(c as *const u8);
+                                        all.push(c);
+                                    }
+                                }
                             }
-                        })
-                    };
+                        });
+                        if (*gc_head(o)).refs > 0 {
+                            maybe.push(o);
+                        }
+                    }
                 };
-                // SAFETY: the world is stopped.
-                let scans = unsafe { scan_all(self.mem.arenas()) }
-                    .unwrap_or_else(|e| panic!("heap corrupted: {e}"));
-                for s in scans.iter().filter(|s| s.domain == Domain::Object) {
-                    s.for_each_live(|b| visit(b as *mut ObjHeader<P>, &mut out));
+                for s in &scans {
+                    s.for_each_live_undone(|b| visit(b as *mut ObjHeader<P>));
                 }
                 self.mem.large().for_each(|b, _, d| {
                     if d == Domain::Object {
-                        visit(b as *mut ObjHeader<P>, &mut out)
+                        visit(b as *mut ObjHeader<P>)
                     }
                 });
+                out.maybe_roots = Some(maybe);
             }
             GcMode::Generational => {
                 // SAFETY: under the GIL.
@@ -314,7 +408,7 @@ impl<P: Policy> Heap<P> {
                         let mut o = list.head;
                         while !o.is_null() {
                             if enter(o, false) {
-                                out.push(o);
+                                out.all.push(o);
                             }
                             o = (*gc_head(o)).next;
                         }
@@ -327,16 +421,24 @@ impl<P: Policy> Heap<P> {
 
     /// Phases 3-5 over `cands`: returns the unreachable ones. With
     /// `held = 0` the candidates come from `candidates`, which already did
-    /// update_refs (and in pool-walk mode subtract_refs); with
-    /// `held = 1` each candidate's count includes one reference the
-    /// collector holds, which is not counted as external.
+    /// update_refs (and in pool-walk mode subtract_refs, and the possible
+    /// roots, `maybe_roots`: a superset of the roots, or `None` to look at
+    /// every candidate); with `held = 1` each candidate's count includes one
+    /// reference the collector holds, which is not counted as external.
+    ///
+    /// Marking clears the CANDIDATE bit of what it reaches; when it reached
+    /// every candidate there is no garbage and no last pass (the bench's
+    /// live heap), otherwise a sweep returns the candidates still marked and
+    /// clears their bit.
     ///
     /// # Safety
     /// The world is stopped; `cands` are live tracked containers of this
-    /// heap, as `candidates` returns them (with `held` as described).
+    /// heap, as `candidates` returns them (with `held` as described), and
+    /// `maybe_roots` holds every candidate whose gc_refs is above zero.
     pub(super) unsafe fn find_unreachable(
         &self,
         cands: &[*mut ObjHeader<P>],
+        maybe_roots: Option<&[*mut ObjHeader<P>]>,
         held: isize,
     ) -> Vec<*mut ObjHeader<P>> {
         // update_refs (the first pass does it while finding the candidates)
@@ -344,7 +446,7 @@ impl<P: Policy> Heap<P> {
             for &o in cands {
                 // SAFETY: world stopped; live candidates.
                 unsafe {
-                    set_flags(o, (flags(o) | gc_bits::CANDIDATE) & !gc_bits::REACHABLE);
+                    set_flags(o, flags(o) | gc_bits::CANDIDATE);
                     (*gc_head(o)).refs = (*o).rc_total() - held;
                 }
             }
@@ -362,19 +464,20 @@ impl<P: Policy> Heap<P> {
             };
         }
         // mark_reachable from the roots
+        let maybe = maybe_roots.unwrap_or(cands);
         let pool = if held == 0 { self.mark_pool() } else { None };
         let is_root =
             // SAFETY: as above.
             |o: *mut ObjHeader<P>| unsafe { (*gc_head(o)).refs > 0 } && claim_serial(o);
-        match pool {
+        let reached = match pool {
             #[cfg(not(loom))]
-            Some(pool) => {
+            Some(ref pool) => {
                 use rayon::prelude::*;
-                let cands = shared(cands);
                 // Each chunk's candidates are claimed by the one worker
                 // that walks the chunk: plain claims suffice here.
+                let maybe = shared(maybe);
                 let roots: Vec<Vec<Cand<P>>> = pool.install(|| {
-                    cands
+                    maybe
                         .par_chunks(CAND_CHUNK)
                         .map(|ch| {
                             ch.iter()
@@ -384,9 +487,24 @@ impl<P: Policy> Heap<P> {
                         })
                         .collect()
                 });
-                mark_parallel(&pool, roots.into_iter().flatten().map(|c| c.0).collect());
-                // One pass, shared out: collect the unmarked, clear the
-                // scratch bits.
+                let roots: Vec<_> = roots.into_iter().flatten().map(|c| c.0).collect();
+                roots.len() + mark_parallel(pool, roots)
+            }
+            _ => {
+                let roots: Vec<_> = maybe.iter().copied().filter(|&o| is_root(o)).collect();
+                roots.len() + mark_serial(roots)
+            }
+        };
+        if reached == cands.len() {
+            return Vec::new(); // every candidate reached: bits all clear
+        }
+        match pool {
+            #[cfg(not(loom))]
+            Some(pool) => {
+                use rayon::prelude::*;
+                // One pass, shared out: collect the unmarked, clear their
+                // bits.
+                let cands = shared(cands);
                 let parts: Vec<Vec<Cand<P>>> = pool.install(|| {
                     cands
                         .par_chunks(CAND_CHUNK)
@@ -398,24 +516,31 @@ impl<P: Policy> Heap<P> {
                         })
                         .collect()
                 });
-                return parts.into_iter().flatten().map(|c| c.0).collect();
+                parts.into_iter().flatten().map(|c| c.0).collect()
             }
-            _ => mark_serial(cands.iter().copied().filter(|&o| is_root(o)).collect()),
+            _ => sweep(cands.iter().copied()),
         }
-        sweep(cands.iter().copied())
     }
 }
 
-/// The last pass over the candidates: returns the unmarked ones (the
-/// garbage) and clears the scratch bits of all.
+/// What the pool walk or the generation lists found.
+pub(super) struct Candidates<P: Policy> {
+    /// Every candidate.
+    pub all: Vec<*mut ObjHeader<P>>,
+    /// A superset of the roots (pool-walk mode), or `None`: any may be one.
+    pub maybe_roots: Option<Vec<*mut ObjHeader<P>>>,
+}
+
+/// The last pass over the candidates, when marking left some: returns
+/// those still marked CANDIDATE (the garbage) and clears the bit.
 fn sweep<P: Policy>(cands: impl Iterator<Item = *mut ObjHeader<P>>) -> Vec<*mut ObjHeader<P>> {
     let mut unreachable = Vec::new();
     for o in cands {
         let f = flags(o);
-        if f & gc_bits::REACHABLE == 0 {
+        if f & gc_bits::CANDIDATE != 0 {
             unreachable.push(o);
+            set_flags(o, f & !gc_bits::CANDIDATE);
         }
-        set_flags(o, f & !(gc_bits::CANDIDATE | gc_bits::REACHABLE));
     }
     unreachable
 }
