@@ -24,6 +24,7 @@
 //! policy names it only by the `TRACED` constant.
 
 pub mod collect;
+mod par_mark;
 
 use super::thread::ThreadState;
 use super::Heap;
