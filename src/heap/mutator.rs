@@ -197,6 +197,13 @@ impl<'h, P: Policy> Mutator<'h, P> {
                 refs: 0,
             });
             let slots = tuple_items(obj);
+            // Under a tracing policy taking an item may collect (a refused
+            // allocation collects before it fails: `heap::trace::oom`), so
+            // the tuple is rooted, its slots null, before the first.
+            let rooted = <P::Counts as Counts>::TRACED.then(|| {
+                (0..n).for_each(|i| *slots.add(i) = ptr::null_mut());
+                Ref::from_raw_in(self.heap, self.ts, obj)
+            });
             let mut len = 0;
             for r in items.by_ref().take(n) {
                 *slots.add(len) = r.into_raw();
@@ -204,7 +211,7 @@ impl<'h, P: Policy> Mutator<'h, P> {
             }
             (*obj).len = len as u32;
             self.heap.gc_track(self.ts, obj);
-            let tuple = Ref::from_raw_in(self.heap, self.ts, obj);
+            let tuple = rooted.unwrap_or_else(|| Ref::from_raw_in(self.heap, self.ts, obj));
             drop(items);
             Ok(tuple)
         }

@@ -24,6 +24,7 @@
 //! policy names it only by the `TRACED` constant.
 
 pub mod collect;
+mod oom;
 mod par_mark;
 
 use super::thread::ThreadState;
