@@ -144,8 +144,9 @@ unsafe fn work<P: Policy>(s: &rayon::Scope<'_>, mut stack: Vec<Run<P>>) {
             // SAFETY: `i < len`; the run's items are live objects or null
             // (a live container refers only to live objects).
             let c = unsafe { *items.add(i) };
-            // SAFETY: as above; `run_of` reads the claimed object's layout.
+            // SAFETY: as above: `c` is a live object.
             if !c.is_null() && unsafe { claim(c) } {
+                // SAFETY: `c` is live and, the world stopped, unwritten.
                 let r = unsafe { run_of(c) };
                 if r.1 > 0 {
                     stack.push(r);
