@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Items of the wide lists: several times the marker's split size (4096).
-const WIDE: usize = 50_000;
+const WIDE: usize = 12_000;
 /// Links of each chain (a list holding the next list).
-const DEEP: usize = 20_000;
+const DEEP: usize = 5_000;
 /// Lists in each ring.
-const RING: usize = 1_000;
+const RING: usize = 500;
 
 /// A chain of `n` lists, each holding the next; the last holds a leaf.
 /// Returns the head; `n + 1` objects.
