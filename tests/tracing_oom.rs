@@ -172,7 +172,44 @@ fn half_filled_tuples_survive_a_collection<P: Policy>() {
     succeeds_only_with_a_collection::<P>(tuples_of_fresh_items);
 }
 
+/// Two threads make garbage in bursts of 1.5 MiB between checkpoints, each
+/// beside 1.5 MiB it keeps: a refused allocation on one collects while the
+/// other is mid-burst (it parks at its next checkpoint, or at its own
+/// refusal, which then waits for that collection instead of running one).
+fn two_threads_collect_before_memory_error<P: Policy>() {
+    let h = limited::<P>(true);
+    std::thread::scope(|s| {
+        for t in 0..2u8 {
+            let h = &h;
+            s.spawn(move || {
+                let m = h.attach();
+                let live = m.alloc_list().unwrap();
+                for i in 0..7000 {
+                    m.append(&live, m.alloc_leaf(&[t; 200]).unwrap()).unwrap();
+                    if i % 500 == 0 {
+                        m.checkpoint();
+                    }
+                }
+                for burst in 0..15 {
+                    for i in 0..7000 {
+                        if let Err(e) = m.alloc_leaf(&[i as u8; 200]) {
+                            panic!("thread {t}, burst {burst}: {e}");
+                        }
+                    }
+                    m.checkpoint();
+                }
+                assert_eq!(m.len(&live), 7000);
+                let last = m.get(&live, 6999).unwrap();
+                assert_eq!(m.leaf_bytes(&last).unwrap(), &[t; 200][..]);
+            });
+        }
+    });
+    assert!(h.gc_stats().collections[2] > 0);
+    assert_no_leaks(&h);
+}
+
 tracing_policies!(
+    two_threads_collect_before_memory_error,
     leaves_collect_before_memory_error,
     appends_collect_before_memory_error,
     half_filled_tuples_survive_a_collection,

@@ -33,11 +33,16 @@ use crate::object::LARGE;
 use crate::policy::{Counts, Front};
 use crate::sync::{yield_now, Ordering};
 use crate::{HeapError, HeapErrorKind};
+use std::time::{Duration, Instant};
 
-/// Checkpoints a thread makes, at most, while another thread's collection
-/// finishes (a yield each; the running collection stops the world, so the
-/// thread parks in one of them until it ends).
-const WAIT_TURNS: usize = 10_000;
+/// How long a thread waits, at most, for another thread's collection to
+/// finish. The running collection requests the stop within microseconds of
+/// raising its flag (unless the OS takes its core away: hence a time, not a
+/// count of yields), and the first checkpoint after that parks this thread
+/// until the sweep is done. The bound matters only when the flag stays up
+/// for long: while the collection's finalizers run, or when the allocating
+/// thread is a finalizer of its own collection (which swept just before).
+const WAIT: Duration = Duration::from_millis(50);
 
 impl<P: crate::policy::Policy> Heap<P> {
     /// The block of a new object of `size` bytes was refused (`e`): under a
@@ -126,11 +131,9 @@ impl<P: crate::policy::Policy> Heap<P> {
         // a checkpoint parks here until it has swept. The flag stays up
         // while its finalizers run (ours too, if a finalizer of this
         // thread's own collection is what allocates), hence the bound.
-        for _ in 0..WAIT_TURNS {
-            // Relaxed: a hint; the park at the checkpoint synchronises.
-            if !self.trace.collecting.load(Ordering::Relaxed) {
-                break;
-            }
+        let deadline = Instant::now() + WAIT;
+        // Relaxed: a hint; the park at the checkpoint synchronises.
+        while self.trace.collecting.load(Ordering::Relaxed) && Instant::now() < deadline {
             m.checkpoint();
             yield_now();
         }
