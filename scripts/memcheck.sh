@@ -3,6 +3,9 @@
 # allocator's client requests on (feature `valgrind`), so memcheck sees live
 # and freed blocks inside our pools (use after free, double free, reads of
 # uninitialised object memory, leaked blocks). Prints the error counts.
+# `run` takes all five policies by default, the tracing ones (gil-tracing,
+# tracing) included, whose blocks come back through the tracing collector's
+# sweep; binary-trees runs under each of the five as well.
 # Takes 5-10 minutes on 2 cores.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +26,7 @@ run() {
 out=$(mktemp -d)
 run "$bin" run --duration 0.1 --warmup 0 --repeat 1 --threads 1,2 --out "$out" \
   --workload alloc-churn,shared-read,shared-read-immortal,producer-consumer,cyclic-garbage,list-mutation,mixed-server,convoy
-for p in gil pool-locks biased; do
+for p in gil pool-locks biased gil-tracing tracing; do
   run "$bin" trees 10 --policy "$p" --threads 2
 done
 echo "total memcheck errors: $total"

@@ -252,7 +252,7 @@ impl<P: Policy> Heap<P> {
                     class,
                 ) {
                     Ok(b) => Ok((b, class as u8)),
-                    Err(e) => Err(self.alloc_failed(ts, e)),
+                    Err(e) => self.alloc_refused(ts, size, e),
                 }
             } else {
                 self.alloc_large_object(ts, size)
@@ -273,7 +273,7 @@ impl<P: Policy> Heap<P> {
         match self.mem.alloc_large(size, Domain::Object) {
             Ok(b) => Ok((b, LARGE)),
             // SAFETY: forwarded.
-            Err(e) => Err(unsafe { self.alloc_failed(ts, e) }),
+            Err(e) => unsafe { self.alloc_refused(ts, size, e) },
         }
     }
 
@@ -284,7 +284,7 @@ impl<P: Policy> Heap<P> {
     /// `ts` is the calling thread's attached state.
     #[cold]
     #[inline(never)]
-    unsafe fn alloc_failed(&self, ts: *mut ThreadState<P>, e: OutOfMemory) -> HeapError {
+    pub(super) unsafe fn alloc_failed(&self, ts: *mut ThreadState<P>, e: OutOfMemory) -> HeapError {
         // SAFETY: our state.
         unsafe { (*ts).allocations -= 1 };
         HeapError::from(e)

@@ -81,24 +81,33 @@ impl<'h, P: Policy> Mutator<'h, P> {
 
     /// `list.append(item)`.
     pub fn append(&self, list: &Ref<'h, P>, item: Ref<'h, P>) -> Result<(), HeapError> {
-        let res = self.with_list(list, "append", |l| {
-            let raw = item.as_ptr();
-            // SAFETY: we hold the list's lock (or the GIL).
-            unsafe {
-                if (*l).len == (*l).cap {
-                    self.grow(l)?;
+        let once = || {
+            self.with_list(list, "append", |l| {
+                // SAFETY: we hold the list's lock (or the GIL).
+                unsafe {
+                    if (*l).len == (*l).cap {
+                        self.grow(l)?;
+                    }
+                    // Read after growing: under a nursery the item may have
+                    // moved while the array grew (`trace::minor`).
+                    let raw = item.as_ptr();
+                    // Release: the item is initialised before a reader sees it,
+                    // and the slot before the length that covers it.
+                    racy_store_ptr((*l).items.add((*l).len), raw, Ordering::Release);
+                    racy_store(len_word(l), (*l).len + 1, Ordering::Release);
+                    if <P::Counts as Counts>::TRACED {
+                        // An old list receiving a young item (`trace::minor`).
+                        self.heap.write_barrier(l as *mut ObjHeader<P>, raw);
+                    }
                 }
-                // Release: the item is initialised before a reader sees it,
-                // and the slot before the length that covers it.
-                racy_store_ptr((*l).items.add((*l).len), raw, Ordering::Release);
-                racy_store(len_word(l), (*l).len + 1, Ordering::Release);
-                if <P::Counts as Counts>::TRACED {
-                    // An old list receiving a young item (`trace::minor`).
-                    self.heap.write_barrier(l as *mut ObjHeader<P>, raw);
-                }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            })
+        };
+        let mut res = once()?;
+        // SAFETY: the list's lock is released; we hold only `Ref`s.
+        if <P::Counts as Counts>::TRACED && unsafe { self.heap.collect_if_refused(self.ts, &res) } {
+            res = once()?;
+        }
         if res.is_ok() {
             // The list owns the reference now (`into_raw`: a tracing policy's
             // root goes too, the list reaching the item instead).

@@ -178,6 +178,13 @@ impl<'h, P: Policy> Mutator<'h, P> {
             let pin = (<P::Counts as Counts>::TRACED && self.heap.trace.nursery_on())
                 .then(|| self.heap.trace.nursery.pin());
             let slots = tuple_items(obj);
+            // Under a tracing policy taking an item may collect (a refused
+            // allocation collects before it fails: `heap::trace::oom`), so
+            // the tuple is rooted, its slots null, before the first.
+            let rooted = <P::Counts as Counts>::TRACED.then(|| {
+                (0..n).for_each(|i| *slots.add(i) = ptr::null_mut());
+                Ref::from_raw_in(self.heap, self.ts, obj)
+            });
             let mut len = 0;
             for r in items.by_ref().take(n) {
                 *slots.add(len) = r.into_raw();
@@ -188,7 +195,13 @@ impl<'h, P: Policy> Mutator<'h, P> {
             }
             (*obj).len = len as u32;
             drop(pin);
-            let tuple = self.track_tuple(obj);
+            let tuple = match rooted {
+                Some(tuple) => {
+                    self.heap.gc_track(self.ts, obj);
+                    tuple
+                }
+                None => self.track_tuple(obj),
+            };
             drop(items);
             Ok(tuple)
         }

@@ -40,6 +40,7 @@ pub const FINDERS: &[Finder] = &[
     field::cpython_peer,
     field::read_path,
     super::counting::cost_of_counting,
+    super::pauses::collector_pauses,
 ];
 
 /// All findings of a summary, in question order (finder order within one).

@@ -60,6 +60,7 @@ mod html;
 mod latency;
 mod markdown;
 mod overview;
+mod pauses;
 mod provenance;
 mod spec;
 mod stats;

@@ -311,7 +311,7 @@ fn mark_parallel<P: Policy>(pool: &rayon::ThreadPool, roots: Vec<*mut ObjHeader<
 }
 
 impl<P: Policy> Heap<P> {
-    pub(super) fn mark_pool(&self) -> Option<std::sync::Arc<rayon::ThreadPool>> {
+    pub(crate) fn mark_pool(&self) -> Option<std::sync::Arc<rayon::ThreadPool>> {
         if !crate::sync::Geometry::PARALLEL_MARKING || self.gc.config.mark_workers <= 1 {
             return None;
         }

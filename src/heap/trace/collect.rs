@@ -55,7 +55,7 @@ unsafe fn mark<P: Policy>(o: *mut ObjHeader<P>, stack: &mut Vec<*mut ObjHeader<P
 ///
 /// # Safety
 /// The world is stopped; `stack` holds marked live objects.
-unsafe fn mark_from<P: Policy>(stack: &mut Vec<*mut ObjHeader<P>>) {
+pub(super) unsafe fn mark_from<P: Policy>(stack: &mut Vec<*mut ObjHeader<P>>) {
     while let Some(o) = stack.pop() {
         // SAFETY: a live object; its children are live (a live container
         // refers only to live objects).
@@ -165,7 +165,7 @@ impl<P: Policy> Heap<P> {
             unsafe { mark(ObjHeader::<P>::from_addr(a), &mut stack) }
         });
         // SAFETY: world stopped.
-        unsafe { mark_from(&mut stack) };
+        unsafe { self.trace_mark_from(&mut stack) };
         // 4. keep the finalizable
         let mut finalize = Vec::new();
         for &o in &objects {
@@ -180,7 +180,7 @@ impl<P: Policy> Heap<P> {
             }
         }
         // SAFETY: world stopped.
-        unsafe { mark_from(&mut stack) };
+        unsafe { self.trace_mark_from(&mut stack) };
         // 5. sweep
         let mut live = 0usize;
         let mut collected = 0usize;

@@ -26,6 +26,8 @@
 pub mod collect;
 pub mod minor;
 pub mod nursery;
+mod oom;
+mod par_mark;
 
 use super::thread::ThreadState;
 use super::Heap;
