@@ -30,6 +30,10 @@
 //! The shapes, all with `Throughput::Elements` = blocks allocated and freed:
 //! - `alloc_free_pair/<size>`: alloc then free at once, one thread: the best
 //!   case every allocator is tuned for (LIMITS.md's floors are measured so).
+//! - `alloc_free_pair/paired`: the same pair for `system`, `mimalloc` and
+//!   `heaplab-raw` at 32 and 64 bytes, timed in interleaved rounds and
+//!   printed as ratios with 95% intervals from this run (`alloc_pair`);
+//!   it runs first, under the filter `alloc_free_pair` too.
 //! - `alloc_free_steady/<size>`: a steady heap. 1024 blocks stay live; each
 //!   operation allocates a block and frees a randomly chosen live one in its
 //!   place, so pools stay partly used, never empty between operations, and
@@ -56,6 +60,8 @@
 //! thread's end (see `common::run_timed`); one iteration is one operation on
 //! each thread, so `Elements` counts both threads' work.
 
+#[path = "alloc_pair/mod.rs"]
+mod alloc_pair;
 mod common;
 
 use common::{consume, micro, recv_spin, run_timed, send_spin, Rng, CHECKPOINT_EVERY};
@@ -735,7 +741,25 @@ fn larson(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, single_thread, private_churn, xmalloc, larson);
+/// The paired comparison of the raw pair (see `alloc_pair`), first: it
+/// prints its table before criterion's groups start.
+fn paired(_c: &mut Criterion) {
+    if alloc_pair::selected() {
+        alloc_pair::run();
+    }
+}
+
+criterion_group!(
+    benches,
+    paired,
+    single_thread,
+    private_churn,
+    xmalloc,
+    larson
+);
 fn main() {
+    if alloc_pair::count_mode() {
+        return;
+    }
     common::bench_main("allocators", benches);
 }
