@@ -14,7 +14,8 @@
 //!   atomics, another thread frees with `remote_free_block` (an atomic push
 //!   onto the pool's stack), and the owner takes those blocks back with
 //!   `ClassTable::drain_inbox` when its inbox has work, checked (one relaxed
-//!   load) on every allocation. That is mimalloc's design, so the
+//!   load) when an allocation finds its free list dry, as `biased` does.
+//!   That is mimalloc's design, so the
 //!   cross-thread shapes compare the two directly.
 //! - `gil`, `pool-locks`, `biased`: a heap's mutator allocating a leaf of the
 //!   same *total* size (`alloc_leaf` of `size - header_bytes::<P>()` payload
@@ -223,19 +224,35 @@ impl ClassTableHandle<'_> {
     }
 }
 
-impl AllocHandle for ClassTableHandle<'_> {
-    #[inline(always)]
-    unsafe fn alloc(&mut self, size: usize) -> *mut u8 {
+impl ClassTableHandle<'_> {
+    /// The free list ran dry: as a thread heap of `biased` does, take back
+    /// remote frees first, then bump or take a new pool.
+    #[inline(never)]
+    fn alloc_slow(&mut self, c: usize) -> *mut u8 {
         if self.inbox.has_work() {
             self.reclaim();
         }
+        // SAFETY: as in `alloc`.
+        unsafe {
+            self.table
+                .pools(OBJ, c)
+                .alloc_slow(Domain::Object, c, self.mem, &*self.inbox)
+        }
+        .expect("no memory limit is set")
+    }
+}
+
+impl AllocHandle for ClassTableHandle<'_> {
+    #[inline(always)]
+    unsafe fn alloc(&mut self, size: usize) -> *mut u8 {
         let c = size_class(size);
         // SAFETY: this handle owns its class table and is used by one thread
         // only; the inbox is this table's and outlives its pools (the handle
         // drains and releases them before the box is dropped).
-        let b =
-            unsafe { self.table.classes[OBJ][c].alloc(Domain::Object, c, self.mem, &*self.inbox) }
-                .expect("no memory limit is set");
+        let mut b = unsafe { self.table.pools(OBJ, c).pop() };
+        if b.is_null() {
+            b = self.alloc_slow(c);
+        }
         self.counts.inc(OBJ, c);
         b
     }
@@ -248,8 +265,9 @@ impl AllocHandle for ClassTableHandle<'_> {
         // through a channel, which ordered the header's writes before us.
         unsafe {
             if ptr::eq((*pool_of(p)).inbox, &*self.inbox) {
-                self.counts.sub(OBJ, size_class(size), 1);
-                self.table.classes[OBJ][size_class(size)].free(p, self.mem)
+                let c = size_class(size);
+                self.counts.sub(OBJ, c, 1);
+                self.table.pools(OBJ, c).free(p, self.mem)
             } else {
                 remote_free_block(p)
             }
