@@ -510,3 +510,6 @@ impl ClassTable {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;
