@@ -14,9 +14,10 @@
 //! on), the same method the runner's reports use.
 //!
 //! Each pair is the criterion group's: `alloc(size)`, a write of the
-//! block's first word, `free`; the size goes through `black_box` on every
-//! iteration, so no contender has its size-class computation hoisted out of
-//! the loop. `heaplab-raw` is the class table as `biased` runs it (one
+//! block's first word, `free`; the size and the block go through an empty
+//! `asm!` on every iteration (`opaque`), so no contender has its size-class
+//! computation hoisted out of the loop or its pair folded away, and none
+//! pays a trip through the stack for it. `heaplab-raw` is the class table as `biased` runs it (one
 //! relaxed inbox check per alloc, the owner check per free, the block
 //! counts).
 //!
@@ -40,17 +41,32 @@ const ROUNDS: usize = 40;
 /// against the clock read and short against the machine's drift.
 const PAIRS: u64 = 1 << 21;
 
+/// Hides a value from the optimiser without moving it through memory
+/// (`black_box` spills it to the stack and reads it back: a store-to-load
+/// forwarding on the loop's dependency chain, some 5 cycles added to every
+/// contender's pair alike, which would pull every ratio towards 1). The
+/// empty `asm!` may read and write any memory, so the block's first word,
+/// written just before, cannot be elided either.
+macro_rules! opaque {
+    ($x:expr) => {{
+        let mut x = $x;
+        // SAFETY: an empty template: no instruction, the value unchanged.
+        unsafe { std::arch::asm!("/* {0} */", inout(reg) x, options(nostack, preserves_flags)) };
+        x
+    }};
+}
+
 /// Runs pairs, timing the whole loop; returns nanoseconds per pair.
 #[inline(never)]
 fn time_pairs<H: AllocHandle>(h: &mut H, size: usize, pairs: u64) -> f64 {
     let t0 = Instant::now();
     for tag in 0..pairs {
-        let s = black_box(size);
-        // SAFETY: `size` is one of SIZES; the block is freed at once.
-        unsafe {
-            let p = alloc_touch(h, s, tag);
-            h.free(black_box(p), s);
-        }
+        let s: usize = opaque!(size);
+        // SAFETY: `size` is one of SIZES.
+        let p = unsafe { alloc_touch(h, s, tag) };
+        let p: *mut u8 = opaque!(p);
+        // SAFETY: the block just allocated, freed once.
+        unsafe { h.free(p, s) };
     }
     t0.elapsed().as_nanos() as f64 / pairs as f64
 }

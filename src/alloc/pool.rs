@@ -160,7 +160,7 @@ impl ClassPools {
             }
             vg::open_link(free as *const u8);
             (*p).free = (*free).next;
-            (*p).used += 1;
+            (*p).allocated = (*p).allocated.wrapping_add(1);
             vg::malloc_like(free as *mut u8, (*p).block_size as usize);
             free as *mut u8
         }
@@ -221,7 +221,7 @@ impl ClassPools {
                 let bump = (*p).bump;
                 if bump + bs <= (*p).limit {
                     (*p).bump = bump + bs;
-                    (*p).used += 1;
+                    (*p).allocated = (*p).allocated.wrapping_add(1);
                     let block = (p as *mut u8).add(bump as usize);
                     vg::malloc_like(block, bs as usize);
                     return Ok(block);
@@ -255,7 +255,8 @@ impl ClassPools {
             ptr::addr_of_mut!((*p).free).write(ptr::null_mut());
             ptr::addr_of_mut!((*p).bump).write((FIRST_BLOCK + bs) as u32);
             ptr::addr_of_mut!((*p).limit).write((FIRST_BLOCK + capacity * bs) as u32);
-            ptr::addr_of_mut!((*p).used).write(1);
+            ptr::addr_of_mut!((*p).allocated).write(1);
+            ptr::addr_of_mut!((*p).freed).write(0);
             ptr::addr_of_mut!((*p).block_size).write(bs as u32);
             ptr::addr_of_mut!((*p).class).write(class as u8);
             ptr::addr_of_mut!((*p).domain).write(domain as u8);
@@ -294,10 +295,11 @@ impl ClassPools {
             set_link(fb, (*p).free);
             vg::close_link(block);
             (*p).free = fb;
-            (*p).used -= 1;
+            let freed = (*p).freed.wrapping_add(1);
+            (*p).freed = freed;
             if !(*p).linked {
                 self.relink(p, mem);
-            } else if (*p).used == 0 && !(self.usable == p && (*p).next.is_null()) {
+            } else if freed == (*p).allocated && !(self.usable == p && (*p).next.is_null()) {
                 self.maybe_release(p, mem);
             }
         }
@@ -314,7 +316,7 @@ impl ClassPools {
         self.link(p);
         // SAFETY: `p` is ours and now on our list.
         unsafe {
-            if (*p).used == 0 {
+            if PoolHeader::used(p) == 0 {
                 self.maybe_release(p, mem);
             }
         }
@@ -345,11 +347,11 @@ impl ClassPools {
                 b = next;
                 n += 1;
             }
-            (*p).used -= n;
+            (*p).freed = (*p).freed.wrapping_add(n);
             if !(*p).linked {
                 self.link(p);
             }
-            if (*p).used == 0 {
+            if PoolHeader::used(p) == 0 {
                 self.maybe_release(p, mem);
             }
             n as usize
@@ -387,7 +389,7 @@ impl ClassPools {
             // SAFETY: pools on our list are ours.
             unsafe {
                 let next = (*p).next;
-                if (*p).used == 0 {
+                if PoolHeader::used(p) == 0 {
                     self.unlink(p);
                     self.pools -= 1;
                     mem.give_back_pool(p);
