@@ -14,7 +14,8 @@
 //!   atomics, another thread frees with `remote_free_block` (an atomic push
 //!   onto the pool's stack), and the owner takes those blocks back with
 //!   `ClassTable::drain_inbox` when its inbox has work, checked (one relaxed
-//!   load) on every allocation. That is mimalloc's design, so the
+//!   load) when an allocation finds its free list dry, as `biased` does.
+//!   That is mimalloc's design, so the
 //!   cross-thread shapes compare the two directly.
 //! - `gil`, `pool-locks`, `biased`: a heap's mutator allocating a leaf of the
 //!   same *total* size (`alloc_leaf` of `size - header_bytes::<P>()` payload
@@ -30,6 +31,10 @@
 //! The shapes, all with `Throughput::Elements` = blocks allocated and freed:
 //! - `alloc_free_pair/<size>`: alloc then free at once, one thread: the best
 //!   case every allocator is tuned for (LIMITS.md's floors are measured so).
+//! - `alloc_free_pair/paired`: the same pair for `system`, `mimalloc` and
+//!   `heaplab-raw` at 32 and 64 bytes, timed in interleaved rounds and
+//!   printed as ratios with 95% intervals from this run (`alloc_pair`);
+//!   it runs first, under the filter `alloc_free_pair` too.
 //! - `alloc_free_steady/<size>`: a steady heap. 1024 blocks stay live; each
 //!   operation allocates a block and frees a randomly chosen live one in its
 //!   place, so pools stay partly used, never empty between operations, and
@@ -56,6 +61,8 @@
 //! thread's end (see `common::run_timed`); one iteration is one operation on
 //! each thread, so `Elements` counts both threads' work.
 
+#[path = "alloc_pair/mod.rs"]
+mod alloc_pair;
 mod common;
 
 use common::{consume, micro, recv_spin, run_timed, send_spin, Rng, CHECKPOINT_EVERY};
@@ -217,19 +224,35 @@ impl ClassTableHandle<'_> {
     }
 }
 
-impl AllocHandle for ClassTableHandle<'_> {
-    #[inline(always)]
-    unsafe fn alloc(&mut self, size: usize) -> *mut u8 {
+impl ClassTableHandle<'_> {
+    /// The free list ran dry: as a thread heap of `biased` does, take back
+    /// remote frees first, then bump or take a new pool.
+    #[inline(never)]
+    fn alloc_slow(&mut self, c: usize) -> *mut u8 {
         if self.inbox.has_work() {
             self.reclaim();
         }
+        // SAFETY: as in `alloc`.
+        unsafe {
+            self.table
+                .pools(OBJ, c)
+                .alloc_slow(Domain::Object, c, self.mem, &*self.inbox)
+        }
+        .expect("no memory limit is set")
+    }
+}
+
+impl AllocHandle for ClassTableHandle<'_> {
+    #[inline(always)]
+    unsafe fn alloc(&mut self, size: usize) -> *mut u8 {
         let c = size_class(size);
         // SAFETY: this handle owns its class table and is used by one thread
         // only; the inbox is this table's and outlives its pools (the handle
         // drains and releases them before the box is dropped).
-        let b =
-            unsafe { self.table.classes[OBJ][c].alloc(Domain::Object, c, self.mem, &*self.inbox) }
-                .expect("no memory limit is set");
+        let mut b = unsafe { self.table.pools(OBJ, c).pop() };
+        if b.is_null() {
+            b = self.alloc_slow(c);
+        }
         self.counts.inc(OBJ, c);
         b
     }
@@ -242,8 +265,9 @@ impl AllocHandle for ClassTableHandle<'_> {
         // through a channel, which ordered the header's writes before us.
         unsafe {
             if ptr::eq((*pool_of(p)).inbox, &*self.inbox) {
-                self.counts.sub(OBJ, size_class(size), 1);
-                self.table.classes[OBJ][size_class(size)].free(p, self.mem)
+                let c = size_class(size);
+                self.counts.sub(OBJ, c, 1);
+                self.table.pools(OBJ, c).free(p, self.mem)
             } else {
                 remote_free_block(p)
             }
@@ -735,7 +759,25 @@ fn larson(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, single_thread, private_churn, xmalloc, larson);
+/// The paired comparison of the raw pair (see `alloc_pair`), first: it
+/// prints its table before criterion's groups start.
+fn paired(_c: &mut Criterion) {
+    if alloc_pair::selected() {
+        alloc_pair::run();
+    }
+}
+
+criterion_group!(
+    benches,
+    paired,
+    single_thread,
+    private_churn,
+    xmalloc,
+    larson
+);
 fn main() {
+    if alloc_pair::count_mode() {
+        return;
+    }
     common::bench_main("allocators", benches);
 }

@@ -9,6 +9,11 @@
 //! is quiescent, exact then). The counters live beside the class tables,
 //! never inside them: an owner holds its table as `&mut` while readers look.
 //!
+//! Each slot is two counters, blocks allocated and blocks freed (ever), so
+//! that an alloc+free pair does not chain a read-modify-write of one word
+//! through both halves (a store-to-load forwarding each way, on the pair's
+//! critical path); blocks in use are the difference.
+//!
 //! Everything the heap reports about memory in use is derived from them:
 //! bytes in blocks (counts times block sizes) and live objects (blocks of the
 //! object domain), so the object path keeps no counters of its own.
@@ -22,13 +27,15 @@ const _: () = assert!(SLOTS.is_power_of_two());
 
 /// Blocks in use per domain and class, for one owner of class tables.
 pub struct BlockCounts {
-    counts: [AtomicUsize; SLOTS],
+    allocated: [AtomicUsize; SLOTS],
+    freed: [AtomicUsize; SLOTS],
 }
 
 impl Default for BlockCounts {
     fn default() -> Self {
         BlockCounts {
-            counts: std::array::from_fn(|_| AtomicUsize::new(0)),
+            allocated: std::array::from_fn(|_| AtomicUsize::new(0)),
+            freed: std::array::from_fn(|_| AtomicUsize::new(0)),
         }
     }
 }
@@ -38,34 +45,39 @@ impl BlockCounts {
     /// one writer (see the module docs).
     #[inline(always)]
     pub fn inc(&self, domain: usize, class: usize) {
-        let c = self.slot(domain, class);
+        let c = &self.allocated[Self::slot(domain, class)];
         // Relaxed load + store: one writer; readers want a figure, not an
         // ordering.
-        c.store(c.load(Relaxed) + 1, Relaxed);
+        c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
     }
 
     /// `n` fewer blocks of (domain, class) in use. As [`BlockCounts::inc`].
     #[inline(always)]
     pub fn sub(&self, domain: usize, class: usize, n: usize) {
-        let c = self.slot(domain, class);
+        let c = &self.freed[Self::slot(domain, class)];
         // Relaxed: as in `inc`.
-        c.store(c.load(Relaxed) - n, Relaxed);
+        c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
     }
 
-    /// The counter of (domain, class). The index is masked into range (a
+    /// The slot of (domain, class). The index is masked into range (a
     /// power of two) instead of bounds-checked: callers pass a domain and a
     /// class read from a pool header or computed from a size, always in
     /// range (checked in debug builds).
     #[inline(always)]
-    fn slot(&self, domain: usize, class: usize) -> &AtomicUsize {
+    fn slot(domain: usize, class: usize) -> usize {
         debug_assert!(domain < NUM_DOMAINS && class < NUM_CLASSES);
-        &self.counts[(domain * NUM_CLASSES + class) & (SLOTS - 1)]
+        (domain * NUM_CLASSES + class) & (SLOTS - 1)
     }
 
-    /// Blocks of (domain, class) in use.
+    /// Blocks of (domain, class) in use. Exact when the owner is quiescent;
+    /// while it runs, a reader may see a free whose allocation it missed
+    /// (two relaxed loads), so the difference is clamped at 0.
     pub fn get(&self, domain: usize, class: usize) -> usize {
-        // Relaxed: a figure.
-        self.slot(domain, class).load(Relaxed)
+        let i = Self::slot(domain, class);
+        // Relaxed: a figure. Freed first: it only grows towards allocated.
+        let freed = self.freed[i].load(Relaxed);
+        let allocated = self.allocated[i].load(Relaxed);
+        allocated.saturating_sub(freed)
     }
 
     /// Blocks in use in one domain.

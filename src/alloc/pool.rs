@@ -16,6 +16,9 @@
 //!
 //! A `used` pool is on its class table's doubly linked `usable` list; a `full`
 //! pool is on no list (nothing to allocate from it) until a block comes back.
+//! A pool becomes `full` lazily: the allocation that takes its last block
+//! leaves it on the list, and the next one, finding it dry, takes it off
+//! (so the fast path, [`ClassPools::pop`], checks no fullness).
 //!
 //! Who may touch which header field is written at [`super::pool_header`];
 //! in short, the owner's fields are reached through the raw pointer one at a
@@ -124,10 +127,43 @@ impl Default for ClassPools {
 }
 
 impl ClassPools {
-    /// Whether some pool of this class has a free block.
+    /// Whether some pool of this class is on the usable list. The head may
+    /// have run dry since (see [`ClassPools::pop`]): this says that no new
+    /// pool would be taken before that pool is looked at.
     #[inline(always)]
     pub fn has_usable(&self) -> bool {
         !self.usable.is_null()
+    }
+
+    /// The fast path of [`ClassPools::alloc`]: pops a block off the first
+    /// usable pool's free list, or returns null when there is no pool or its
+    /// free list is empty (then [`ClassPools::alloc_slow`] bumps, unlinks a
+    /// full pool or takes a new one). Nothing else is looked at here: a pool
+    /// whose free list this pop empties stays on the usable list until an
+    /// allocation finds it dry (mimalloc's way), so the pop checks no
+    /// fullness.
+    ///
+    /// # Safety
+    /// The caller owns this class table (see the module docs).
+    #[inline(always)]
+    pub unsafe fn pop(&mut self) -> *mut u8 {
+        let p = self.usable;
+        if p.is_null() {
+            return ptr::null_mut();
+        }
+        // SAFETY: pools on the usable list are owned by us and initialised;
+        // fields are reached through the raw pointer (see pool_header).
+        unsafe {
+            let free = (*p).free;
+            if free.is_null() {
+                return ptr::null_mut();
+            }
+            vg::open_link(free as *const u8);
+            (*p).free = (*free).next;
+            (*p).allocated = (*p).allocated.wrapping_add(1);
+            vg::malloc_like(free as *mut u8, (*p).block_size as usize);
+            free as *mut u8
+        }
     }
 
     /// Allocates one block of `class` in `domain`.
@@ -143,48 +179,54 @@ impl ClassPools {
         mem: &Memory,
         inbox: *const RemoteInbox,
     ) -> Result<*mut u8, OutOfMemory> {
-        let p = self.usable;
-        if p.is_null() {
-            // SAFETY: forwarded contract.
-            return unsafe { self.alloc_from_new_pool(domain, class, mem, inbox) };
-        }
-        // SAFETY: pools on the usable list are owned by us and initialised;
-        // fields are reached through the raw pointer (see pool_header).
+        // SAFETY: forwarded contract.
         unsafe {
-            let free = (*p).free;
-            if !free.is_null() {
-                // The common case in a steady heap: pop the free list. Only
-                // when it runs dry is the rest of the pool looked at.
-                vg::open_link(free as *const u8);
-                let next = (*free).next;
-                (*p).free = next;
-                (*p).used += 1;
-                vg::malloc_like(free as *mut u8, (*p).block_size as usize);
-                if next.is_null() {
-                    self.unlink_if_full(p);
-                }
-                return Ok(free as *mut u8);
+            let b = self.pop();
+            if !b.is_null() {
+                return Ok(b);
             }
-            // A pool being filled for the first time: bump.
-            let bs = (*p).block_size;
-            let bump = (*p).bump;
-            (*p).bump = bump + bs;
-            (*p).used += 1;
-            let block = (p as *mut u8).add(bump as usize);
-            vg::malloc_like(block, bs as usize);
-            self.unlink_if_full(p);
-            Ok(block)
+            self.alloc_slow(domain, class, mem, inbox)
         }
     }
 
-    /// Takes `p` off the usable list if it has nothing left to hand out (its
-    /// free list is empty and no block is left to bump): until a block comes
-    /// back, nothing can be allocated from it.
-    #[inline(always)]
-    fn unlink_if_full(&mut self, p: *mut PoolHeader) {
-        // SAFETY: `p` is ours and on our list.
-        unsafe {
-            if (*p).free.is_null() && (*p).bump + (*p).block_size > (*p).limit {
+    /// The rest of `alloc` once [`ClassPools::pop`] found nothing: bumps the
+    /// first usable pool, takes pools that have nothing left off the list
+    /// (until a block comes back, nothing can be allocated from them), and
+    /// takes a new pool from the arenas when no usable pool is left.
+    ///
+    /// # Safety
+    /// As [`ClassPools::alloc`].
+    #[inline(never)]
+    pub unsafe fn alloc_slow(
+        &mut self,
+        domain: Domain,
+        class: usize,
+        mem: &Memory,
+        inbox: *const RemoteInbox,
+    ) -> Result<*mut u8, OutOfMemory> {
+        loop {
+            let p = self.usable;
+            if p.is_null() {
+                // SAFETY: forwarded contract.
+                return unsafe { self.alloc_from_new_pool(domain, class, mem, inbox) };
+            }
+            // SAFETY: pools on the usable list are ours and initialised.
+            unsafe {
+                let b = self.pop();
+                if !b.is_null() {
+                    return Ok(b);
+                }
+                // A pool being filled for the first time: bump.
+                let bs = (*p).block_size;
+                let bump = (*p).bump;
+                if bump + bs <= (*p).limit {
+                    (*p).bump = bump + bs;
+                    (*p).allocated = (*p).allocated.wrapping_add(1);
+                    let block = (p as *mut u8).add(bump as usize);
+                    vg::malloc_like(block, bs as usize);
+                    return Ok(block);
+                }
+                // Dry: off the list until a block comes back.
                 self.unlink(p);
             }
         }
@@ -211,9 +253,10 @@ impl ClassPools {
         // its header before anyone else can see it.
         unsafe {
             ptr::addr_of_mut!((*p).free).write(ptr::null_mut());
-            ptr::addr_of_mut!((*p).bump).write(FIRST_BLOCK as u32);
+            ptr::addr_of_mut!((*p).bump).write((FIRST_BLOCK + bs) as u32);
             ptr::addr_of_mut!((*p).limit).write((FIRST_BLOCK + capacity * bs) as u32);
-            ptr::addr_of_mut!((*p).used).write(0);
+            ptr::addr_of_mut!((*p).allocated).write(1);
+            ptr::addr_of_mut!((*p).freed).write(0);
             ptr::addr_of_mut!((*p).block_size).write(bs as u32);
             ptr::addr_of_mut!((*p).class).write(class as u8);
             ptr::addr_of_mut!((*p).domain).write(domain as u8);
@@ -226,11 +269,17 @@ impl ClassPools {
         }
         self.pools += 1;
         self.link(p);
-        // SAFETY: the pool is now initialised and on our list.
-        unsafe { self.alloc(domain, class, mem, inbox) }
+        // SAFETY: the pool is ours, initialised, and its first block unused.
+        let block = unsafe { (p as *mut u8).add(FIRST_BLOCK) };
+        vg::malloc_like(block, bs);
+        Ok(block)
     }
 
-    /// Frees a block of one of this table's pools, by its owner.
+    /// Frees a block of one of this table's pools, by its owner: a push on
+    /// the pool's free list; everything else (linking a pool that was dry,
+    /// giving back an emptied one) is out of line. An emptied pool that is
+    /// the class's only usable one stays (the check is inline: alloc/free at
+    /// a boundary empties it every time).
     ///
     /// # Safety
     /// The caller owns this table; `block` is a live block of one of its pools.
@@ -246,10 +295,28 @@ impl ClassPools {
             set_link(fb, (*p).free);
             vg::close_link(block);
             (*p).free = fb;
-            (*p).used -= 1;
+            let freed = (*p).freed.wrapping_add(1);
+            (*p).freed = freed;
             if !(*p).linked {
-                self.link(p);
-            } else if (*p).used == 0 {
+                self.relink(p, mem);
+            } else if freed == (*p).allocated && !(self.usable == p && (*p).next.is_null()) {
+                self.maybe_release(p, mem);
+            }
+        }
+    }
+
+    /// A block came back to a pool that was taken off the list dry: it is
+    /// usable again (and, if that was its only block, empty).
+    ///
+    /// # Safety
+    /// The caller owns this table; `p` is one of its pools, off the list.
+    #[cold]
+    #[inline(never)]
+    unsafe fn relink(&mut self, p: *mut PoolHeader, mem: &Memory) {
+        self.link(p);
+        // SAFETY: `p` is ours and now on our list.
+        unsafe {
+            if PoolHeader::used(p) == 0 {
                 self.maybe_release(p, mem);
             }
         }
@@ -280,11 +347,11 @@ impl ClassPools {
                 b = next;
                 n += 1;
             }
-            (*p).used -= n;
+            (*p).freed = (*p).freed.wrapping_add(n);
             if !(*p).linked {
                 self.link(p);
             }
-            if (*p).used == 0 {
+            if PoolHeader::used(p) == 0 {
                 self.maybe_release(p, mem);
             }
             n as usize
@@ -297,6 +364,8 @@ impl ClassPools {
     /// # Safety
     /// The caller owns this table; `p` is one of its pools, on its usable
     /// list, with no block in use.
+    #[cold]
+    #[inline(never)]
     unsafe fn maybe_release(&mut self, p: *mut PoolHeader, mem: &Memory) {
         // SAFETY: `p` is ours and on our list.
         unsafe {
@@ -320,7 +389,7 @@ impl ClassPools {
             // SAFETY: pools on our list are ours.
             unsafe {
                 let next = (*p).next;
-                if (*p).used == 0 {
+                if PoolHeader::used(p) == 0 {
                     self.unlink(p);
                     self.pools -= 1;
                     mem.give_back_pool(p);
@@ -443,3 +512,6 @@ impl ClassTable {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -5,7 +5,8 @@
 //! nothing of theirs.
 //!
 //! Fields and who may touch them:
-//! - `free`, `bump`, `used`, `next`, `prev`, `linked`: the pool's owner only
+//! - `free`, `bump`, `allocated`, `freed`, `next`, `prev`, `linked`: the
+//!   pool's owner only
 //!   (the class table that holds it: under the GIL's protection, under its
 //!   class lock, or its owning thread). `next` is also the arena's free-stack
 //!   link while the pool is unused.
@@ -44,9 +45,14 @@ pub struct PoolHeader {
     pub bump: u32,
     /// Offset past the last whole block.
     pub limit: u32,
-    /// Owner-only: blocks handed out and not freed back to the owner (blocks
-    /// on `remote_free` still count until the owner takes them).
-    pub used: u32,
+    /// Owner-only: blocks handed out, ever (wrapping). With `freed`, the
+    /// blocks in use are `allocated - freed` ([`PoolHeader::used`]): two
+    /// counters, each written by one half of the pair, so an alloc+free
+    /// does not chain a read-modify-write of one word through both halves.
+    pub allocated: u32,
+    /// Owner-only: blocks freed back to the owner, ever (wrapping; blocks on
+    /// `remote_free` count once the owner takes them).
+    pub freed: u32,
     /// Block size in bytes.
     pub block_size: u32,
     /// Size class, or `POOL_UNUSED`.
@@ -80,6 +86,19 @@ impl PoolHeader {
         let p = pool_of(block);
         // SAFETY: the caller's contract; two plain reads of write-once fields.
         unsafe { ((*p).domain as usize, (*p).class as usize) }
+    }
+}
+
+impl PoolHeader {
+    /// Blocks handed out and not freed back to the owner (blocks on
+    /// `remote_free` still count until the owner takes them).
+    ///
+    /// # Safety
+    /// `p` is a pool in use, read by its owner (or while nothing allocates).
+    #[inline(always)]
+    pub unsafe fn used(p: *const PoolHeader) -> u32 {
+        // SAFETY: the caller's contract; two plain reads of owner fields.
+        unsafe { (*p).allocated.wrapping_sub((*p).freed) }
     }
 }
 

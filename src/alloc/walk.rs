@@ -254,11 +254,12 @@ pub unsafe fn scan_pool(pool: *mut PoolHeader) -> Result<Option<PoolScan>, Strin
     };
     scan.free_local = walk(h.free, "local")?;
     scan.free_remote = walk(h.remote_free.load(Ordering::Acquire), "remote")?;
-    if scan.live() != h.used as usize - scan.free_remote {
+    let used = h.allocated.wrapping_sub(h.freed);
+    if scan.live() != used as usize - scan.free_remote {
         return Err(format!(
             "pool {base:#x} (class {}): header says {} used ({} remote-freed) but the walk finds {} live",
             h.class,
-            h.used,
+            used,
             scan.free_remote,
             scan.live()
         ));

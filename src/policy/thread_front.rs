@@ -158,10 +158,18 @@ unsafe impl Front for ThreadFront {
             // table is ours.
             |t| unsafe {
                 let table = &mut *t;
-                if !table.pools(d, class).has_usable() && th.inbox.has_work() {
+                let b = table.pools(d, class).pop();
+                if !b.is_null() {
+                    return Ok(b);
+                }
+                // Off the fast path: take back remote frees before bumping
+                // or taking a new pool.
+                if th.inbox.has_work() {
                     table.drain_inbox(&th.inbox, mem, &th.counts);
                 }
-                table.pools(d, class).alloc(domain, class, mem, &th.inbox)
+                table
+                    .pools(d, class)
+                    .alloc_slow(domain, class, mem, &th.inbox)
             },
         )?;
         th.counts.inc(domain.index(), class);
