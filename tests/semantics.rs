@@ -146,6 +146,50 @@ fn ref_dropped_by_a_panicking_thread_is_applied<P: Policy>() {
     assert_no_leaks(&h);
 }
 
+/// While unwinding, a drop that leaves the object alive decrements at once,
+/// and a last reference is queued instead of freed (the panic may have
+/// left a heap operation half done); the mutator applies it as it lets go.
+fn last_ref_dropped_while_unwinding_is_queued<P: Policy>() {
+    struct Probe<'a, 'h, P: Policy> {
+        h: &'h heaplab::Heap<P>,
+        refs: Vec<heaplab::Ref<'h, P>>,
+        seen: &'a std::sync::Mutex<Vec<usize>>,
+    }
+    impl<P: Policy> Drop for Probe<'_, '_, P> {
+        fn drop(&mut self) {
+            while let Some(r) = self.refs.pop() {
+                drop(r);
+                self.seen.lock().unwrap().push(self.h.pending_decrefs());
+            }
+        }
+    }
+    let h = heap::<P>();
+    let seen = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        let res = s
+            .spawn(|| {
+                let m = h.attach();
+                let a = m.alloc_leaf(b"x").unwrap();
+                let b = a.clone();
+                let _probe = Probe {
+                    h: &h,
+                    refs: vec![a, b],
+                    seen: &seen,
+                };
+                panic!("worker fails holding two references to one object");
+            })
+            .join();
+        assert!(res.is_err());
+    });
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [0, 1],
+        "a decrement, then a queued last reference"
+    );
+    assert_eq!(h.pending_decrefs(), 0, "applied when the mutator let go");
+    assert_no_leaks(&h);
+}
+
 fn ref_dropped_on_a_thread_that_never_attached<P: Policy>() {
     let h = heap::<P>();
     let r = {
@@ -350,6 +394,7 @@ all_policies!(
     dropping_a_million_long_chain_does_not_overflow,
     ref_dropped_inside_allow_threads_is_applied_later,
     ref_dropped_by_a_panicking_thread_is_applied,
+    last_ref_dropped_while_unwinding_is_queued,
     ref_dropped_on_a_thread_that_never_attached,
     memory_limit_gives_memory_error,
     verifier_catches_a_corrupted_free_list,

@@ -1,8 +1,9 @@
 //! Decrefs deferred from threads that were not attached (pyo3 keeps a
 //! pending-decref pool for the same situation): a `Ref` dropped inside
-//! `allow_threads`, while unwinding, or on a thread that never attached never
-//! touches the heap there. Its decref is queued here and applied by the next
-//! thread that attaches or reaches a checkpoint.
+//! `allow_threads` or on a thread that never attached never touches the
+//! heap there, and a last reference dropped while unwinding frees nothing
+//! there. Its decref is queued here and applied by the next thread that
+//! attaches or reaches a checkpoint.
 
 use super::thread::ThreadState;
 use super::Heap;

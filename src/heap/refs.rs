@@ -4,9 +4,11 @@
 //! which releases the children. Neither has a mutator in hand, so both find
 //! the current thread's state through a thread-local (CPython reads its
 //! thread id from a register for the same reason). A `Ref` dropped where its
-//! thread is not attached to the heap (inside `allow_threads`, while
-//! unwinding, on a thread that never attached) never touches the heap there:
-//! its decref is queued and applied at the next attach or checkpoint.
+//! thread is not attached to the heap (inside `allow_threads`, on a thread
+//! that never attached) never touches the heap there: its decref is queued
+//! and applied at the next attach or checkpoint. One dropped while
+//! unwinding decrements at once but frees nothing: a last reference is
+//! queued the same way (`Heap::release_last`).
 //!
 //! Under a count-free policy ([`Counts::TRACED`]) a `Ref` owns a root
 //! instead of a count: a slot of its thread's handle table
@@ -268,14 +270,52 @@ impl<P: Policy> Heap<P> {
         }
     }
 
-    /// `Ref::drop`: applied at once on an attached thread that is not
-    /// unwinding, deferred otherwise.
+    /// `Ref::drop`: the decrement applied at once on an attached thread,
+    /// deferred otherwise; the deallocation deferred too while unwinding
+    /// (see [`Heap::release_last`]). The unwinding test sits on the path
+    /// that frees, not on every drop.
     #[inline(always)]
     pub(crate) fn release_ref(&self, obj: *mut ObjHeader<P>) {
         match self.attached_state() {
             // SAFETY: attached; the caller gives up its reference.
-            Some(ts) if !std::thread::panicking() => unsafe { self.decref(ts, obj) },
-            _ => self.defer_decref(obj),
+            Some(ts) => unsafe {
+                if <P::Counts as Counts>::decref(&self.counts, obj as ObjAddr, &mut (*ts).counts) {
+                    self.release_last(ts, obj);
+                }
+            },
+            None => self.defer_decref(obj),
+        }
+    }
+
+    /// A `Ref` dropped the last reference. While the thread unwinds, the
+    /// panic may have left a heap operation half done (a finalizer that
+    /// panics inside a deallocation or a collection), so nothing is freed
+    /// there: the object gets a fresh count of one, ours, and its decref is
+    /// queued like one from a thread that is not attached, applied when the
+    /// mutator lets go (`detach_for_good`) or at the next checkpoint. A
+    /// decrement that leaves the object alive is applied at once even while
+    /// unwinding: it is what any finalizer may do in the middle of a
+    /// deallocation or collection.
+    ///
+    /// # Safety
+    /// `ts` is the calling thread's attached state; the count of `obj` just
+    /// reached zero by our decrement, and nobody else refers to it.
+    #[cold]
+    #[inline(never)]
+    unsafe fn release_last(&self, ts: *mut ThreadState<P>, obj: *mut ObjHeader<P>) {
+        // SAFETY: the object is dead and ours (the caller's contract); a
+        // fresh count word of one is ours to write, as when a finalizer
+        // resurrects (`run_finalizer_on_zero`).
+        unsafe {
+            if std::thread::panicking() {
+                std::ptr::write(
+                    &mut (*obj).rc,
+                    <P::Counts as Counts>::word_new(&(*ts).counts),
+                );
+                self.defer_decref(obj);
+                return;
+            }
+            self.dealloc(ts, obj);
         }
     }
 }
