@@ -484,20 +484,6 @@ fn parallel_marking_finds_what_serial_marking_finds<P: Policy>() {
             assert_eq!(m.len(&parent), 5000, "{workers} workers");
             drop(parent);
             assert_eq!(m.collect().collected, 0, "{workers} workers");
-            // A parent walked before its 10,000 childless children (the
-            // walk passes them by once the parent has entered them), live
-            // and then garbage in a cycle through itself.
-            let parent = m.alloc_list().unwrap();
-            for _ in 0..10_000 {
-                m.append(&parent, m.alloc_list().unwrap()).unwrap();
-            }
-            m.append(&parent, parent.clone()).unwrap();
-            let out = m.collect();
-            assert_eq!(out.collected, 0, "{workers} workers");
-            assert!(out.examined >= 10_001, "{workers} workers");
-            drop(parent);
-            assert_eq!(m.collect().collected, 10_001, "{workers} workers");
-            assert_eq!(m.collect().collected, 0, "{workers} workers");
         }
         assert_no_leaks(&h);
     }

@@ -15,9 +15,8 @@
 
 use super::arena::ArenaSource;
 use super::pool_header::{FreeBlock, PoolHeader, FIRST_BLOCK, POOL_UNUSED};
-use super::{Domain, ARENA_SIZE, POOLS_PER_ARENA, POOL_SIZE};
+use super::{Domain, POOL_SIZE};
 use crate::sync::Ordering;
-use std::cell::Cell;
 
 /// What a scan found in one pool.
 pub struct PoolScan {
@@ -29,9 +28,6 @@ pub struct PoolScan {
     pub bumped: usize,
     /// Bit i set: block i is free (local or remote list).
     free: Vec<u64>,
-    /// Bit i set: block i was marked done by the walk's user (`mark_done`),
-    /// and `for_each_live_undone` passes it by without reading it.
-    done: Vec<Cell<u64>>,
     pub free_local: usize,
     pub free_remote: usize,
 }
@@ -51,108 +47,18 @@ impl PoolScan {
         (self.pool as *mut u8).wrapping_add(FIRST_BLOCK + i * self.block_size)
     }
 
-    /// Calls `f` for every live block.
+    /// Calls `f` for every live block, asking the cache for the block
+    /// `PREFETCH_AHEAD` on as it goes (the hardware's own stream prefetch
+    /// stops at each 4 KiB page, a pool's 64-byte blocks cross one every 64).
     pub fn for_each_live(&self, mut f: impl FnMut(*mut u8)) {
         for i in 0..self.bumped {
+            if i + PREFETCH_AHEAD < self.bumped {
+                prefetch(self.block(i + PREFETCH_AHEAD));
+            }
             if !self.is_free(i) {
                 f(self.block(i));
             }
         }
-    }
-
-    /// Marks block `b` of this pool done: `for_each_live_undone` will not
-    /// visit it. A pointer that is not a block of the pool marks nothing.
-    pub fn mark_done(&self, b: *const u8) {
-        let off = (b as usize).wrapping_sub(self.pool as usize + FIRST_BLOCK);
-        let i = off / self.block_size;
-        if i < self.bumped && off.is_multiple_of(self.block_size) {
-            let w = &self.done[i / 64];
-            w.set(w.get() | 1 << (i % 64));
-        }
-    }
-
-    /// Calls `f` for every live block not marked done (also those marked
-    /// by `f` itself, ahead of the walk), asking the cache for the block
-    /// `PREFETCH_AHEAD` on as it goes (the hardware's own stream prefetch
-    /// stops at each 4 KiB page; a pool's 64-byte blocks cross one every 64).
-    pub fn for_each_live_undone(&self, mut f: impl FnMut(*mut u8)) {
-        let skip = |i: usize| self.is_free(i) || self.done[i / 64].get() & (1 << (i % 64)) != 0;
-        for w in 0..self.free.len() {
-            // Blocks of this word below the bump mark, not yet visited.
-            let mut left = if (w + 1) * 64 <= self.bumped {
-                u64::MAX
-            } else {
-                (1u64 << (self.bumped % 64)) - 1
-            };
-            loop {
-                // Re-read: `f` may have marked blocks of this word done.
-                let todo = left & !self.free[w] & !self.done[w].get();
-                if todo == 0 {
-                    break;
-                }
-                let b = todo.trailing_zeros() as usize;
-                left &= !(1 << b);
-                let i = w * 64 + b;
-                let ahead = i + PREFETCH_AHEAD;
-                if ahead < self.bumped && !skip(ahead) {
-                    prefetch(self.block(ahead));
-                }
-                f(self.block(i));
-            }
-        }
-    }
-}
-
-/// Finds the scan of the pool that holds an address, by the arena's
-/// address (arenas are `ARENA_SIZE`-aligned, pools `POOL_SIZE`-aligned in
-/// them), remembering the last arena found: a walk's children tend to lie
-/// in the arena of the one before.
-pub struct ScanIndex {
-    /// Sorted arena bases and, for each, the index of its first slot.
-    arenas: Vec<usize>,
-    /// Per arena, `ARENA_SIZE / POOL_SIZE` slots: the scan's index, or
-    /// `u32::MAX` for a pool without one.
-    slots: Vec<u32>,
-    last: Cell<(usize, usize)>,
-}
-
-impl ScanIndex {
-    pub fn new(scans: &[PoolScan]) -> ScanIndex {
-        let mut arenas: Vec<usize> = scans
-            .iter()
-            .map(|s| s.pool as usize & !(ARENA_SIZE - 1))
-            .collect();
-        arenas.sort_unstable();
-        arenas.dedup();
-        let mut slots = vec![u32::MAX; arenas.len() * POOLS_PER_ARENA];
-        for (k, s) in scans.iter().enumerate() {
-            let p = s.pool as usize;
-            if let Ok(a) = arenas.binary_search(&(p & !(ARENA_SIZE - 1))) {
-                slots[a * POOLS_PER_ARENA + (p % ARENA_SIZE) / POOL_SIZE] = k as u32;
-            }
-        }
-        ScanIndex {
-            arenas,
-            slots,
-            last: Cell::new((usize::MAX, 0)),
-        }
-    }
-
-    /// The index in `scans` (as given to `new`) of the pool holding
-    /// `addr`, if it has a scan.
-    #[inline]
-    pub fn find(&self, addr: usize) -> Option<usize> {
-        let base = addr & !(ARENA_SIZE - 1);
-        let (lb, la) = self.last.get();
-        let a = if lb == base {
-            la
-        } else {
-            let a = self.arenas.binary_search(&base).ok()?;
-            self.last.set((base, a));
-            a
-        };
-        let k = self.slots[a * POOLS_PER_ARENA + (addr % ARENA_SIZE) / POOL_SIZE];
-        (k != u32::MAX).then_some(k as usize)
     }
 }
 
@@ -218,7 +124,6 @@ pub unsafe fn scan_pool(pool: *mut PoolHeader) -> Result<Option<PoolScan>, Strin
         block_size: bs,
         bumped,
         free: vec![0; bumped.div_ceil(64)],
-        done: (0..bumped.div_ceil(64)).map(|_| Cell::new(0)).collect(),
         free_local: 0,
         free_remote: 0,
     };
@@ -282,70 +187,4 @@ pub unsafe fn scan_all(arenas: &ArenaSource) -> Result<Vec<PoolScan>, String> {
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A scan of a pretend pool at `addr` (never read: these functions only
-    /// compute addresses from it).
-    fn scan(addr: usize, bumped: usize, free: &[usize]) -> PoolScan {
-        let mut s = PoolScan {
-            pool: addr as *mut PoolHeader,
-            domain: Domain::Object,
-            class: 3,
-            block_size: 64,
-            bumped,
-            free: vec![0; bumped.div_ceil(64)],
-            done: (0..bumped.div_ceil(64)).map(|_| Cell::new(0)).collect(),
-            free_local: free.len(),
-            free_remote: 0,
-        };
-        for &i in free {
-            s.free[i / 64] |= 1 << (i % 64);
-        }
-        s
-    }
-
-    #[test]
-    fn the_walk_passes_by_free_and_done_blocks_even_those_done_on_the_way() {
-        let s = scan(3 * ARENA_SIZE + 5 * POOL_SIZE, 150, &[3, 64, 149]);
-        s.mark_done(s.block(5));
-        s.mark_done(s.block(10).wrapping_add(8)); // not a block: nothing
-        s.mark_done(s.block(200)); // past the bump mark: nothing
-        let mut seen = Vec::new();
-        s.for_each_live_undone(|b| {
-            let i = (b as usize - s.block(0) as usize) / 64;
-            seen.push(i);
-            if i == 6 {
-                s.mark_done(s.block(7)); // ahead of the walk
-                s.mark_done(s.block(100)); // in the next word
-            }
-        });
-        let want: Vec<usize> = (0..150)
-            .filter(|i| ![3, 5, 7, 64, 100, 149].contains(i))
-            .collect();
-        assert_eq!(seen, want);
-        let mut all = 0;
-        s.for_each_live(|_| all += 1);
-        assert_eq!(all, 147, "for_each_live ignores the done bits");
-    }
-
-    #[test]
-    fn scan_index_finds_a_pool_by_any_address_inside_it() {
-        let scans = vec![
-            scan(7 * ARENA_SIZE + 2 * POOL_SIZE, 10, &[]),
-            scan(3 * ARENA_SIZE + 5 * POOL_SIZE, 10, &[]),
-            scan(7 * ARENA_SIZE + 63 * POOL_SIZE, 10, &[]),
-        ];
-        let ix = ScanIndex::new(&scans);
-        for (k, s) in scans.iter().enumerate() {
-            assert_eq!(ix.find(s.block(4) as usize), Some(k));
-            assert_eq!(ix.find(s.pool as usize + POOL_SIZE - 1), Some(k));
-        }
-        assert_eq!(ix.find(7 * ARENA_SIZE + 3 * POOL_SIZE), None, "no scan");
-        assert_eq!(ix.find(9 * ARENA_SIZE), None, "not an arena of the walk");
-        assert_eq!(ix.find(3 * ARENA_SIZE + 5 * POOL_SIZE + 64), Some(1));
-    }
 }

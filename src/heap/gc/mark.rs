@@ -16,7 +16,7 @@
 //! *After*: the garbage is returned; no candidate keeps a scratch bit.
 
 use super::GcMode;
-use crate::alloc::walk::{prefetch, scan_all, PoolScan, ScanIndex, PREFETCH_AHEAD};
+use crate::alloc::walk::{prefetch, scan_all, PREFETCH_AHEAD};
 use crate::alloc::Domain;
 use crate::heap::Heap;
 use crate::object::{for_each_child, gc_bits, gc_head, tuple_items, Kind, ListObj, ObjHeader};
@@ -353,37 +353,16 @@ impl<P: Policy> Heap<P> {
                 // subtracted) is no root: only the others are kept as
                 // possible roots, and the root filter looks at those alone.
                 let mut maybe = Vec::new();
-                // SAFETY: the world is stopped.
-                let scans: Vec<PoolScan> = unsafe { scan_all(self.mem.arenas()) }
-                    .unwrap_or_else(|e| panic!("heap corrupted: {e}"))
-                    .into_iter()
-                    .filter(|s| s.domain == Domain::Object)
-                    .collect();
-                let index = ScanIndex::new(&scans);
-                let all = &mut out.all;
                 let mut visit = |o: *mut ObjHeader<P>| {
                     if flags(o) & gc_bits::CANDIDATE == 0 && !enter(o, true) {
                         return;
                     }
-                    all.push(o);
+                    out.all.push(o);
                     // SAFETY: world stopped; `o` is a live candidate.
                     unsafe {
                         for_each_child_ahead(o, |c| {
-                            if flags(c) & gc_bits::CANDIDATE != 0 {
+                            if flags(c) & gc_bits::CANDIDATE != 0 || enter(c, true) {
                                 (*gc_head(c)).refs -= 1;
-                            } else if enter(c, true) {
-                                // First met here, before the walk reaches
-                                // it: if it is already no root and has no
-                                // children, the walk has nothing left to do
-                                // with it, and passes it by unread.
-                                let g = gc_head(c);
-                                (*g).refs -= 1;
-                                if (*g).refs == 0 && !has_children(c) {
-                                    if let Some(k) = index.find(c as usize) {
-                                        scans[k].mark_done(c as *const u8);
-                                        all.push(c);
-                                    }
-                                }
                             }
                         });
                         if (*gc_head(o)).refs > 0 {
@@ -391,8 +370,11 @@ impl<P: Policy> Heap<P> {
                         }
                     }
                 };
-                for s in &scans {
-                    s.for_each_live_undone(|b| visit(b as *mut ObjHeader<P>));
+                // SAFETY: the world is stopped.
+                let scans = unsafe { scan_all(self.mem.arenas()) }
+                    .unwrap_or_else(|e| panic!("heap corrupted: {e}"));
+                for s in scans.iter().filter(|s| s.domain == Domain::Object) {
+                    s.for_each_live(|b| visit(b as *mut ObjHeader<P>));
                 }
                 self.mem.large().for_each(|b, _, d| {
                     if d == Domain::Object {
