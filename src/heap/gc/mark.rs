@@ -223,7 +223,7 @@ fn mark_serial<P: Policy>(mut stack: Vec<*mut ObjHeader<P>>) -> usize {
 /// on runs rather than objects so that one wide container (the bench's
 /// outer list of 1M lists) can be shared out among the workers.
 #[cfg(not(loom))]
-struct Run<P: Policy>(*const *mut ObjHeader<P>, usize);
+pub(crate) struct Run<P: Policy>(pub(crate) *const *mut ObjHeader<P>, pub(crate) usize);
 
 // SAFETY: read by marking workers while the world is stopped.
 #[cfg(not(loom))]
@@ -234,15 +234,17 @@ unsafe impl<P: Policy> Send for Run<P> {}
 /// wide list, large enough that a task's cost (a few hundred ns) is noise
 /// against marking it.
 #[cfg(not(loom))]
-const RUN_SPLIT: usize = 4096;
+pub(crate) const RUN_SPLIT: usize = 4096;
 
-/// The items of container `o` as a run.
+/// The items of container `o` as a run (empty for a leaf): the cycle
+/// collector's markers and the tracing collector's (`heap::trace::par_mark`)
+/// share it.
 ///
 /// # Safety
 /// `o` is a live container; nobody writes it (the world is stopped).
 #[cfg(not(loom))]
 #[inline(always)]
-unsafe fn run_of<P: Policy>(o: *mut ObjHeader<P>) -> Run<P> {
+pub(crate) unsafe fn run_of<P: Policy>(o: *mut ObjHeader<P>) -> Run<P> {
     // SAFETY: the caller's contract; a container's layout by its kind.
     unsafe {
         match (*o).kind {

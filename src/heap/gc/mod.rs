@@ -23,7 +23,7 @@
 
 pub mod collect;
 mod finalize;
-mod mark;
+pub(crate) mod mark;
 
 use crate::heap::Ref;
 use crate::object::{gc_bits, gc_head, ObjHeader};

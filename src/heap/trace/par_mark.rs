@@ -27,13 +27,16 @@
 //! empty; the pool's scope has joined every worker, so the collecting thread
 //! sees every mark (rayon's join is a happens-before edge).
 //!
-//! Layers: heap (the tracing collector) -> heap/gc (the shared pool) ->
+//! Layers: heap (the tracing collector) -> heap/gc (the shared pool and
+//! the item runs, `gc::mark::Run`) ->
 //! object; nothing here is known to the cycle collector.
 
-use crate::heap::Heap;
-use crate::object::ObjHeader;
 #[cfg(not(loom))]
-use crate::object::{gc_bits, tuple_items, Kind, ListObj};
+use crate::heap::gc::mark::{run_of, Run, RUN_SPLIT};
+use crate::heap::Heap;
+#[cfg(not(loom))]
+use crate::object::gc_bits;
+use crate::object::ObjHeader;
 use crate::policy::Policy;
 #[cfg(not(loom))]
 use crate::sync::Ordering;
@@ -81,46 +84,9 @@ unsafe fn claim<P: Policy>(o: *mut ObjHeader<P>) -> bool {
     f.fetch_or(gc_bits::REACHABLE, Ordering::Relaxed) & gc_bits::REACHABLE == 0
 }
 
-/// A run of child pointers to mark: a slice of a container's item array
-/// (null entries, a tuple's unset items, are skipped).
-#[cfg(not(loom))]
-struct Run<P: Policy>(*const *mut ObjHeader<P>, usize);
-
-// SAFETY: read by marking workers only while the world is stopped, when no
-// mutator writes an item array.
-#[cfg(not(loom))]
-unsafe impl<P: Policy> Send for Run<P> {}
-
-/// Runs longer than this are halved, the second half spawned for an idle
-/// worker (the cycle collector's value: small enough that two workers share
-/// a wide list, large enough that a spawn, a few hundred ns, is noise
-/// against marking 4096 items).
-#[cfg(not(loom))]
-const RUN_SPLIT: usize = 4096;
-
 /// Root runs per spawned task when the phase starts.
 #[cfg(not(loom))]
 const ROOT_BATCH: usize = 1024;
-
-/// The items of `o` as a run (empty for a leaf or an empty container).
-///
-/// # Safety
-/// `o` is a live object; nobody writes it (the world is stopped).
-#[cfg(not(loom))]
-#[inline(always)]
-unsafe fn run_of<P: Policy>(o: *mut ObjHeader<P>) -> Run<P> {
-    // SAFETY: the caller's contract; a container's layout by its kind.
-    unsafe {
-        match (*o).kind {
-            Kind::Leaf => Run(std::ptr::null(), 0),
-            Kind::Tuple => Run(tuple_items(o), (*o).len as usize),
-            Kind::List => {
-                let l = o as *mut ListObj<P>;
-                Run((*l).items, (*l).len)
-            }
-        }
-    }
-}
 
 /// One worker's loop: marks from its stack of runs, giving work away as
 /// the module docs describe.
