@@ -10,16 +10,7 @@ use heaplab::{Heap, HeapConfig, Mutator, Policy, Ref};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
 
-macro_rules! tracing_policies {
-    ($($f:ident),* $(,)?) => {
-        mod gil_tracing {
-            $( #[test] fn $f() { super::$f::<heaplab::GilTracing>() } )*
-        }
-        mod tracing {
-            $( #[test] fn $f() { super::$f::<heaplab::Tracing>() } )*
-        }
-    };
-}
+mod common;
 
 /// A heap whose collector runs only when asked.
 fn manual<P: Policy>() -> Heap<P> {

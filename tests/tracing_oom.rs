@@ -13,16 +13,7 @@ const LIMIT: usize = 8 << 20;
 /// Bytes of garbage each program makes: several times the limit.
 const GARBAGE: usize = 5 * LIMIT;
 
-macro_rules! tracing_policies {
-    ($($f:ident),* $(,)?) => {
-        mod gil_tracing {
-            $( #[test] fn $f() { super::$f::<heaplab::GilTracing>() } )*
-        }
-        mod tracing {
-            $( #[test] fn $f() { super::$f::<heaplab::Tracing>() } )*
-        }
-    };
-}
+mod common;
 
 fn limited<P: Policy>(gc: bool) -> Heap<P> {
     let mut c = HeapConfig {

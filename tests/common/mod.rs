@@ -32,3 +32,18 @@ pub fn heap_no_auto_gc<P: heaplab::Policy>() -> heaplab::Heap<P> {
     c.gc.enabled = false;
     heaplab::Heap::<P>::new(c).unwrap()
 }
+
+/// Instantiates each generic `fn name<P: Policy>()` once per count-free
+/// policy, in modules `gil_tracing` and `tracing` (their tests compare after
+/// a collection, so they are not in `all_policies!`).
+#[macro_export]
+macro_rules! tracing_policies {
+    ($($f:ident),* $(,)?) => {
+        mod gil_tracing {
+            $( #[test] fn $f() { super::$f::<heaplab::GilTracing>() } )*
+        }
+        mod tracing {
+            $( #[test] fn $f() { super::$f::<heaplab::Tracing>() } )*
+        }
+    };
+}
