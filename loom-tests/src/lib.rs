@@ -185,6 +185,22 @@ impl<P: heaplab::Policy> SharedHeap<P> {
     }
 }
 
+/// The collector side of the stop-the-world models: a thread that attaches
+/// to `heap`, waits detached (as a blocked Python thread would) for the
+/// mutator's signal on `rx`, then runs one full collection and returns what
+/// it did.
+#[cfg(loom)]
+pub fn spawn_collector<P: heaplab::Policy>(
+    heap: heaplab::sync::Arc<SharedHeap<P>>,
+    rx: loom::sync::mpsc::Receiver<()>,
+) -> loom::thread::JoinHandle<heaplab::heap::gc::collect::CollectOutcome> {
+    loom::thread::spawn(move || {
+        let m = heap.get().attach();
+        m.allow_threads(|| rx.recv().unwrap());
+        m.collect()
+    })
+}
+
 impl<P: heaplab::Policy> Default for SharedHeap<P> {
     fn default() -> Self {
         Self::new()

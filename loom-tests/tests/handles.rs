@@ -20,7 +20,7 @@ use heaplab::policy::handles::Handles;
 use heaplab::sync::{Arc, UnsafeCell};
 use heaplab::Tracing;
 use loom::thread;
-use loom_tests::{run_model, SharedHeap};
+use loom_tests::{run_model, spawn_collector, SharedHeap};
 
 /// A stand-in object: a cell the dropping thread reads and the collector
 /// writes when it frees it.
@@ -107,12 +107,7 @@ fn heap_drop_and_clone_while_collecting() {
         m.checkpoint();
         assert_eq!(m.int_value(&kept).unwrap(), 5, "a rooted object was freed");
     });
-    let h = heap.clone();
-    let collector = thread::spawn(move || {
-        let m = h.get().attach();
-        m.allow_threads(|| rx.recv().unwrap());
-        m.collect()
-    });
+    let collector = spawn_collector(heap.clone(), rx);
     mutator.join().unwrap();
     let out = collector.join().unwrap();
     assert!(out.ran, "the only request runs");

@@ -22,7 +22,7 @@
 use heaplab::sync::Arc;
 use heaplab::GilTracing;
 use loom::thread;
-use loom_tests::{run_model_with_timeouts, SharedHeap};
+use loom_tests::{run_model_with_timeouts, spawn_collector, SharedHeap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Executions in which the minor collection found the held objects young
@@ -52,12 +52,7 @@ fn minor_collection_while_a_detached_thread_drops() {
         );
         assert_eq!(m.int_value(&m.get(&l, 0).unwrap()).unwrap(), 6);
     });
-    let h = heap.clone();
-    let collector = thread::spawn(move || {
-        let m = h.get().attach();
-        m.allow_threads(|| rx.recv().unwrap());
-        m.collect()
-    });
+    let collector = spawn_collector(heap.clone(), rx);
     mutator.join().unwrap();
     let out = collector.join().unwrap();
     assert!(out.ran, "the only request runs");
